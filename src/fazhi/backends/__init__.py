@@ -1,0 +1,1 @@
+"""Backends map chunks to ``ChunkAnswer``s; the pipeline merges and verifies whatever they say."""

@@ -1,0 +1,3 @@
+"""Imports every command module so each registers on the app. Add one line per module."""
+
+from fazhi.cli import schema_cmd  # noqa: F401

@@ -1,0 +1,1 @@
+"""LLM plumbing: client factory, cache, prompt rendering. Reached only through ``fazhi.backends.llm``."""
