@@ -81,6 +81,7 @@ RejectionCode = Literal[
     "value_mismatch",
     "unparseable_raw",
     "number_not_in_source",
+    "kind_mismatch",
     "bad_meta",
     "model_gave_up",
 ]
