@@ -1,3 +1,4 @@
 """Imports every command module so each registers on the app. Add one line per module."""
 
 from fazhi.cli import schema_cmd  # noqa: F401
+from fazhi.cli import eval_cmd  # noqa: F401

@@ -1,0 +1,262 @@
+"""``fazhi eval``: score extraction against the gold labels, or compare two scored runs.
+
+Reading files, running extraction and printing happen here; the scoring is ``fazhi.evaluate``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from fazhi.cli import app
+from fazhi.evaluate import Comparison, Counts, EvalResult, compare, error_listing, evaluate
+from fazhi.model import Result
+
+NOT_WIRED = "extraction backends not available yet; use --predictions"
+RESULTS_DIR = Path("evals/results")
+
+
+class EvalInputError(Exception):
+    """Bad input for the eval command: one line for the user, exit code 2."""
+
+
+@app.command("eval")
+def eval_command(
+    backend: str | None = typer.Option(
+        None, "--backend",
+        help="rules|llm|hybrid|auto (default auto when extracting; with --predictions, a label "
+        "for the run, else taken from the prediction files).",
+    ),
+    model: str | None = typer.Option(None, "--model", help="Model name for the llm/hybrid backend."),
+    gold: Path = typer.Option(Path("evals/gold"), "--gold", help="Directory of gold JSON files."),
+    corpus: Path = typer.Option(Path("evals/corpus"), "--corpus", help="Directory of the reports."),
+    predictions: Path | None = typer.Option(
+        None, "--predictions",
+        help="Score Result JSON files made elsewhere (DIR/<stem>.json) instead of extracting.",
+    ),
+    errors: bool = typer.Option(False, "--errors", help="List missed figures and false positives."),
+    compare_files: tuple[Path, Path] | None = typer.Option(
+        None, "--compare", metavar="A.json B.json", help="Compare two eval result files (B - A)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out",
+        help="Where to write the result JSON (default evals/results/<backend>-<model>-<prompt>.json).",
+    ),
+) -> None:
+    """Score extraction against the gold labels: figures P/R/F1, meta, text items, verification.
+
+    Examples:
+      fazhi eval --backend rules --errors
+      fazhi eval --predictions runs/qwen7b/
+      fazhi eval --compare evals/results/rules-none-none.json evals/results/llm-qwen-v3.json
+    """
+    console = Console()
+    try:
+        if compare_files is not None:
+            a, b = (_read_eval_result(p) for p in compare_files)
+            _print_comparison(console, compare(a, b), compare_files)
+            return
+        result = _run(backend, model, gold, corpus, predictions)
+    except EvalInputError as err:
+        typer.echo(f"fazhi eval: {err}", err=True)
+        raise typer.Exit(2) from None
+    _print_result(console, result)
+    if errors:
+        _print_errors(console, result)
+    path = out or RESULTS_DIR / _result_name(result)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(result.to_json() + "\n", encoding="utf-8")
+    console.print(f"wrote {path}")
+
+
+def _run(
+    backend: str | None, model: str | None, gold_dir: Path, corpus: Path, predictions: Path | None
+) -> EvalResult:
+    gold = _read_gold(gold_dir)
+    if predictions is not None:
+        predicted = _read_predictions(predictions, gold)
+        label = backend or _common(r.backend for r in predicted.values()) or "predictions"
+    else:
+        predicted = _extract_all(backend or "auto", model, corpus, sorted(gold))
+        label = _common(r.backend for r in predicted.values()) or backend or "auto"
+    return evaluate(
+        gold,
+        predicted,
+        backend=label,
+        model=model or _common(r.model for r in predicted.values()),
+        prompt_version=_common(r.prompt_version for r in predicted.values()),
+    )
+
+
+def _extract_all(
+    backend_name: str, model: str | None, corpus: Path, stems: list[str]
+) -> dict[str, Result]:
+    """Run the pipeline over each gold report: the one place eval touches extraction."""
+    try:
+        from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
+        from fazhi.ingest import IngestError
+        from fazhi.pipeline import extract_file
+    except ImportError:
+        raise EvalInputError(NOT_WIRED) from None
+    try:
+        backend = make_backend(backend_name, LLMOptions(model=model))
+    except BackendChoiceError as err:
+        raise EvalInputError(str(err)) from None
+    results: dict[str, Result] = {}
+    for stem in stems:
+        path = _corpus_file(corpus, stem)
+        try:
+            _, results[stem] = extract_file(path, backend)
+        except IngestError as err:
+            raise EvalInputError(str(err)) from None
+    return results
+
+
+def _corpus_file(corpus: Path, stem: str) -> Path:
+    if not corpus.is_dir():
+        raise EvalInputError(f"corpus directory not found: {corpus}")
+    found = sorted(corpus.glob(f"{stem}.*"))
+    if not found:
+        raise EvalInputError(f"no report for gold {stem!r} in {corpus}")
+    return found[0]
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _read_result(path: Path) -> Result:
+    try:
+        return Result.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as err:
+        raise EvalInputError(f"cannot read {path}: {_first_line(err)}") from None
+
+
+def _first_line(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "file"
+        return f"{where}: {first['msg']}"
+    return str(err).splitlines()[0]
+
+
+def _read_gold(gold_dir: Path) -> dict[str, Result]:
+    if not gold_dir.is_dir():
+        raise EvalInputError(f"gold directory not found: {gold_dir}")
+    files = sorted(gold_dir.glob("*.json"))
+    if not files:
+        raise EvalInputError(f"no gold JSON files in {gold_dir}")
+    return {p.stem: _read_result(p) for p in files}
+
+
+def _read_predictions(pred_dir: Path, gold: dict[str, Result]) -> dict[str, Result]:
+    if not pred_dir.is_dir():
+        raise EvalInputError(f"predictions directory not found: {pred_dir}")
+    predicted: dict[str, Result] = {}
+    for stem in sorted(gold):
+        path = pred_dir / f"{stem}.json"
+        if path.exists():
+            predicted[stem] = _read_result(path)
+        else:
+            typer.echo(f"fazhi eval: no prediction {path}; scored as empty", err=True)
+    return predicted
+
+
+def _read_eval_result(path: Path) -> EvalResult:
+    try:
+        return EvalResult.from_json(path.read_bytes())
+    except (OSError, ValidationError) as err:
+        raise EvalInputError(f"cannot read eval result {path}: {_first_line(err)}") from None
+
+
+def _common(values: Iterable[str | None]) -> str | None:
+    """The one value all results agree on; ``mixed`` if they differ; None if none is set."""
+    distinct = {v for v in values if v}
+    if len(distinct) > 1:
+        return "mixed"
+    return next(iter(distinct), None)
+
+
+def _result_name(result: EvalResult) -> str:
+    parts = (result.backend or "none", result.model or "none", result.prompt_version or "none")
+    # Model names carry '/' and ':' (Qwen/Qwen2.5-7B, qwen2.5:7b): keep the file name flat.
+    return "-".join(re.sub(r"[^\w.+-]", "_", p) for p in parts) + ".json"
+
+
+# --- printing --------------------------------------------------------------------------------
+
+
+def _counts_table(title: str, first: str, rows: Iterable[tuple[str, Counts]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in (first, "TP", "FP", "FN", "P", "R", "F1"):
+        table.add_column(name, justify="left" if name == first else "right")
+    for key, c in rows:
+        table.add_row(key, str(c.tp), str(c.fp), str(c.fn),
+                      f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}")
+    return table
+
+
+def _print_result(console: Console, result: EvalResult) -> None:
+    console.print(f"[bold]{len(result.reports)} reports[/] · backend {result.backend} · "
+                  f"model {result.model or '-'} · prompt {result.prompt_version or '-'}")
+    rows = [("all (micro)", result.figures), *result.by_group.items()]
+    console.print(_counts_table("Figures", "group", rows))
+    meta = Table(title="Meta accuracy", title_justify="left")
+    for name in result.meta_accuracy:
+        meta.add_column(name, justify="right")
+    meta.add_row(*(f"{v:.2f}" for v in result.meta_accuracy.values()))
+    console.print(meta)
+    text_rows = [("shortcomings", result.shortcomings), ("plans", result.plans),
+                 ("combined", result.text_items)]
+    console.print(_counts_table("Text items", "kind", text_rows))
+    v = result.verification
+    codes = ", ".join(f"{k} {n}" for k, n in v.rejected_by_code.items()) or "none"
+    console.print(f"Verification: proposed {v.proposed}, accepted {v.accepted}, "
+                  f"rejected figures {v.rejected_figures}; rejections by code: {codes}")
+    u, n = result.usage, max(len(result.reports), 1)
+    if u.calls:
+        console.print(f"Usage: {u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, "
+                      f"{u.calls} calls ({result.calls_per_report:.1f}/report, "
+                      f"{(u.prompt_tokens + u.completion_tokens) / n:.0f} tokens/report), "
+                      f"{u.reasks} re-asks, {u.cached} cached")
+
+
+def _print_errors(console: Console, result: EvalResult) -> None:
+    listing = error_listing(result)
+    if not listing:
+        console.print("No figure errors.")
+        return
+    for indicator, errs in listing.items():
+        console.print(f"[bold]{indicator}[/]  missed {len(errs.missed)}, "
+                      f"false positives {len(errs.false_positives)}")
+        for tag, items in (("MISS", errs.missed), ("FP  ", errs.false_positives)):
+            for e in items:
+                console.print(f"  {tag} {e.report}: {e.raw} (= {e.value}) «{e.quote}»",
+                              markup=False, highlight=False)
+
+
+def _print_comparison(console: Console, cmp: Comparison, files: tuple[Path, Path]) -> None:
+    o = cmp.overall
+    console.print(f"A = {files[0]}\nB = {files[1]}\n"
+                  f"Figures F1 {o.a.f1:.3f} → {o.b.f1:.3f} ({o.f1:+.3f}); "
+                  f"TP {o.tp:+d}, FP {o.fp:+d}, FN {o.fn:+d}")
+    # Every group is shown; of the indicators, only those whose counts moved.
+    changed = [d for d in cmp.by_indicator if (d.tp, d.fp, d.fn) != (0, 0, 0)]
+    unchanged = len(cmp.by_indicator) - len(changed)
+    for title, deltas in (("Groups", cmp.by_group),
+                          (f"Indicators that changed ({unchanged} unchanged)", changed)):
+        table = Table(title=title, title_justify="left")
+        for name in ("", "F1 A", "F1 B", "ΔF1", "ΔTP", "ΔFP", "ΔFN"):
+            table.add_column(name, justify="left" if not name else "right")
+        for d in deltas:
+            table.add_row(d.key, f"{d.a.f1:.3f}", f"{d.b.f1:.3f}", f"{d.f1:+.3f}",
+                          f"{d.tp:+d}", f"{d.fp:+d}", f"{d.fn:+d}")
+        console.print(table)
+    console.print(f"better: {', '.join(cmp.better) or 'none'}")
+    console.print(f"worse: {', '.join(cmp.worse) or 'none'}")

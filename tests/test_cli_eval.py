@@ -1,0 +1,130 @@
+"""``fazhi eval`` end to end on the bundled gold files: scoring prediction files, exit codes,
+the result JSON it writes, and ``--compare``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fazhi.cli import app, eval_cmd
+from fazhi.evaluate import EvalResult
+from fazhi.model import Result
+from tests.conftest import GOLD, REPORTS
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def perfect(tmp_path: Path) -> Path:
+    """A predictions directory holding the gold files themselves."""
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    for stem in REPORTS:
+        shutil.copy(GOLD / f"{stem}.json", pred / f"{stem}.json")
+    return pred
+
+
+def run_eval(*args: str | Path):
+    return runner.invoke(app, ["eval", "--gold", str(GOLD), *map(str, args)])
+
+
+def test_perfect_predictions_score_one(perfect, tmp_path):
+    out = tmp_path / "perfect.json"
+    res = run_eval("--predictions", perfect, "--out", out)
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["figures"]["f1"] == 1.0
+    assert data["figures"]["tp"] == sum(len(Result.model_validate_json(
+        (GOLD / f"{s}.json").read_text(encoding="utf-8")).figures) for s in REPORTS)
+    assert data["text_items"]["f1"] == 1.0
+    assert set(data["meta_accuracy"].values()) == {1.0}
+    assert f"wrote {out}" in res.stdout.replace("\n", "")
+
+
+def test_missing_prediction_counts_as_empty_and_is_said(perfect, tmp_path):
+    (perfect / f"{REPORTS[0]}.json").unlink()
+    out = tmp_path / "partial.json"
+    res = run_eval("--predictions", perfect, "--out", out, "--errors")
+    assert res.exit_code == 0, res.output
+    assert REPORTS[0] in res.stderr and "scored as empty" in res.stderr
+    result = EvalResult.from_json(out.read_text(encoding="utf-8"))
+    assert result.missing_predictions == [REPORTS[0]]
+    assert result.figures.recall < 1.0 and result.figures.precision == 1.0
+    assert "MISS" in res.stdout  # --errors lists the missed figures
+
+
+def test_default_output_name_comes_from_the_predictions(perfect, tmp_path, monkeypatch):
+    for path in perfect.glob("*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data.update(backend="llm", model="Qwen/Qwen2.5-7B", prompt_version="v2")
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    res = run_eval("--predictions", perfect)
+    assert res.exit_code == 0, res.output
+    written = tmp_path / "evals" / "results" / "llm-Qwen_Qwen2.5-7B-v2.json"
+    assert EvalResult.from_json(written.read_text(encoding="utf-8")).model == "Qwen/Qwen2.5-7B"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--predictions", "no/such/dir"],
+        ["--gold", "no/such/gold", "--predictions", "."],
+        ["--compare", "no/such/a.json", "no/such/b.json"],
+    ],
+)
+def test_bad_directories_exit_2(args, tmp_path):
+    res = runner.invoke(app, ["eval", "--gold", str(GOLD), *args, "--out", str(tmp_path / "x.json")])
+    assert res.exit_code == 2
+    assert "fazhi eval:" in res.stderr and "no/such" in res.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_unreadable_prediction_file_exits_2(perfect, tmp_path):
+    (perfect / f"{REPORTS[1]}.json").write_text("{not json", encoding="utf-8")
+    res = run_eval("--predictions", perfect, "--out", tmp_path / "x.json")
+    assert res.exit_code == 2
+    assert f"{REPORTS[1]}.json" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_without_predictions_extraction_goes_through_extract_all(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_extract_all(backend_name, model, corpus, stems):
+        calls.append((backend_name, model, stems))
+        gold = {s: Result.model_validate_json((GOLD / f"{s}.json").read_bytes()) for s in stems}
+        return {s: r.model_copy(update={"backend": "rules"}) for s, r in gold.items()}
+
+    monkeypatch.setattr(eval_cmd, "_extract_all", fake_extract_all)
+    monkeypatch.chdir(tmp_path)
+    res = run_eval("--backend", "auto")
+    assert res.exit_code == 0, res.output
+    assert calls == [("auto", None, REPORTS)]
+    written = tmp_path / "evals" / "results" / "rules-none-none.json"  # resolved backend name
+    assert EvalResult.from_json(written.read_bytes()).figures.f1 == 1.0
+
+
+def test_extraction_not_wired_yet_exits_2_with_one_line(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "fazhi.pipeline", None)  # makes the import fail
+    res = run_eval("--out", tmp_path / "x.json")
+    assert res.exit_code == 2
+    assert res.stderr.strip() == f"fazhi eval: {eval_cmd.NOT_WIRED}"
+
+
+def test_compare_two_written_results(perfect, tmp_path):
+    full, partial = tmp_path / "full.json", tmp_path / "partial.json"
+    assert run_eval("--predictions", perfect, "--out", full).exit_code == 0
+    (perfect / f"{REPORTS[0]}.json").unlink()
+    assert run_eval("--predictions", perfect, "--out", partial).exit_code == 0
+    res = runner.invoke(app, ["eval", "--compare", str(partial), str(full)])
+    assert res.exit_code == 0, res.output
+    better = res.stdout.split("better:")[1].split("worse:")[0]
+    worse = res.stdout.split("worse:")[1]
+    assert "reconsideration" in better  # kunshan-2021 labels reconsideration figures
+    assert worse.strip() == "none"
