@@ -79,7 +79,7 @@ def test_default_output_name_comes_from_the_predictions(perfect, tmp_path, monke
     ],
 )
 def test_bad_directories_exit_2(args, tmp_path):
-    res = runner.invoke(app, ["eval", "--gold", str(GOLD), *args, "--out", str(tmp_path / "x.json")])
+    res = run_eval(*args, "--out", tmp_path / "x.json")
     assert res.exit_code == 2
     assert "fazhi eval:" in res.stderr and "no/such" in res.stderr
     assert not (tmp_path / "x.json").exists()
@@ -128,3 +128,51 @@ def test_compare_two_written_results(perfect, tmp_path):
     worse = res.stdout.split("worse:")[1]
     assert "reconsideration" in better  # kunshan-2021 labels reconsideration figures
     assert worse.strip() == "none"
+
+
+@pytest.fixture()
+def fake_pipeline(monkeypatch):
+    """Stand-ins for the pipeline and the backend factory: _extract_all's wiring, not theirs."""
+    import types
+
+    import fazhi.cli.backends as backends
+
+    seen: list[Path] = []
+
+    def extract_file(path, backend):
+        seen.append(Path(path))
+        gold = Result.model_validate_json((GOLD / f"{Path(path).stem}.json").read_bytes())
+        return None, gold.model_copy(update={"backend": backend.name, "model": backend.model})
+
+    def make_backend(name, opts):
+        return types.SimpleNamespace(name=name, model=opts.model, prompt_version=None)
+
+    fake = types.SimpleNamespace(extract_file=extract_file)
+    monkeypatch.setitem(sys.modules, "fazhi.pipeline", fake)
+    monkeypatch.setattr(backends, "make_backend", make_backend)
+    return seen, backends
+
+
+def test_extract_all_runs_the_pipeline_on_each_corpus_report(fake_pipeline, corpus_dir):
+    seen, _ = fake_pipeline
+    results = eval_cmd._extract_all("hybrid", "m", corpus_dir, REPORTS)
+    assert seen == [corpus_dir / f"{s}.txt" for s in REPORTS]
+    assert {r.backend for r in results.values()} == {"hybrid"}
+
+
+def test_backend_that_cannot_be_built_exits_2(fake_pipeline, monkeypatch, tmp_path):
+    _, backends = fake_pipeline
+
+    def refuse(name, opts):
+        raise backends.BackendChoiceError("the llm backend needs a model: pass --model")
+
+    monkeypatch.setattr(backends, "make_backend", refuse)
+    res = run_eval("--backend", "llm", "--out", tmp_path / "x.json")
+    assert res.exit_code == 2
+    assert res.stderr.strip() == "fazhi eval: the llm backend needs a model: pass --model"
+
+
+def test_missing_corpus_report_exits_2(fake_pipeline, tmp_path):
+    res = run_eval("--corpus", tmp_path, "--out", tmp_path / "x.json")
+    assert res.exit_code == 2
+    assert "no report for gold" in res.stderr

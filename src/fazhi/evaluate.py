@@ -3,10 +3,10 @@
 The rules are those of ``evals/gold/README.md``:
 
 - **figures** -- a prediction matches a gold figure when ``indicator`` is equal and ``value``
-  is equal within a relative tolerance of 1e-6. Matching is one-to-one and *maximum* (augmenting
-  paths, see ``_max_matching``), with gold figures tried non-optional first: the matching
-  therefore covers as many non-optional gold figures as any matching can, and still has the
-  largest possible size. A prediction matched to an optional gold figure is a true positive; an
+  is equal within a relative tolerance of 1e-6 (``fazhi.numbers.values_equal``). Matching is
+  one-to-one and *maximum* (augmenting paths, see ``_max_matching``), with gold figures tried
+  non-optional first: the matching therefore covers as many non-optional gold figures as any
+  matching can, and still has the largest possible size. A prediction matched to an optional gold figure is a true positive; an
   unmatched optional gold figure is ignored (never a miss).
 - **meta** -- exact match per field; ``None == None`` is a match.
 - **shortcomings / plans** -- an item matches a gold item when their character overlap is at
@@ -19,7 +19,6 @@ Everything here is pure: ``Result`` in, scores out. Files and printing belong to
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
@@ -27,16 +26,11 @@ from pydantic import BaseModel, Field, computed_field
 
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.model import Figure, Result, TextItem, Usage
+from fazhi.numbers import values_equal  # the gold rule: relative 1e-6, no absolute slack
 
-REL_TOL = 1e-6
 TEXT_OVERLAP = 0.5
 META_FIELDS: tuple[str, ...] = ("region", "issuer", "year", "published")
 UNKNOWN_GROUP = "unknown"  # predictions naming an indicator the catalog lacks
-
-
-def values_equal(a: float, b: float) -> bool:
-    # Local stand-in until fazhi.numbers.values_equal exists; same rule (relative 1e-6, no abs).
-    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=0.0)
 
 
 class Counts(BaseModel):

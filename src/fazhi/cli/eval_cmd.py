@@ -34,7 +34,9 @@ def eval_command(
         help="rules|llm|hybrid|auto (default auto when extracting; with --predictions, a label "
         "for the run, else taken from the prediction files).",
     ),
-    model: str | None = typer.Option(None, "--model", help="Model name for the llm/hybrid backend."),
+    model: str | None = typer.Option(
+        None, "--model", help="Model name for the llm/hybrid backend."
+    ),
     gold: Path = typer.Option(Path("evals/gold"), "--gold", help="Directory of gold JSON files."),
     corpus: Path = typer.Option(Path("evals/corpus"), "--corpus", help="Directory of the reports."),
     predictions: Path | None = typer.Option(
@@ -47,7 +49,8 @@ def eval_command(
     ),
     out: Path | None = typer.Option(
         None, "--out",
-        help="Where to write the result JSON (default evals/results/<backend>-<model>-<prompt>.json).",
+        help="Where to write the result JSON "
+        "(default evals/results/<backend>-<model>-<prompt>.json).",
     ),
 ) -> None:
     """Score extraction against the gold labels: figures P/R/F1, meta, text items, verification.
@@ -109,6 +112,8 @@ def _extract_all(
         backend = make_backend(backend_name, LLMOptions(model=model))
     except BackendChoiceError as err:
         raise EvalInputError(str(err)) from None
+    except ModuleNotFoundError as err:  # the factory imports each backend lazily too
+        raise EvalInputError(f"{NOT_WIRED} (no module {err.name})") from None
     results: dict[str, Result] = {}
     for stem in stems:
         path = _corpus_file(corpus, stem)
