@@ -2,3 +2,4 @@
 
 from fazhi.cli import schema_cmd  # noqa: F401
 from fazhi.cli import eval_cmd  # noqa: F401
+from fazhi.cli import verify_cmd  # noqa: F401

@@ -1,0 +1,216 @@
+"""verify: the trust boundary. Gold passes untouched; each planted error is caught by its code."""
+
+from __future__ import annotations
+
+import pytest
+
+from fazhi.model import Chunk, Conflict, Figure, Meta, Result, Source, TextItem
+from fazhi.verify import date_in_source, locate, verify, year_in_source
+from tests.conftest import REPORTS, gold_json, report_text
+
+KUNSHAN = Source(text=report_text("kunshan-2021"), path="kunshan-2021.txt")
+
+
+def _figure(stem: str, raw: str, quote_part: str = "") -> Figure:
+    """A gold figure of ``stem`` by its raw (and a piece of its quote when raw repeats)."""
+    for f in gold_json(stem)["figures"]:
+        if f["raw"] == raw and quote_part in f["quote"]:
+            return Figure.model_validate(f)
+    raise LookupError(raw)
+
+
+RECEIVED = _figure("kunshan-2021", "169")  # 市政府收到行政复议申请169件
+AMOUNT = _figure("kunshan-2021", "2193万")  # 涉案金额2193万元
+RATE = _figure("kunshan-2021", "40.8%")  # 占比40.8%
+
+
+def _verify_one(figure: Figure, source: Source = KUNSHAN) -> Result:
+    return verify(Result(figures=[figure]), source)
+
+
+def _code(figure: Figure, source: Source = KUNSHAN) -> str | None:
+    result = _verify_one(figure, source)
+    assert len(result.figures) + len(result.rejected) == 1
+    return result.rejected[0].code if result.rejected else None
+
+
+@pytest.mark.parametrize("stem", REPORTS)
+def test_every_gold_item_verifies_with_exact_spans(stem):
+    gold = Result.model_validate(gold_json(stem))
+    source = Source(text=report_text(stem))
+    result = verify(gold, source)
+    assert result.verified and result.rejected == []
+    assert result.meta == gold.meta
+    assert [(f.indicator, f.value, f.raw, f.quote, f.approx) for f in result.figures] == [
+        (f.indicator, f.value, f.raw, f.quote, f.approx) for f in gold.figures
+    ]
+    for figure in result.figures:
+        (start, end), (raw_start, raw_end) = figure.span, figure.raw_span
+        assert source.text[start:end] == figure.quote
+        assert source.text[raw_start:raw_end] == figure.raw
+        assert start <= raw_start < raw_end <= end
+    for item in result.shortcomings + result.plans:
+        assert source.text[item.span[0] : item.span[1]] == item.quote
+    assert len(result.shortcomings) == len(gold.shortcomings)
+    assert len(result.plans) == len(gold.plans)
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"value": 168}, "value_mismatch"),  # one digit off in value only
+        ({"value": 168, "raw": "168"}, "raw_not_in_quote"),  # raw and value, quote untouched
+        ({"quote": "市政府共收到行政复议申请169件"}, "quote_not_in_source"),  # paraphrased
+        ({"indicator": "reconsideration.recieved"}, "unknown_indicator"),
+        ({"raw": "16", "value": 16}, "raw_not_in_quote"),  # a piece of the longer 169
+        ({"raw": "169件"}, "unparseable_raw"),
+        ({"raw": "169、138"}, "unparseable_raw"),
+        ({"scope": "2019年市政府"}, "number_not_in_source"),
+    ],
+)
+def test_planted_error_in_a_count_is_rejected_with_its_code(changes, code):
+    assert _code(RECEIVED.model_copy(update=changes)) == code
+
+
+def test_dropping_wan_from_raw_is_caught_either_way():
+    assert _code(AMOUNT.model_copy(update={"raw": "2193"})) == "raw_not_in_quote"
+    assert _code(AMOUNT.model_copy(update={"value": 2193})) == "value_mismatch"
+    cut_quote = AMOUNT.model_copy(update={"raw": "2193", "value": 2193, "quote": "涉案金额2193"})
+    assert _code(cut_quote) == "raw_not_in_quote"  # the quote cuts the number 2193万 in half
+
+
+def test_a_quote_starting_inside_a_number_holds_no_whole_number():
+    cut = RECEIVED.model_copy(update={"raw": "69", "value": 69, "quote": "69件"})
+    assert _code(cut) == "raw_not_in_quote"
+
+
+def test_a_figure_from_another_report_is_rejected():
+    foreign = _figure("taiyuan-2021", "103")  # 以市政府为被告的行政应诉案件103件
+    assert _code(foreign) == "quote_not_in_source"
+
+
+def test_kind_must_match_the_catalog():
+    percent_on_count = RATE.model_copy(update={"indicator": "reconsideration.mediated"})
+    count_on_percent = RECEIVED.model_copy(update={"indicator": "reconsideration.correction_rate"})
+    assert _code(percent_on_count) == "kind_mismatch"
+    assert _code(count_on_percent) == "kind_mismatch"
+
+
+def test_rejection_carries_the_item_chunk_and_a_one_line_reason():
+    wrong = RECEIVED.model_copy(update={"value": 168, "chunk": 4})
+    rejection = _verify_one(wrong).rejected[0]
+    assert rejection.what == "figure" and rejection.chunk == 4
+    assert rejection.item["value"] == 168 and rejection.item["quote"] == RECEIVED.quote
+    assert "\n" not in rejection.reason and "169" in rejection.reason
+
+
+def test_a_scope_label_not_in_the_source_is_allowed_when_it_has_no_foreign_number():
+    labelled = RECEIVED.model_copy(update={"scope": "昆山市政府本级(标注)"})
+    assert _code(labelled) is None
+
+
+def test_approx_is_read_off_the_source_not_trusted():
+    approx = _figure("qingpu-2023", "50余")  # 累计开展各类普法宣传活动50余场
+    source = Source(text=report_text("qingpu-2023"))
+    for claimed in (True, False):
+        result = _verify_one(approx.model_copy(update={"approx": claimed}), source)
+        assert [f.approx for f in result.figures] == [True]
+    assert _verify_one(RECEIVED.model_copy(update={"approx": True})).figures[0].approx is False
+
+
+def test_whitespace_variant_quote_is_accepted_and_rewritten_to_the_source():
+    source = Source(text=report_text("taiyuan-2021"))
+    gold = _figure("taiyuan-2021", "22081")  # "调解成功 22081件" with a space in the source
+    result = _verify_one(gold.model_copy(update={"quote": "调解成功22081件"}), source)
+    assert [f.quote for f in result.figures] == ["调解成功 22081件"]
+    start, end = result.figures[0].span
+    assert source.text[start:end] == "调解成功 22081件"
+
+
+def test_locate_ignores_newlines_and_full_width_spaces_on_both_sides():
+    sentence = "市政府收到行政复议申请169件,受理138件"
+    text = "前文。" + sentence[:6] + "\n\u3000" + sentence[6:] + "。"
+    span = locate("市政府收到 行政复议申请169件,受理138件", text)
+    assert span is not None
+    assert text[span[0] : span[1]] == sentence[:6] + "\n\u3000" + sentence[6:]
+    assert locate("", text) is None and locate(" \n", text) is None
+
+
+def test_a_repeated_quote_is_located_in_the_chunk_that_proposed_it():
+    # "率达到100%" occurs twice in kunshan: 网上运行率达到100% first, 出庭应诉率达到100% later.
+    text = KUNSHAN.text
+    later = text.index("出庭应诉率达到100%") + len("出庭应诉")
+    first = text.index("率达到100%")
+    assert first < later
+    cut = (first + later) // 2
+    chunks = [
+        Chunk(index=0, text=text[:cut], start=0, end=cut),
+        Chunk(index=1, text=text[cut:], start=cut, end=len(text)),
+    ]
+    figure = Figure(
+        indicator="litigation.head_appearance_rate", value=100, raw="100%", quote="率达到100%"
+    )
+    hinted = figure.model_copy(update={"chunk": 1})
+    in_chunk = verify(Result(figures=[hinted]), KUNSHAN, chunks=chunks)
+    assert in_chunk.figures[0].span == (later, later + len("率达到100%"))
+    no_hint = verify(Result(figures=[figure]), KUNSHAN, chunks=chunks)
+    assert no_hint.figures[0].span[0] == first
+
+
+def test_meta_fields_the_source_does_not_bear_out_become_none_with_a_reason():
+    draft = Result(
+        meta=Meta(region="无锡市", issuer="昆山市人民政府", year=2019, published="2022-03-16")
+    )
+    result = verify(draft, KUNSHAN)
+    assert result.meta == Meta(issuer="昆山市人民政府")
+    assert [(r.what, r.code, *r.item) for r in result.rejected] == [
+        ("meta", "bad_meta", field) for field in ("region", "year", "published")
+    ]
+    not_iso = verify(Result(meta=Meta(published="15/03/2022")), KUNSHAN)
+    assert not_iso.meta.published is None
+    assert "ISO" in not_iso.rejected[0].reason
+
+
+@pytest.mark.parametrize(
+    "printed",
+    ["2022-03-15", "2022/3/15", "2022.03.15", "2022年3月15日", "2022年03月\n15日", "二〇二二年三月十五日"],
+)
+def test_published_date_forms(printed):
+    from datetime import date
+
+    assert date_in_source(date(2022, 3, 15), f"签发:{printed}。")
+    assert not date_in_source(date(2022, 3, 1), f"签发:{printed}。")
+
+
+def test_year_must_be_a_whole_number_in_the_source():
+    assert year_in_source(2021, "2021年昆山市") and year_in_source(2021, "二〇二一年")
+    assert not year_in_source(2021, "编号20215") and not year_in_source(2021, "2022年")
+
+
+def test_text_items_not_in_the_source_are_rejected_and_real_ones_get_spans():
+    gold = gold_json("kunshan-2021")
+    real, invented = gold["shortcomings"][0], "法治政府建设与群众期待仍有较大差距"
+    result = verify(Result(shortcomings=[real, invented], plans=[gold["plans"][0]]), KUNSHAN)
+    assert [t.quote for t in result.shortcomings] == [real]
+    assert result.shortcomings[0].span is not None and result.plans[0].span is not None
+    assert [(r.what, r.code) for r in result.rejected] == [("shortcoming", "quote_not_in_source")]
+
+
+def test_earlier_rejections_are_kept_and_conflicts_follow_the_surviving_figures():
+    other = RECEIVED.model_copy(update={"value": 196, "raw": "196", "quote": "收到行政复议申请196件"})
+    draft = Result(
+        figures=[RECEIVED, other],
+        conflicts=[Conflict(indicator=RECEIVED.indicator, scope="市政府", values=[169, 196])],
+        rejected=_verify_one(RATE.model_copy(update={"value": 4.08})).rejected,
+    )
+    result = verify(draft, KUNSHAN)
+    assert [f.value for f in result.figures] == [169]
+    assert result.conflicts == []
+    assert [r.code for r in result.rejected] == ["value_mismatch", "quote_not_in_source"]
+
+
+def test_verify_does_not_mutate_the_draft():
+    draft = Result(figures=[RECEIVED], shortcomings=[TextItem(quote="基层治理体系和治理能力法治化水平有待提高")])
+    before = draft.model_dump_json()
+    verify(draft, KUNSHAN)
+    assert draft.model_dump_json() == before
