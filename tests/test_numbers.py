@@ -48,7 +48,14 @@ FOUND = [
     ("标准化率约90.6%", "约90.6%", 90.6, None, True, True),
     ("处置时间3小时左右", "3", 3, "小时", False, True),  # no corpus example
     ("累计培训3000余万人次", "3000余万", 30000000, "人次", False, True),  # no corpus example
-    ("覆盖近3年", "近3", 3, "年", False, True),  # no corpus example
+    ("参训人员近3000人", "近3000", 3000, "人", False, True),  # no corpus example
+    ("出庭率接近100%", "近100%", 100, None, True, True),  # no corpus example
+    # 近 before a span of time is "the last", 约 inside 签约/节约 is no marker
+    ("近3年来", "3", 3, "年", False, False),  # no corpus example
+    ("近三个月", "三", 3, "个月", False, False),  # no corpus example
+    ("现场签约5个项目", "5", 5, "个", False, False),  # no corpus example
+    ("就近3公里", "3", 3, "公里", False, False),  # no corpus example
+    ("效率提高1.5倍", "1.5", 1.5, "倍", False, False),  # no corpus example
     # separators, full width
     ("受理来电1,234,567件", "1,234,567", 1234567, "件", False, False),  # no corpus example
     ("受理来电1，234件", "1，234", 1234, "件", False, False),  # no corpus example

@@ -26,7 +26,10 @@ Rules chosen where the text is ambiguous:
   or the text ends there.
 * 以上/左右 after the measure word (``50人以上``) set ``approx`` without being part of ``raw``;
   this is the one case where ``parse_raw(n.raw).approx`` differs from ``n.approx``.
-* Not read: Chinese decimals (``一点五``), fractions (``三分之一``), 成 (tenths), ``近百``.
+* 约 and 近 are markers only where they stand alone (not 签约, 节约, 附近, 就近, 最近), and 近
+  before a span of time is "the last" (``近3年``: raw ``3``, not approximate).
+* Not read: Chinese decimals (``一点五``), fractions (``三分之一``), 成 (tenths), ``近百``,
+  ``一万亿`` in Chinese numerals (``1.2万亿`` is read), 超过/以下/以内 as markers.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ _UNITS = sorted(
     工作日 课时 課時 学时 學時 万亩 萬畝
     件 次 元 个 個 人 名 条 條 项 項 家 份 场 場 期 年 月 日 天 周 週 户 戶 所 轮 輪 例 起 篇
     部 本 册 冊 处 處 座 台 臺 宗 笔 筆 亩 畝 吨 噸 米 岁 歲 位 支 类 類 种 種 套 张 張 级 級
-    层 層 批 间 間 栋 棟 辆 輛 块 塊 节 節 堂 门 門 款 首 幅 单 單 分 秒 斤""".split()
+    层 層 批 间 間 栋 棟 辆 輛 块 塊 节 節 堂 门 門 款 首 幅 单 單 分 秒 斤 倍""".split()
     ),
     key=len,
     reverse=True,
@@ -74,7 +77,13 @@ _BIG_MULT = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
 # 万/亿 (optionally led by 百/千: 千万, 百亿) or a lone 千; never the 千 of 千米/千克/千瓦 or the
 # 百 of 百分之/百分点.
 _MULT = r"(?:(?:[百佰千仟](?![分瓦克米]))?(?:[万萬][亿億]?|[亿億])|[千仟](?![瓦克米]))"
-_PRE = r"(?P<pre>大约|大約|约|約|近|逾)?(?P<pct_pre>百分之)?"
+# 约/近 are markers only on their own: not the 约 of 签约/节约/制约, nor the 近 of 附近/就近/最近.
+_PRE = (
+    r"(?P<pre>大约|大約|(?<![签簽节節制合预預特公条條邀履违違契集简簡相盟])[约約]"
+    r"|(?<![附就最临臨靠亲親贴貼])近|逾)?(?P<pct_pre>百分之)?"
+)
+# 近 before a span of time (近3年, 近三个月) means "the last", not "nearly".
+_PERIOD_UNITS = {"年", "个月", "個月", "月", "天", "日", "周", "週"}
 _POST = rf"(?P<mark>余|餘|多(?=(?:{_UNIT_RE}|{_MULT}|[%％]|\Z)))?"
 _SUFFIX = r"(?P<pct>[%％])?(?P<post>以上|左右)?"
 
@@ -204,16 +213,19 @@ def _is_chinese_quantity(match: re.Match[str], text: str) -> bool:
 
 def _build(match: re.Match[str], text: str, amount: Decimal) -> Number:
     """Assemble the Number for a match; the raw span ends at the last matched group."""
-    end = match.end()
+    start, end = match.start(), match.end()
     unit = _unit_at(text, end)
-    approx = bool(match["pre"] or match["mark"] or match["post"])
+    pre = match["pre"]
+    if pre == "近" and unit in _PERIOD_UNITS:
+        start, pre = match.end("pre"), None
+    approx = bool(pre or match["mark"] or match["post"])
     if unit is not None and text.startswith(("以上", "左右"), end + len(unit)):
         approx = True
     value: int | float = int(amount) if amount == amount.to_integral_value() else float(amount)
     return Number(
         value=value,
-        raw=match.group(),
-        start=match.start(),
+        raw=text[start:end],
+        start=start,
         end=end,
         unit=unit,
         percent=bool(match["pct"] or match["pct_pre"]),
