@@ -84,6 +84,15 @@ def test_a_quote_starting_inside_a_number_holds_no_whole_number():
     assert _code(cut) == "raw_not_in_quote"
 
 
+def test_a_short_quote_is_located_where_it_holds_raw_as_a_whole_number():
+    # taiyuan prints "审计单位477个" before "进派出所77个": "77个" first occurs cut out of 477.
+    source = Source(text=report_text("taiyuan-2021"))
+    short = Figure(indicator="disputes.mediation_cases", value=77, raw="77", quote="77个")
+    result = _verify_one(short, source)
+    start, end = result.figures[0].raw_span
+    assert source.text[start - 4 : end + 1] == "进派出所77个"
+
+
 def test_a_figure_from_another_report_is_rejected():
     foreign = _figure("taiyuan-2021", "103")  # 以市政府为被告的行政应诉案件103件
     assert _code(foreign) == "quote_not_in_source"

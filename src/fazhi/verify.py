@@ -48,29 +48,28 @@ def _starts(needle: str, haystack: str) -> list[int]:
     return starts
 
 
-def _pick(spans: list[Span], hint: Span | None) -> Span | None:
-    if not spans:
-        return None
-    if hint is not None:
-        inside = [s for s in spans if hint[0] <= s[0] and s[1] <= hint[1]]
-        if inside:
-            return inside[0]
-    return spans[0]
+def occurrences(quote: str, text: str, hint: Span | None = None) -> list[Span]:
+    """Every span of ``text`` that equals ``quote`` ignoring whitespace on both sides; those
+    inside ``hint`` (the proposing chunk) first, each group in text order.
 
-
-def locate(quote: str, text: str, hint: Span | None = None) -> Span | None:
-    """Where ``quote`` occurs in ``text``, ignoring whitespace on both sides.
-
-    Of several occurrences the first inside ``hint`` (the proposing chunk) wins, else the
-    first. The span refers to ``text`` and starts and ends on non-whitespace characters, so
-    ``text[start:end]`` is the real source slice, without whitespace around it.
+    A span starts and ends on non-whitespace characters, so ``text[start:end]`` is the real
+    source slice without whitespace around it.
     """
     needle = squeeze(quote)
     if not needle:
-        return None
+        return []
     squeezed, positions = _squeezed_with_offsets(text)
     spans = [(positions[s], positions[s + len(needle) - 1] + 1) for s in _starts(needle, squeezed)]
-    return _pick(spans, hint)
+    if hint is None:
+        return spans
+    inside = [s for s in spans if hint[0] <= s[0] and s[1] <= hint[1]]
+    return inside + [s for s in spans if s not in inside]
+
+
+def locate(quote: str, text: str, hint: Span | None = None) -> Span | None:
+    """Where ``quote`` occurs in ``text`` modulo whitespace: the first occurrence inside
+    ``hint`` if any, else the first."""
+    return next(iter(occurrences(quote, text, hint)), None)
 
 
 @lru_cache(maxsize=8)
@@ -125,13 +124,16 @@ def check_figure(
 
     if figure.indicator not in catalog:
         return reject("unknown_indicator", f"indicator {figure.indicator!r} is not in the catalog")
-    span = locate(figure.quote, text, hint)
-    if span is None:
+    spans = occurrences(figure.quote, text, hint)
+    if not spans:
         return reject("quote_not_in_source", f"quote {_short(figure.quote)} is not in the source")
-    quote = text[span[0] : span[1]]
     if parse_raw(figure.raw) is None:
         return reject("unparseable_raw", f"raw {figure.raw!r} is not one number")
-    number = _number_in(span, figure.raw, text)
+    # A short quote may also occur cut out of a longer number ("69件" inside "169件"): the
+    # first occurrence that holds raw as a whole number is the one meant.
+    found = ((s, _number_in(s, figure.raw, text)) for s in spans)
+    span, number = next(((s, n) for s, n in found if n is not None), (spans[0], None))
+    quote = text[span[0] : span[1]]
     if number is None:
         reason = f"raw {figure.raw!r} is not a whole number in quote {_short(quote)}"
         return reject("raw_not_in_quote", reason)
