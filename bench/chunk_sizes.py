@@ -65,8 +65,8 @@ def main() -> None:
                     whole += contained(chunks, [paragraph(source.text, s) for s in spans])
             print(f"{size:>5} {str(overlap):>7} {str(counts):<22} {sum(counts):>5} {longest:>7}"
                   f" {inside / total:>19.1%} {whole / total:>23.1%} {at_heading / cuts:>18.0%}")
-    print(f"({total} gold quotes over {len(sources)} reports of"
-          f" {min(len(s.text) for s in sources.values())}-{max(len(s.text) for s in sources.values())} chars)")
+    lengths = [len(s.text) for s in sources.values()]
+    print(f"({total} gold quotes over {len(sources)} reports of {min(lengths)}-{max(lengths)} chars)")
 
 
 if __name__ == "__main__":

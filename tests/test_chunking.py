@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fazhi.chunking import (
     DEFAULT_CHUNK_SIZE,
@@ -58,7 +60,7 @@ def test_chunks_longer_than_size_are_one_unit(stem, size):
         if len(chunk.text) <= size:
             continue
         pieces = [chunk.text[s:e] for s, e in split_sentences(chunk.text)]
-        while pieces and _is_bare_heading(pieces[0]):  # a heading line or an inline heading sentence
+        while pieces and _is_bare_heading(pieces[0]):  # a heading line or inline heading sentence
             pieces.pop(0)
         rest = "".join(pieces)
         assert rest, chunk.text
@@ -109,7 +111,8 @@ def test_every_gold_quote_lies_inside_one_chunk_at_the_default_size():
     for stem in REPORTS:
         chunks = chunk_source(_source(stem))
         for start, end in _gold_spans(stem):
-            assert any(c.start <= start and end <= c.end for c in chunks), report_text(stem)[start:end]
+            quote = report_text(stem)[start:end]
+            assert any(c.start <= start and end <= c.end for c in chunks), quote
 
 
 def test_kunshan_section_two_heading_path():
@@ -262,3 +265,24 @@ def test_split_sentences_tiles_and_keeps_closing_quotes():
 def test_size_must_be_positive():
     with pytest.raises(ValueError):
         chunk_source(Source(text="法治"), 0)
+
+
+_PIECES = [s for stem in REPORTS for s in report_text(stem).splitlines() if s.strip()][:200]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=8),
+    separators=st.lists(st.sampled_from(["\n", "\n\n", "", "。", "，", " "]), min_size=8, max_size=8),
+    size=st.integers(min_value=20, max_value=600),
+    overlap=st.booleans(),
+)
+def test_any_mix_of_report_lines_tiles_and_keeps_numbers_whole(pieces, separators, size, overlap):
+    text = "".join(p + s for p, s in zip(pieces, separators))
+    chunks = chunk_source(Source(text=text), size, overlap=overlap)
+    own = [chunks[0].text] + [text[b.end:a.end] for b, a in zip(chunks, chunks[1:])]
+    assert "".join(own) == text
+    numbers = find_numbers(text)
+    for chunk in chunks:
+        assert chunk.text == text[chunk.start:chunk.end]
+        assert not [n.raw for n in numbers if n.start < chunk.end < n.end]

@@ -1,4 +1,4 @@
-"""ingest: every supported file kind becomes the same checkable text; every bad file one clear line."""
+"""ingest: every supported file kind becomes the same checkable text; a bad file, one clear line."""
 
 from __future__ import annotations
 

@@ -74,7 +74,9 @@ class _Unit:
     strength: int  # of the boundary in front of this unit
 
 
-def chunk_source(source: Source, size: int = DEFAULT_CHUNK_SIZE, overlap: bool = False) -> list[Chunk]:
+def chunk_source(
+    source: Source, size: int = DEFAULT_CHUNK_SIZE, overlap: bool = False
+) -> list[Chunk]:
     """Cut ``source.text`` into chunks of at most ``size`` characters (see the module docstring).
 
     Without ``overlap`` the chunks tile the text: their texts concatenate to ``source.text``.
@@ -201,7 +203,8 @@ def _split_paragraph(text: str, start: int, end: int, strength: int, size: int,
             continue
         clauses = _shift(_split_after(text[s_start:s_end], CLAUSE_MARKS, CLAUSE_MARKS), s_start)
         for c_index, (c_start, c_end) in enumerate(clauses):
-            units.extend(_hard_split(c_start, c_end, kind if c_index == 0 else _CLAUSE, size, guard))
+            c_kind = kind if c_index == 0 else _CLAUSE
+            units.extend(_hard_split(c_start, c_end, c_kind, size, guard))
     units[0] = _Unit(units[0].start, units[0].end, strength)
     return _drop_unsafe(units, guard)
 
@@ -251,7 +254,8 @@ def _glue_headings(text: str, units: list[_Unit]) -> list[_Unit]:
 
 def _is_bare_heading(text: str, unit: _Unit) -> bool:
     piece = text[unit.start:unit.end].strip()
-    return bool(_heading_level(piece)) and len(piece) <= HEADING_MAX + 2 and unit.strength > _PARAGRAPH
+    short = len(piece) <= HEADING_MAX + 2
+    return unit.strength > _PARAGRAPH and short and bool(_heading_level(piece))
 
 
 def _pack(text: str, units: list[_Unit], size: int) -> list[tuple[int, int]]:

@@ -108,7 +108,8 @@ def _read_bytes(path: Path) -> bytes:
         raise IngestError(path, "is a directory, not a report file")
     if path.suffix.lower() not in SUPPORTED:
         shown = path.suffix or "(no extension)"
-        raise IngestError(path, f"unsupported file type {shown}; expected .txt, .html, .htm or .pdf")
+        expected = ".txt, .html, .htm or .pdf"
+        raise IngestError(path, f"unsupported file type {shown}; expected {expected}")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -148,7 +149,8 @@ def _strict(data: bytes, encoding: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise _Undecodable(f"invalid {encoding} despite its byte-order mark ({exc.reason})") from None
+        problem = f"invalid {encoding} despite its byte-order mark ({exc.reason})"
+        raise _Undecodable(problem) from None
 
 
 def _normalise(text: str) -> str:
@@ -173,7 +175,9 @@ def _same_as_gb18030(data: bytes, decoded: str) -> bool:
 def _printable_ratio(text: str) -> float:
     if not text:
         return 1.0
-    control = sum(1 for ch in text if unicodedata.category(ch) in ("Cc", "Co", "Cn") and ch not in "\n\t\f\v")
+    control = sum(
+        1 for ch in text if unicodedata.category(ch) in ("Cc", "Co", "Cn") and ch not in "\n\t\f\v"
+    )
     return 1 - control / len(text)
 
 
