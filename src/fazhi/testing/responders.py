@@ -21,8 +21,10 @@ from typing import Any
 import yaml
 
 # Where a prompt puts the report text. The first user message is searched (re-asks append
-# messages after it); a tagged or fenced block wins over the whole message.
+# messages after it); the project's own prompt layout, a tagged or a fenced block wins over
+# the whole message.
 _BLOCK_PATTERNS = (
+    re.compile(r"^原文[：:]\n(.*)\Z", re.S | re.M),  # prompts/extract.user.md
     re.compile(r"<(chunk|report|text|document|excerpt)>\n?(.*?)\n?</\1>", re.S),
     re.compile(r"```(?:text)?\n(.*?)\n```", re.S),
 )

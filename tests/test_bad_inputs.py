@@ -1,0 +1,189 @@
+"""Bad input at the command line: one clear line on stderr, the right exit code, no traceback,
+and the other reports of the same run unaffected."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fazhi.cli import app
+from tests.conftest import CORPUS, GOLD, report_text
+
+runner = CliRunner()
+KUNSHAN_TXT = CORPUS / "kunshan-2021.txt"
+KUNSHAN_GOLD = GOLD / "kunshan-2021.json"
+FAZHI = str(Path(sys.executable).parent / "fazhi")  # the installed console script
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def one_line_error(stderr: str, *must_contain: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one error line, got: {stderr!r}"
+    assert "Traceback" not in stderr
+    for needle in must_contain:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+# --- bad report files, each made in tmp_path ------------------------------------------------
+
+
+def _missing(tmp: Path) -> Path:
+    return tmp / "nowhere.txt"
+
+
+def _empty(tmp: Path) -> Path:
+    path = tmp / "empty.txt"
+    path.write_bytes(b"")
+    return path
+
+
+def _blank(tmp: Path) -> Path:
+    path = tmp / "blank.txt"
+    path.write_text(" \n\u3000\n", encoding="utf-8")
+    return path
+
+
+def _binary(tmp: Path) -> Path:
+    path = tmp / "binary.txt"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
+    return path
+
+
+def _undecodable(tmp: Path) -> Path:
+    # Control bytes that no text encoding turns into a readable report.
+    path = tmp / "garbled.txt"
+    path.write_bytes(bytes([0x81, 0x01, 0x02, 0xFE, 0x03, 0x90, 0x04]) * 500)
+    return path
+
+
+def _unsupported(tmp: Path) -> Path:
+    path = tmp / "report.docx"
+    path.write_bytes(b"PK\x03\x04 not really a docx")
+    return path
+
+
+def _folder(tmp: Path) -> Path:
+    path = tmp / "folder.txt"
+    path.mkdir()
+    return path
+
+
+def _scanned_pdf(tmp: Path) -> Path:
+    """A PDF with pages but no text layer (only drawn shapes), like a scan without OCR."""
+    from reportlab.pdfgen import canvas
+
+    path = tmp / "scanned.pdf"
+    pdf = canvas.Canvas(str(path))
+    for _ in range(2):
+        pdf.rect(72, 72, 300, 500, fill=1)
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
+def _unreadable(tmp: Path) -> Path:
+    """A report file that exists but cannot be read. chmod 000 does not stop root, so as root
+    the file is a symlink to ``/proc/self/mem``, whose first page no process can read (EIO)."""
+    path = tmp / "unreadable.txt"
+    if IS_ROOT:
+        if not Path("/proc/self/mem").exists():
+            pytest.skip("running as root without /proc/self/mem: no way to make a file unreadable")
+        path.symlink_to("/proc/self/mem")
+    else:
+        path.write_text(report_text("kunshan-2021"), encoding="utf-8")
+        path.chmod(0)
+    return path
+
+
+BAD_REPORTS = {
+    "missing": (_missing, "no such file"),
+    "empty": (_empty, "empty"),
+    "blank": (_blank, "empty"),
+    "binary": (_binary, "binary"),
+    "undecodable": (_undecodable, "binary"),
+    "unsupported": (_unsupported, "unsupported file type"),
+    "folder": (_folder, "directory"),
+    "scanned_pdf": (_scanned_pdf, "no text layer"),
+    "unreadable": (_unreadable, "cannot read"),
+}
+
+
+# --- fazhi verify ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(BAD_REPORTS))
+def test_verify_bad_report_exits_2_with_one_line(tmp_path, case):
+    make, reason = BAD_REPORTS[case]
+    report = make(tmp_path)
+    result = runner.invoke(app, ["verify", str(KUNSHAN_GOLD), "--source", str(report)])
+    assert result.exit_code == 2
+    one_line_error(result.stderr, "fazhi verify:", report.name, reason)
+    assert result.stdout == ""
+
+
+BAD_RESULTS = {
+    "missing": (lambda tmp: tmp / "none.json", "no such file"),
+    "not_json": (lambda tmp: _write(tmp / "r.json", "{figures: ["), "not valid JSON"),
+    "not_an_object": (lambda tmp: _write(tmp / "r.json", "[1, 2]"), "not a result"),
+    "wrong_field": (lambda tmp: _write(tmp / "r.json", '{"figures": [], "figuers": []}'), "figuers"),
+    "bad_figure": (lambda tmp: _write(tmp / "r.json", '{"figures": [{"value": "x"}]}'), "not a result"),
+    "binary": (lambda tmp: _binary(tmp).rename(tmp / "r.json"), "cannot read"),
+}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RESULTS))
+def test_verify_bad_result_file_exits_2_with_one_line(tmp_path, case):
+    make, reason = BAD_RESULTS[case]
+    result_file = make(tmp_path)
+    result = runner.invoke(app, ["verify", str(result_file), "--source", str(KUNSHAN_TXT)])
+    assert result.exit_code == 2
+    one_line_error(result.stderr, "fazhi verify:", reason)
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "big5", "utf-16"])
+def test_verify_reads_a_report_saved_in_another_encoding(tmp_path, encoding):
+    """A report in GB18030/Big5/UTF-16 is not bad input: the same gold verifies on it."""
+    stem = "sucheng-2020" if encoding == "big5" else "kunshan-2021"  # Big5 needs traditional script
+    report = tmp_path / f"{stem}.txt"
+    report.write_bytes(report_text(stem).encode(encoding))
+    result = runner.invoke(app, ["verify", str(GOLD / f"{stem}.json"), "--source", str(report)])
+    assert result.exit_code == 0, result.stderr
+    assert "rejected: 0" in result.stderr
+
+
+def test_verify_from_a_real_process_prints_one_line_and_exits_2(tmp_path):
+    """The installed entry point, not just the in-process runner."""
+    proc = subprocess.run(
+        [FAZHI, "verify", str(KUNSHAN_GOLD), "-s", str(_binary(tmp_path))],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    one_line_error(proc.stderr, "binary.txt")
+
+
+def _huge_report(tmp: Path, megabytes: int = 50) -> Path:
+    seed = report_text("kunshan-2021")
+    path = tmp / "huge.txt"
+    with path.open("w", encoding="utf-8") as out:
+        while out.tell() < megabytes * 1_000_000:
+            out.write(seed)
+    return path
+
+
+@pytest.mark.slow
+def test_verify_huge_report_still_answers(tmp_path):
+    """50 MB of text (the seed report repeated): verified, not crashed or refused."""
+    huge = _huge_report(tmp_path)
+    result = runner.invoke(app, ["verify", str(KUNSHAN_GOLD), "--source", str(huge)])
+    assert result.exit_code == 0, result.stderr
