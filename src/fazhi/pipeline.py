@@ -1,0 +1,62 @@
+"""The one data flow, top to bottom: ingest → chunk → backend → merge → verify.
+
+Nothing here touches the network, a cache or the terminal: a backend object brings whatever
+it needs, and every backend's output goes through the same merge and the same verifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from fazhi.catalog import Catalog, default_catalog
+from fazhi.chunking import DEFAULT_CHUNK_SIZE, chunk_source
+from fazhi.ingest import read_source
+from fazhi.merge import merge
+from fazhi.model import Chunk, ChunkAnswer, Result, Source
+from fazhi.verify import verify
+
+
+class Backend(Protocol):
+    """Anything that maps a report's chunks to one answer per chunk."""
+
+    name: str
+    model: str | None
+    prompt_version: str | None
+
+    def answer(self, chunks: Sequence[Chunk], source: Source) -> list[ChunkAnswer]: ...
+
+
+def chunk_size_for(backend: Backend, chunk_size: int | None = None) -> int:
+    """An explicit size wins; else the backend's preference (small models want small chunks)."""
+    return chunk_size or getattr(backend, "preferred_chunk_size", None) or DEFAULT_CHUNK_SIZE
+
+
+def extract(
+    source: Source,
+    backend: Backend,
+    *,
+    chunk_size: int | None = None,
+    overlap: bool = False,
+    catalog: Catalog | None = None,
+) -> Result:
+    """One report's verified result."""
+    chunks = chunk_source(source, size=chunk_size_for(backend, chunk_size), overlap=overlap)
+    answers = backend.answer(chunks, source)
+    draft = merge(answers, source=source.path, chunks=len(chunks))
+    draft = draft.model_copy(
+        update={
+            "source_sha256": source.sha256,
+            "backend": backend.name,
+            "model": backend.model,
+            "prompt_version": backend.prompt_version,
+        }
+    )
+    return verify(draft, source, catalog or default_catalog(), chunks=chunks)
+
+
+def extract_file(path: str | Path, backend: Backend, **options) -> tuple[Source, Result]:
+    """Read a report from disk and extract it; raises ``IngestError`` for unreadable files."""
+    source = read_source(path)
+    return source, extract(source, backend, **options)
