@@ -1,0 +1,365 @@
+"""Many reports in one run: find them, extract them concurrently, record each in a JSONL journal.
+
+One bad report (unreadable, undecodable, empty, a backend that raises, chunks that failed) is
+recorded with a one-line error and the batch goes on. The journal (``fazhi.export.jsonl``) gets
+one complete line per finished report, so an interrupted batch resumes where it stopped:
+reports whose identity -- file sha256, backend, model, prompt version -- already has an ``ok``
+line are skipped, missing and failed ones are run again. No terminal here: the caller gets
+progress through a callback.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fazhi import __version__
+from fazhi.catalog import Catalog
+from fazhi.chunking import chunk_source
+from fazhi.export.jsonl import (
+    RecordKey,
+    ReportRecord,
+    append_record,
+    latest_records,
+    read_records,
+    record_key,
+    repair,
+    rewrite,
+)
+from fazhi.ingest import SUPPORTED, IngestError, read_source
+from fazhi.model import Chunk, Source, Usage
+from fazhi.pipeline import Backend, chunk_size_for, extract_file
+from fazhi.resources import data_dir
+
+REPORT_SUFFIXES = tuple(SUPPORTED)
+BESIDE_SUFFIX = ".source.txt"  # text fazhi wrote next to a result: output, not a report
+
+# Token estimate for backends that cannot estimate themselves. 0.61 tokens per character is
+# the rate the brief fixes for Chinese report text; the answer size ratio was measured on the
+# five gold files in evals/ (compact JSON without source/optional: 16,639 chars for 30,576
+# report characters, 0.54 -- the corpus files count 50k characters including navigation).
+TOKENS_PER_CHAR = 0.61
+ANSWER_CHARS_PER_SOURCE_CHAR = 0.54
+
+
+class NoInputsError(ValueError):
+    """An input argument that names no report (one line, for the user)."""
+
+
+def find_inputs(arguments: Sequence[str]) -> list[Path]:
+    """Report files named by files, folders (searched recursively) and glob patterns.
+
+    An explicit file is taken as is (ingest judges it); folders and globs contribute
+    ``.txt/.html/.htm/.pdf`` files except the ``*.source.txt`` texts fazhi writes itself.
+    Every argument must name at least one report; duplicates are dropped, order kept.
+    """
+    found: dict[Path, None] = {}
+    for argument in arguments:
+        matches = _expand(argument)
+        if not matches:
+            raise NoInputsError(_nothing_found(argument))
+        for path in matches:
+            found.setdefault(path, None)
+    if not found:
+        raise NoInputsError("no input reports given")
+    return list(found)
+
+
+def _expand(argument: str) -> list[Path]:
+    path = Path(argument)
+    if path.is_dir():
+        return _reports_under(path)
+    if path.exists():
+        return [path]
+    if glob.has_magic(argument):
+        hits = sorted(Path(p) for p in glob.glob(argument, recursive=True))
+        return [r for hit in hits for r in (_reports_under(hit) if hit.is_dir() else [hit]) if _is_report(r)]
+    return []
+
+
+def _reports_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and _is_report(p))
+
+
+def _is_report(path: Path) -> bool:
+    return path.suffix.lower() in REPORT_SUFFIXES and not path.name.endswith(BESIDE_SUFFIX)
+
+
+def _nothing_found(argument: str) -> str:
+    if Path(argument).is_dir():
+        return f"{argument}: folder holds no .txt, .html, .htm or .pdf reports"
+    if glob.has_magic(argument):
+        return f"{argument}: pattern matches no .txt, .html, .htm or .pdf report"
+    return f"{argument}: no such file or folder"
+
+
+def file_sha256(path: Path) -> str:
+    """The identity of a report's bytes; ``""`` when the file cannot be read (ingest says why)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def identity(sha256: str, backend: Backend) -> RecordKey:
+    return record_key(sha256, backend.name, backend.model, backend.prompt_version)
+
+
+def extract_report(
+    path: Path,
+    backend: Backend,
+    *,
+    sha256: str | None = None,
+    chunk_size: int | None = None,
+    overlap: bool = False,
+    catalog: Catalog | None = None,
+) -> tuple[ReportRecord, Source | None]:
+    """Run one report and describe how it went; never raises for a bad report or backend."""
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    source = result = None
+    error = stage = None
+    try:
+        source, result = extract_file(path, backend, chunk_size=chunk_size, overlap=overlap, catalog=catalog)
+    except IngestError as exc:
+        error, stage = str(exc), "read"
+    except Exception as exc:  # any backend failure is this report's failure, not the batch's
+        error, stage = _one_line(f"{type(exc).__name__}: {exc}"), "extract"
+    if result is not None and result.chunk_errors:
+        failed = len(result.chunk_errors)
+        error = _one_line(f"{failed} of {result.chunks} chunks failed: {result.chunk_errors[0]}")
+        stage = "chunks"
+    record = ReportRecord(
+        source=str(path),
+        source_sha256=source.sha256 if source else (sha256 if sha256 is not None else file_sha256(path)),
+        backend=backend.name,
+        model=backend.model,
+        prompt_version=backend.prompt_version,
+        status="failed" if error else "ok",
+        error=error,
+        error_stage=stage,
+        started=started,
+        seconds=round(time.perf_counter() - clock, 3),
+        chunks=result.chunks if result else 0,
+        usage=result.usage if result else Usage(),
+        fazhi_version=__version__,
+        result=result,
+    )
+    return record, source
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass
+class BatchPlan:
+    """What a run will do: reports to run, and journal records that make others unnecessary."""
+
+    todo: list[tuple[Path, str]]  # (path, sha256)
+    done: dict[Path, ReportRecord]  # reports already ``ok`` in the journal, by input path
+    duplicates: dict[Path, Path] = field(default_factory=dict)  # same bytes as an earlier input
+    repaired_bytes: int = 0  # a torn last line cut off the journal
+
+
+def plan_batch(paths: Sequence[Path], backend: Backend, journal: Path | None, *, resume: bool = True) -> BatchPlan:
+    """Split ``paths`` into work to do and work the journal already holds (without changing it)."""
+    finished: dict[RecordKey, ReportRecord] = {}
+    if resume and journal is not None:
+        finished = {r.key: r for r in latest_records(read_records(journal)) if r.status == "ok"}
+    plan = BatchPlan(todo=[], done={})
+    first_with: dict[str, Path] = {}
+    for path in paths:
+        sha = file_sha256(path)
+        if sha in first_with:
+            plan.duplicates[path] = first_with[sha]
+            continue
+        if sha:
+            first_with[sha] = path
+        previous = finished.get(identity(sha, backend)) if sha else None
+        if previous is not None:
+            plan.done[path] = previous
+        else:
+            plan.todo.append((path, sha))
+    return plan
+
+
+@dataclass
+class BatchProgress:
+    """Counts so far; handed to the progress callback after every finished report."""
+
+    total: int
+    skipped: int = 0
+    ok: int = 0
+    failed: int = 0
+    chunks: int = 0
+    usage: Usage = field(default_factory=Usage)
+    last: ReportRecord | None = None
+
+    @property
+    def finished(self) -> int:
+        return self.skipped + self.ok + self.failed
+
+    def add(self, record: ReportRecord) -> None:
+        self.ok += record.status == "ok"
+        self.failed += record.status == "failed"
+        self.chunks += record.chunks
+        self.usage = self.usage + record.usage
+        self.last = record
+
+
+@dataclass
+class BatchSummary:
+    records: list[ReportRecord]  # one per distinct input, in input order: run now or found done
+    duplicates: dict[Path, Path]  # inputs skipped because an earlier input has the same bytes
+    progress: BatchProgress
+    repaired_bytes: int = 0
+
+
+ProgressCallback = Callable[[BatchProgress], None]
+
+
+def run_batch(
+    paths: Sequence[Path],
+    backend: Backend,
+    journal: str | Path,
+    *,
+    concurrency: int = 1,
+    resume: bool = True,
+    chunk_size: int | None = None,
+    overlap: bool = False,
+    catalog: Catalog | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> BatchSummary:
+    """Extract every report in ``paths`` into the JSONL ``journal``.
+
+    With ``resume`` the journal is kept (a torn last line cut off) and reports already ``ok``
+    in it are skipped; without, it is started afresh. At most ``concurrency`` reports run at
+    once. The journal is written by this thread only, one durable line per finished report,
+    so an interruption (KeyboardInterrupt propagates) leaves complete lines only.
+    """
+    journal = Path(journal)
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    repaired = repair(journal) if resume else 0
+    plan = plan_batch(paths, backend, journal, resume=resume)
+    progress = BatchProgress(total=len(plan.todo) + len(plan.done), skipped=len(plan.done))
+    notify = on_progress or (lambda _progress: None)
+    notify(progress)
+    fresh: dict[Path, ReportRecord] = {}
+    options = {"chunk_size": chunk_size, "overlap": overlap, "catalog": catalog}
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="fazhi-report")
+    with journal.open("a" if resume else "w", encoding="utf-8", newline="\n") as handle:
+        futures: dict[Future, Path] = {
+            pool.submit(extract_report, path, backend, sha256=sha, **options): path for path, sha in plan.todo
+        }
+        try:
+            for future in as_completed(futures):
+                record, _source = future.result()
+                append_record(handle, record)
+                fresh[futures[future]] = record
+                progress.add(record)
+                notify(progress)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # running reports cannot be stopped
+            raise
+    pool.shutdown()
+    _compact(journal)
+    records = [fresh.get(path) or plan.done[path] for path in paths if path not in plan.duplicates]
+    return BatchSummary(records, plan.duplicates, progress, repaired_bytes=repaired)
+
+
+def _compact(journal: Path) -> None:
+    # A report redone after a failure has two lines; keep only the newest so readers of the
+    # journal see one line per report. Atomic: a crash here leaves the old, valid file.
+    records = read_records(journal)
+    latest = latest_records(records)
+    if len(latest) < len(records):
+        rewrite(journal, latest)
+
+
+@dataclass
+class Estimate:
+    """What a run would cost before any call: chunks and tokens over the reports to do."""
+
+    reports: int = 0
+    skipped: int = 0
+    chunks: int = 0
+    characters: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    method: str = ""  # how the tokens were estimated, said to the user
+    unreadable: list[str] = field(default_factory=list)  # one-line errors
+
+    def cost(self, price_in: float | None, price_out: float | None) -> float | None:
+        """Cost for prices per million prompt/completion tokens; None without prices."""
+        if price_in is None and price_out is None:
+            return None
+        return (self.prompt_tokens * (price_in or 0) + self.completion_tokens * (price_out or 0)) / 1e6
+
+
+def estimate_batch(
+    plan: BatchPlan, backend: Backend, *, chunk_size: int | None = None, overlap: bool = False
+) -> Estimate:
+    """Read and chunk the reports to do and estimate their tokens; calls no model."""
+    estimate = Estimate(skipped=len(plan.done), method=_estimate_method(backend))
+    size = chunk_size_for(backend, chunk_size)
+    for path, _sha in plan.todo:
+        try:
+            source = read_source(path)
+        except IngestError as exc:
+            estimate.unreadable.append(str(exc))
+            continue
+        chunks = chunk_source(source, size=size, overlap=overlap)
+        prompt, completion = estimate_tokens(chunks, backend)
+        estimate.reports += 1
+        estimate.chunks += len(chunks)
+        estimate.characters += sum(len(c.text) for c in chunks)
+        estimate.prompt_tokens += prompt
+        estimate.completion_tokens += completion
+    return estimate
+
+
+def estimate_tokens(chunks: Sequence[Chunk], backend: Backend) -> tuple[int, int]:
+    """(prompt, completion) tokens the backend would use for these chunks."""
+    own = getattr(backend, "estimate_tokens", None)
+    if callable(own):
+        prompt, completion = own(chunks)
+        return int(prompt), int(completion)
+    if not calls_model(backend):
+        return 0, 0
+    chars = sum(len(c.text) for c in chunks)
+    prompt = chars * TOKENS_PER_CHAR + len(chunks) * prompt_overhead_tokens()
+    completion = chars * ANSWER_CHARS_PER_SOURCE_CHAR * TOKENS_PER_CHAR
+    return round(prompt), round(completion)
+
+
+def calls_model(backend: Backend) -> bool:
+    """The offline rules backend makes no model calls; anything else is assumed to."""
+    return getattr(backend, "calls_model", backend.name != "rules")
+
+
+def _estimate_method(backend: Backend) -> str:
+    if callable(getattr(backend, "estimate_tokens", None)):
+        return f"estimated by the {backend.name} backend"
+    if not calls_model(backend):
+        return f"the {backend.name} backend calls no model: 0 tokens"
+    return (
+        f"heuristic: {TOKENS_PER_CHAR} tokens per character plus {prompt_overhead_tokens()} "
+        f"prompt tokens per chunk; answers {ANSWER_CHARS_PER_SOURCE_CHAR}x the chunk's characters"
+    )
+
+
+def prompt_overhead_tokens() -> int:
+    """Fixed prompt tokens per call, from the size of the prompt files in ``prompts/``."""
+    try:
+        folder = data_dir("prompts")
+    except FileNotFoundError:
+        return 0
+    chars = sum(len(p.read_text(encoding="utf-8", errors="replace")) for p in folder.rglob("*") if p.is_file())
+    return round(chars * TOKENS_PER_CHAR)

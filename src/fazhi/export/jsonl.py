@@ -1,0 +1,141 @@
+"""The batch journal: one JSON line per finished report, appended as each one finishes.
+
+The file is the batch's memory. It is written so that it is always readable: a line is written
+whole with one ``write`` and flushed to disk before the next report is recorded, so an
+interruption leaves complete lines only -- except after a hard kill in the middle of a write,
+which leaves one torn last line. ``read_records`` ignores such a line and ``repair`` cuts it off
+before more lines are appended.
+
+A report's identity is the sha256 of the file's bytes plus backend, model and prompt version:
+the same bytes under another name are the same report, and a new prompt version is new work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from fazhi.model import Result, Usage
+
+RecordKey = tuple[str, str, str | None, str | None]
+
+
+class ReportRecord(BaseModel):
+    """One report in a batch: where it came from, how it was run, and what came out."""
+
+    source: str
+    source_sha256: str = ""
+    backend: str
+    model: str | None = None
+    prompt_version: str | None = None
+    status: Literal["ok", "failed"]
+    error: str | None = None  # one line; set whenever status is "failed"
+    # where it failed: "read" (the file; fix the input), "extract" (the backend raised),
+    # "chunks" (some chunks failed; the result holds what the others gave)
+    error_stage: Literal["read", "extract", "chunks"] | None = None
+    started: str = ""  # ISO 8601, UTC
+    seconds: float = 0.0
+    chunks: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    fazhi_version: str = ""
+    result: Result | None = None  # may be present on a failed report (some chunks failed)
+
+    @property
+    def key(self) -> RecordKey:
+        return record_key(self.source_sha256, self.backend, self.model, self.prompt_version)
+
+
+def record_key(sha256: str, backend: str, model: str | None, prompt_version: str | None) -> RecordKey:
+    return (sha256, backend, model, prompt_version)
+
+
+def dump_line(record: ReportRecord) -> str:
+    """The record as one line of JSON (Chinese kept readable), newline included."""
+    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False) + "\n"
+
+
+def append_record(handle: IO[str], record: ReportRecord) -> None:
+    """Append one complete line and make it durable before returning."""
+    handle.write(dump_line(record))
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def read_records(path: str | Path) -> list[ReportRecord]:
+    """Every complete, valid record in file order; a torn or foreign line is skipped."""
+    records = []
+    for line in _complete_lines(Path(path)):
+        record = _parse(line)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def latest_records(records: Iterable[ReportRecord]) -> list[ReportRecord]:
+    """The last record per identity, in the order each identity first appeared.
+
+    A resumed batch appends a new line for a report that failed before; the newest one counts.
+    Records without a content hash (the file could not be read at all) are all kept.
+    """
+    latest: dict[object, ReportRecord] = {}  # dicts keep first-insertion order
+    for index, record in enumerate(records):
+        key: object = record.key if record.source_sha256 else ("unhashed", index)
+        latest[key] = record
+    return list(latest.values())
+
+
+def repair(path: str | Path) -> int:
+    """Cut a torn last line off the journal; returns how many bytes were dropped.
+
+    Only the tail can be torn (lines are appended whole), so everything after the last
+    newline that does not parse as a record goes.
+    """
+    path = Path(path)
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    keep = len(data)
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+    elif data:
+        last_start = data.rfind(b"\n", 0, len(data) - 1) + 1
+        if _parse(data[last_start:].decode("utf-8", errors="replace")) is None:
+            keep = last_start
+    if keep < len(data):
+        with path.open("r+b") as handle:
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return len(data) - keep
+
+
+def rewrite(path: str | Path, records: Iterable[ReportRecord]) -> None:
+    """Replace the journal atomically (write a sibling file, then rename over it)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8", newline="\n") as handle:
+        for record in records:
+            handle.write(dump_line(record))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _complete_lines(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1  # a tail without newline is an unfinished write
+    return [line for line in data[:end].decode("utf-8", errors="replace").splitlines() if line.strip()]
+
+
+def _parse(line: str) -> ReportRecord | None:
+    try:
+        return ReportRecord.model_validate_json(line)
+    except (ValidationError, ValueError):
+        return None

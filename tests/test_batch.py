@@ -1,0 +1,228 @@
+"""The batch: inputs, bad reports recorded, resume, torn journal, concurrency, dry-run estimate."""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from fazhi.batch import (
+    NoInputsError,
+    estimate_batch,
+    extract_report,
+    find_inputs,
+    plan_batch,
+    prompt_overhead_tokens,
+    run_batch,
+)
+from fazhi.export import read_records
+from tests.batch_fakes import EchoBackend, RulesNamedEcho, SelfEstimatingEcho
+from tests.conftest import CORPUS, REPORTS
+
+BAD = ("empty.txt", "binary.txt", "scanned.pdf")
+
+
+def _scanned_pdf(path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    page = canvas.Canvas(str(path))
+    page.rect(100, 100, 300, 400, fill=1)  # a page with a picture and no text layer
+    page.save()
+
+
+@pytest.fixture
+def reports(tmp_path) -> Path:
+    """The five corpus reports (two in a subfolder), a GBK copy, and three broken files."""
+    folder = tmp_path / "reports"
+    (folder / "more").mkdir(parents=True)
+    for i, stem in enumerate(REPORTS):
+        shutil.copy(CORPUS / f"{stem}.txt", folder / ("more" if i % 2 else ".") / f"{stem}.txt")
+    text = (CORPUS / "kunshan-2021.txt").read_text(encoding="utf-8")
+    # GBK has no no-break or en space: a GBK page holds plain spaces there.
+    gbk_text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
+    (folder / "kunshan-gbk.txt").write_bytes(gbk_text.encode("gbk"))
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    _scanned_pdf(folder / "scanned.pdf")
+    (folder / "notes.docx").write_bytes(b"not a report type")
+    (folder / "old.source.txt").write_text("written by fazhi beside a result", encoding="utf-8")
+    return folder
+
+
+def _by_name(records) -> dict[str, object]:
+    return {Path(r.source).name: r for r in records}
+
+
+def test_find_inputs_walks_folders_and_globs(reports):
+    found = find_inputs([str(reports)])
+    names = sorted(p.name for p in found)
+    assert names == sorted([f"{s}.txt" for s in REPORTS] + ["kunshan-gbk.txt", *BAD])
+    assert find_inputs([str(reports / "more" / "*.txt")]) == sorted((reports / "more").glob("*.txt"))
+    assert find_inputs([str(reports / "**" / "qidong*")]) == [next(reports.rglob("qidong-2024.txt"))]
+    explicit = reports / "notes.docx"
+    assert find_inputs([str(explicit), str(explicit)]) == [explicit]  # explicit files as given, once
+
+
+@pytest.mark.parametrize("argument", ["missing.txt", "*.nothing", "emptydir"])
+def test_an_argument_naming_no_report_is_an_error(tmp_path, argument):
+    (tmp_path / "emptydir").mkdir()
+    with pytest.raises(NoInputsError) as err:
+        find_inputs([str(tmp_path / argument)])
+    assert "\n" not in str(err.value) and argument in str(err.value)
+
+
+def test_a_batch_records_bad_reports_and_goes_on(reports, tmp_path):
+    backend = EchoBackend()
+    journal = tmp_path / "out.jsonl"
+    summary = run_batch(find_inputs([str(reports)]), backend, journal, concurrency=3)
+    records = _by_name(summary.records)
+    good = [f"{s}.txt" for s in REPORTS] + ["kunshan-gbk.txt"]
+    assert {n for n, r in records.items() if r.status == "ok"} == set(good)
+    for name in BAD:
+        record = records[name]
+        assert record.status == "failed" and record.error_stage == "read" and record.result is None
+        assert name in record.error and "\n" not in record.error
+    figures = {name: [(f.indicator, f.value) for f in records[name].result.figures]
+               for name in ("kunshan-gbk.txt", "kunshan-2021.txt")}
+    assert figures["kunshan-gbk.txt"] == figures["kunshan-2021.txt"] != []
+    assert (summary.progress.ok, summary.progress.failed) == (len(good), len(BAD))
+    assert _by_name(read_records(journal)).keys() == records.keys()
+    assert backend.report_calls == len(good)  # unreadable files never reach the backend
+
+
+def test_rerunning_skips_what_is_done_and_retries_what_failed(reports, tmp_path):
+    journal = tmp_path / "out.jsonl"
+    inputs = find_inputs([str(reports)])
+    first = EchoBackend(raise_on="启东")
+    run_batch(inputs, first, journal)
+    assert _by_name(read_records(journal))["qidong-2024.txt"].error_stage == "extract"
+    second = EchoBackend()
+    summary = run_batch(inputs, second, journal)
+    assert second.report_calls == 1  # only qidong, the one that failed in the backend
+    assert summary.progress.skipped == len(REPORTS)  # the other four and the GBK copy
+    assert _by_name(summary.records)["qidong-2024.txt"].status == "ok"
+    lines = read_records(journal)
+    assert len(lines) == len(inputs)  # the failed line was replaced, not kept beside the new one
+    third = EchoBackend()
+    run_batch(inputs, third, journal)
+    assert third.report_calls == 0
+
+
+def test_another_model_or_prompt_version_is_new_work(reports, tmp_path):
+    journal = tmp_path / "out.jsonl"
+    inputs = [reports / "kunshan-2021.txt"]
+    run_batch(inputs, EchoBackend(), journal)
+    newer = EchoBackend()
+    newer.prompt_version = "test-2"
+    run_batch(inputs, newer, journal)
+    assert newer.report_calls == 1
+    assert len(read_records(journal)) == 2
+
+
+def test_a_torn_last_line_is_recovered_and_only_that_report_redone(reports, tmp_path):
+    journal = tmp_path / "out.jsonl"
+    inputs = [reports / f"{s}.txt" for s in REPORTS[:1]] + [reports / "more" / f"{REPORTS[1]}.txt"]
+    run_batch(inputs, EchoBackend(), journal, concurrency=1)
+    data = journal.read_bytes()
+    journal.write_bytes(data[: len(data) - 40])  # killed while writing the last line
+    again = EchoBackend()
+    summary = run_batch(inputs, again, journal)
+    assert summary.repaired_bytes > 0
+    assert again.report_calls == 1
+    assert [r.source for r in read_records(journal)] == [str(p) for p in inputs]
+    assert all(r.status == "ok" for r in read_records(journal))
+
+
+def test_an_interrupted_batch_leaves_complete_lines_and_resumes(reports, tmp_path):
+    journal = tmp_path / "out.jsonl"
+    inputs = [reports / f"{s}.txt" for s in REPORTS if (reports / f"{s}.txt").exists()]
+
+    def interrupt_after_first(progress):
+        if progress.ok == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(inputs, EchoBackend(), journal, on_progress=interrupt_after_first)
+    assert len(read_records(journal)) == 1
+    assert journal.read_bytes().endswith(b"\n")
+    rest = EchoBackend()
+    run_batch(inputs, rest, journal)
+    assert rest.report_calls == len(inputs) - 1
+    assert len(read_records(journal)) == len(inputs)
+
+
+def test_a_backend_that_raises_fails_only_its_report(reports, tmp_path):
+    backend = EchoBackend(raise_on="昆山")
+    summary = run_batch([reports / "kunshan-2021.txt", reports / "qingpu-2023.txt"], backend, tmp_path / "o.jsonl")
+    kunshan, qingpu = summary.records
+    assert kunshan.status == "failed" and kunshan.error == "RuntimeError: server said no (500)"
+    assert qingpu.status == "ok" and qingpu.result.figures
+
+
+def test_failed_chunks_fail_the_report_but_keep_what_verified(reports):
+    record, _source = extract_report(reports / "kunshan-2021.txt", EchoBackend(fail_chunks_of="昆山"))
+    assert record.status == "failed" and record.error_stage == "chunks"
+    assert record.error.startswith("1 of ") and "timeout" in record.error
+    assert record.result is not None and record.result.chunk_errors
+
+
+def test_identical_files_run_once(reports, tmp_path):
+    copy = tmp_path / "copy.txt"
+    shutil.copy(reports / "kunshan-2021.txt", copy)
+    backend = EchoBackend()
+    summary = run_batch([reports / "kunshan-2021.txt", copy], backend, tmp_path / "o.jsonl")
+    assert backend.report_calls == 1
+    assert summary.duplicates == {copy: reports / "kunshan-2021.txt"}
+    assert len(summary.records) == 1
+
+
+def test_concurrency_changes_nothing_but_speed(reports, tmp_path):
+    inputs = find_inputs([str(reports)])
+    serial = run_batch(inputs, EchoBackend(), tmp_path / "a.jsonl", concurrency=1).records
+    parallel = run_batch(inputs, EchoBackend(), tmp_path / "b.jsonl", concurrency=4).records
+    assert [(r.source, r.status, r.error, r.result) for r in serial] == [
+        (r.source, r.status, r.error, r.result) for r in parallel
+    ]
+
+
+def test_no_resume_starts_the_journal_afresh(reports, tmp_path):
+    journal = tmp_path / "out.jsonl"
+    inputs = [reports / "kunshan-2021.txt"]
+    run_batch(inputs, EchoBackend(), journal)
+    backend = EchoBackend()
+    run_batch(inputs, backend, journal, resume=False)
+    assert backend.report_calls == 1 and len(read_records(journal)) == 1
+
+
+def test_dry_run_estimates_without_calling_the_backend(reports, tmp_path):
+    inputs = find_inputs([str(reports)])
+    backend = EchoBackend()
+    estimate = estimate_batch(plan_batch(inputs, backend, None), backend)
+    assert backend.chunk_calls == 0
+    assert estimate.reports == len(REPORTS) + 1 and len(estimate.unreadable) == len(BAD)
+    assert estimate.chunks >= estimate.reports
+    overhead = prompt_overhead_tokens() * estimate.chunks
+    assert estimate.prompt_tokens == pytest.approx(estimate.characters * 0.61 + overhead, abs=estimate.reports)
+    assert 0 < estimate.completion_tokens < estimate.prompt_tokens
+    assert estimate.cost(1.0, 2.0) == pytest.approx(
+        (estimate.prompt_tokens + 2 * estimate.completion_tokens) / 1e6
+    )
+    assert estimate.cost(None, None) is None
+
+
+def test_dry_run_uses_the_backends_own_estimate_and_zero_for_rules(reports):
+    inputs = [reports / "kunshan-2021.txt"]
+    own = estimate_batch(plan_batch(inputs, SelfEstimatingEcho(), None), SelfEstimatingEcho())
+    assert (own.prompt_tokens, own.completion_tokens) == (1000 * own.chunks, 100 * own.chunks)
+    rules = estimate_batch(plan_batch(inputs, RulesNamedEcho(), None), RulesNamedEcho())
+    assert (rules.prompt_tokens, rules.completion_tokens) == (0, 0) and "no model" in rules.method
+
+
+def test_dry_run_skips_reports_already_done(reports, tmp_path):
+    journal = tmp_path / "out.jsonl"
+    inputs = [reports / "kunshan-2021.txt", reports / "qingpu-2023.txt"]
+    run_batch(inputs[:1], EchoBackend(), journal)
+    estimate = estimate_batch(plan_batch(inputs, EchoBackend(), journal), EchoBackend())
+    assert (estimate.reports, estimate.skipped) == (1, 1)
