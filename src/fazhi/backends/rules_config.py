@@ -1,0 +1,119 @@
+"""Loading ``schemas/rules.yaml``: the trigger phrases of the rules backend, validated
+against the indicator catalog and compiled once."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from fazhi.backends.rules_meta import MetaRules
+from fazhi.backends.rules_text import SectionRules
+from fazhi.catalog import Catalog
+from fazhi.resources import data_file
+
+
+class RulesError(ValueError):
+    """``rules.yaml`` is malformed or names an indicator the catalog lacks."""
+
+
+@dataclass(frozen=True)
+class IndicatorRule:
+    indicator: str
+    kind: str
+    near: tuple[re.Pattern[str], ...]
+    context: tuple[re.Pattern[str], ...]
+    units: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Rules:
+    indicators: tuple[IndicatorRule, ...]
+    money_units: frozenset[str]
+    blockers: re.Pattern[str]
+    counted_elsewhere: re.Pattern[str]
+    breakdown: re.Pattern[str]
+    not_a_count: re.Pattern[str]  # matched against the text ending right before a number
+    rate_words: re.Pattern[str]
+    rate_of: dict[str, str]
+    scopes: tuple[str, ...]  # templates: {region} is filled per report
+    meta: MetaRules
+    sections: SectionRules
+
+
+def _alternation(phrases: Sequence[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in phrases) or r"(?!)")
+
+
+def parse_rules(data: object, catalog: Catalog) -> Rules:
+    """Validate and compile the YAML structure of ``rules.yaml`` against ``catalog``."""
+    if not isinstance(data, dict) or not isinstance(data.get("indicators"), dict):
+        raise RulesError("rules file must be a mapping with an 'indicators' mapping")
+    unknown = sorted(set(data["indicators"]) - set(catalog.ids))
+    rate_of = dict(data.get("rate_of") or {})
+    unknown += sorted({*rate_of, *rate_of.values()} - set(catalog.ids))
+    if unknown:
+        raise RulesError(f"rules name indicators the catalog lacks: {', '.join(unknown)}")
+    try:
+        count_units = frozenset(data["count_units"])
+        indicators = tuple(
+            IndicatorRule(
+                indicator=ind_id,
+                kind=catalog[ind_id].kind,
+                near=tuple(re.compile(p) for p in spec["near"]),
+                context=tuple(re.compile(p) for p in spec.get("context") or ()),
+                units=frozenset(spec.get("units") or count_units),
+            )
+            for ind_id, spec in data["indicators"].items()
+        )
+        meta, sections = data["meta"], data["sections"]
+        return Rules(
+            indicators=indicators,
+            money_units=frozenset(data["money_units"]),
+            blockers=_alternation(data["blockers"]),
+            counted_elsewhere=_alternation(data["counted_elsewhere"]),
+            breakdown=_alternation(data["breakdown_markers"]),
+            not_a_count=re.compile(f"(?:{_alternation(data['not_a_count']).pattern})$"),
+            rate_words=re.compile(rf"^\s*(?:{'|'.join(data['rate_words'])})\s*(?:为|达|达到)?\s*$"),
+            rate_of=rate_of,
+            scopes=tuple(data["scopes"]),
+            meta=MetaRules(
+                title=_alternation(meta["title"]),
+                region_suffix=meta["region_suffix"],
+                issuer_fields=tuple(meta["issuer_fields"]),
+                issuer_body=meta["issuer_body"],
+            ),
+            sections=SectionRules(
+                shortcomings=_alternation(sections["shortcomings"]),
+                plans_heading=_alternation(sections["plans_heading"]),
+                plans_opening=tuple(sections["plans_opening"]),
+                aspects=re.compile(sections["aspects"]),
+                purpose=_alternation(sections["purpose"]),
+            ),
+        )
+    except (KeyError, TypeError, re.error) as exc:
+        raise RulesError(f"malformed rules file: {type(exc).__name__}: {exc}") from exc
+
+
+def default_rules_path() -> Path:
+    return data_file("schemas", "rules.yaml")
+
+
+def load_rules(path: Path, catalog: Catalog) -> Rules:
+    """The rules at ``path``; ``RulesError`` (one line) when they do not fit the catalog."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RulesError(f"cannot read rules file {path}: {exc}") from exc
+    return parse_rules(data, catalog)
+
+
+def rules_version(rules_path: Path, catalog_path: Path | None = None) -> str:
+    """``rules-`` + a short hash of the rules and the catalog they are written against."""
+    digest = hashlib.sha256(Path(rules_path).read_bytes())
+    digest.update(Path(catalog_path or data_file("schemas", "indicators.yaml")).read_bytes())
+    return "rules-" + digest.hexdigest()[:8]

@@ -1,0 +1,196 @@
+"""Meta of a report (region, issuer, year, published) from its title, header and signature.
+
+Where the fields come from, in order:
+
+- **title** -- the first line naming the report kind (``rules.yaml`` ``meta.title``): the year
+  (``2021年``) and the region written next to it (``昆山市2021年…``, ``2023年青浦区…``); a
+  government written in the title (``启东市人民政府2024年度…``) is also the issuer.
+- **issuer** -- the body that issues the report: a government named in the title or in a
+  header field (``发布机构 | 宿城區人民政府``, ``来源: 启东市人民政府``, or a header line that
+  is only a government's name), else the body signing the report at its end (a name line
+  followed by a date line). A header ``来源`` naming a department (``来源:太原市司法局``) says
+  which site republished the report, not who issued it: no issuer then (``None``), the same
+  as for a report that names none (``青浦区``).
+- **published** -- the first full date in the page header (the publication date), else the
+  signature date; a date before the covered year is never the publication date.
+
+Values are slices of the source as printed (``宿城區``, not the simplified ``宿城区``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from fazhi.backends.rules_text import body_start
+from fazhi.numbers import chinese_int
+
+_CJK = "\u4e00-\u9fff"
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年度?")
+_DATE_PATTERNS = (
+    re.compile(r"(?<!\d)((?:19|20)\d{2})\s*([-./])\s*(\d{1,2})\s*\2\s*(\d{1,2})(?!\d)"),
+    re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
+    re.compile(r"([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"),
+)
+_ORGAN = re.compile(rf"^[ \t\u3000]*([{_CJK}]{{2,30}}?(?:人民政府|政府|局|委员会|办公室|厅|委))[ \t\u3000]*$")
+_SIGNATURE_LINES = 12  # a signature sits in the last lines of the text
+
+
+@dataclass(frozen=True)
+class MetaRules:
+    title: re.Pattern[str]
+    region_suffix: str
+    issuer_fields: tuple[str, ...]
+    issuer_body: str
+
+
+@dataclass(frozen=True)
+class Stated:
+    """One meta field's value and the offset where the report states it."""
+
+    field: str
+    value: str | int
+    offset: int
+
+
+def find_meta(text: str, norm: str, rules: MetaRules) -> list[Stated]:
+    """Every meta field the report states, each once, with where it says so."""
+    header_end = body_start(norm)
+    title = _title(norm, rules)
+    found: list[Stated] = []
+    if title is not None:
+        found += _from_title(text, norm, rules, title)
+    year = next((int(s.value) for s in found if s.field == "year"), None)
+    if not any(s.field == "issuer" for s in found):
+        issuer = _header_issuer(text, norm, rules, header_end) or _signature_issuer(text, norm)
+        found += [issuer] if issuer else []
+    published = _header_date(norm, header_end, year) or _signature_date(norm, year)
+    found += [published] if published else []
+    return found
+
+
+def _title(norm: str, rules: MetaRules) -> tuple[int, int] | None:
+    match = rules.title.search(norm)
+    if match is None:
+        return None
+    start = norm.rfind("\n", 0, match.start()) + 1
+    end = norm.find("\n", match.end())
+    return start, len(norm) if end < 0 else end
+
+
+def _from_title(text: str, norm: str, rules: MetaRules, title: tuple[int, int]) -> list[Stated]:
+    start, end = title
+    year = _YEAR.search(norm, start, end)
+    if year is None:
+        return []
+    found = [Stated("year", int(year.group(1)), year.start())]
+    before = re.search(rf"([{_CJK}]+)\s*$", norm[start : year.start()])
+    after = re.match(rf"\s*([{_CJK}]+?{rules.region_suffix})(?={rules.issuer_body}|法治|依法)", norm[year.end() : end])
+    if before:
+        found += _region_and_issuer(text, norm, rules, start + before.start(1), start + before.end(1))
+    elif after:
+        s = year.end() + after.start(1)
+        found.append(Stated("region", text[s : year.end() + after.end(1)], s))
+    return found
+
+
+def _region_and_issuer(
+    text: str, norm: str, rules: MetaRules, start: int, end: int
+) -> list[Stated]:
+    """``昆山市`` -> region; ``启东市人民政府`` -> region 启东市 and issuer 启东市人民政府."""
+    body = re.search(rf"{rules.issuer_body}$", norm[start:end])
+    region_end = end - (len(body.group()) if body else 0)
+    region = re.search(rf"[{_CJK}]+?{rules.region_suffix}$", norm[start:region_end])
+    if region is None:
+        return []
+    found = [Stated("region", text[start:region_end], start)]
+    if body:
+        found.append(Stated("issuer", text[start:end], start))
+    return found
+
+
+def _header_issuer(text: str, norm: str, rules: MetaRules, header_end: int) -> Stated | None:
+    fields = "|".join(map(re.escape, rules.issuer_fields))
+    government = rf"[{_CJK}]{{2,30}}?{rules.issuer_body}"
+    labelled = re.compile(rf"(?:{fields})\s*[:：|]?\s*\|?\s*({government})(?![{_CJK}])")
+    alone = re.compile(rf"^[ \t\u3000]*({government})[ \t\u3000]*$", re.M)
+    for pattern in (labelled, alone):
+        match = pattern.search(norm, 0, header_end)
+        if match:
+            return Stated("issuer", text[match.start(1) : match.end(1)], match.start(1))
+    return None
+
+
+def _tail_lines(norm: str) -> list[tuple[int, int]]:
+    """(start, end) of the last non-blank lines."""
+    lines, offset = [], 0
+    for line in norm.splitlines(keepends=True):
+        if line.strip():
+            lines.append((offset, offset + len(line.rstrip("\r\n"))))
+        offset += len(line)
+    return lines[-_SIGNATURE_LINES:]
+
+
+def _signature_issuer(text: str, norm: str) -> Stated | None:
+    lines = _tail_lines(norm)
+    for (s, e), (ds, de) in zip(lines, lines[1:]):
+        organ = _ORGAN.match(norm, s, e)
+        if organ and _date_in(norm, ds, de, whole=True):
+            return Stated("issuer", text[organ.start(1) : organ.end(1)], organ.start(1))
+    return None
+
+
+def _header_date(norm: str, header_end: int, year: int | None) -> Stated | None:
+    return _first_date(norm, 0, header_end, year)
+
+
+def _signature_date(norm: str, year: int | None) -> Stated | None:
+    for s, e in reversed(_tail_lines(norm)):
+        found = _date_in(norm, s, e, whole=True)
+        if found and _plausible(found, year):
+            return Stated("published", found.isoformat(), s)
+    return None
+
+
+def _first_date(norm: str, start: int, end: int, year: int | None) -> Stated | None:
+    hits = []
+    for pattern in _DATE_PATTERNS:
+        for match in pattern.finditer(norm, start, end):
+            day = _to_date(match)
+            if day and _plausible(day, year):
+                hits.append((match.start(), day))
+    if not hits:
+        return None
+    offset, day = min(hits)
+    return Stated("published", day.isoformat(), offset)
+
+
+def _date_in(norm: str, start: int, end: int, whole: bool = False) -> date | None:
+    for pattern in _DATE_PATTERNS:
+        match = pattern.search(norm, start, end)
+        if match and (not whole or not norm[start : match.start()].strip() + norm[match.end() : end].strip()):
+            day = _to_date(match)
+            if day:
+                return day
+    return None
+
+
+def _to_date(match: re.Match[str]) -> date | None:
+    groups = [g for g in match.groups() if g not in "-./"]
+    try:
+        y, m, d = (int(g) if g.isdigit() else _chinese_number(g) for g in groups)
+        return date(y, m, d)
+    except (TypeError, ValueError):
+        return None
+
+
+def _chinese_number(numeral: str) -> int | None:
+    if len(numeral) == 4:  # a year is written digit by digit: 二〇二二
+        return int("".join(str(chinese_int(ch)) for ch in numeral))
+    return chinese_int(numeral)
+
+
+def _plausible(day: date, year: int | None) -> bool:
+    """A report on ``year`` is published in that year or within the two after it."""
+    return year is None or year <= day.year <= year + 2
