@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import unicodedata
 from pathlib import Path
 
 import pytest
@@ -18,37 +17,13 @@ from fazhi.batch import (
     run_batch,
 )
 from fazhi.export import read_records
-from tests.batch_fakes import EchoBackend, RulesNamedEcho, SelfEstimatingEcho
-from tests.conftest import CORPUS, REPORTS
-
-BAD = ("empty.txt", "binary.txt", "scanned.pdf")
-
-
-def _scanned_pdf(path: Path) -> None:
-    from reportlab.pdfgen import canvas
-
-    page = canvas.Canvas(str(path))
-    page.rect(100, 100, 300, 400, fill=1)  # a page with a picture and no text layer
-    page.save()
+from tests.batch_fakes import BAD, EchoBackend, RulesNamedEcho, SelfEstimatingEcho, make_report_folder
+from tests.conftest import REPORTS
 
 
 @pytest.fixture
 def reports(tmp_path) -> Path:
-    """The five corpus reports (two in a subfolder), a GBK copy, and three broken files."""
-    folder = tmp_path / "reports"
-    (folder / "more").mkdir(parents=True)
-    for i, stem in enumerate(REPORTS):
-        shutil.copy(CORPUS / f"{stem}.txt", folder / ("more" if i % 2 else ".") / f"{stem}.txt")
-    text = (CORPUS / "kunshan-2021.txt").read_text(encoding="utf-8")
-    # GBK has no no-break or en space: a GBK page holds plain spaces there.
-    gbk_text = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
-    (folder / "kunshan-gbk.txt").write_bytes(gbk_text.encode("gbk"))
-    (folder / "empty.txt").write_bytes(b"")
-    (folder / "binary.txt").write_bytes(bytes(range(256)) * 40)
-    _scanned_pdf(folder / "scanned.pdf")
-    (folder / "notes.docx").write_bytes(b"not a report type")
-    (folder / "old.source.txt").write_text("written by fazhi beside a result", encoding="utf-8")
-    return folder
+    return make_report_folder(tmp_path / "reports")
 
 
 def _by_name(records) -> dict[str, object]:

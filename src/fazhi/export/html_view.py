@@ -66,9 +66,9 @@ def render_view(result: Result, text: str, catalog: Catalog | None = None) -> st
         highlight(result, text, catalog),
         "</div><aside>",
         _figure_table(result, catalog),
-        "</aside></main>",
         _rejected_table(result),
         _conflicts(result),
+        "</aside></main>",
         f"<script>{_JS}</script></body></html>\n",
     ]
     return "".join(parts)
@@ -236,16 +236,18 @@ def _css(colours: dict[str, str]) -> str:
 
 
 _CSS = """
+html,body{height:100%}
 body{font:15px/1.7 "Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",
-"WenQuanYi Zen Hei",sans-serif;margin:0;color:#222;background:#fafafa}
-header,nav,section{padding:0 20px}header h1{font-size:20px;margin:12px 0 0}
+"WenQuanYi Zen Hei",sans-serif;margin:0;color:#222;background:#fafafa;
+display:flex;flex-direction:column}
+header,nav{padding:0 20px}header h1{font-size:20px;margin:10px 0 0}
 .meta,.run{margin:2px 0;color:#555}.warn{color:#b03a2e;margin:2px 0}
-.legend{display:flex;flex-wrap:wrap;gap:6px;padding:8px 20px}
+.legend{display:flex;flex-wrap:wrap;gap:6px;padding:6px 20px 10px}
 .chip{padding:0 8px;border-radius:4px;font-size:13px;border:1px solid #ddd}
-main{display:grid;grid-template-columns:minmax(0,1fr) 430px;gap:16px;padding:0 20px}
-.text{white-space:pre-wrap;background:#fff;border:1px solid #ddd;padding:12px 16px;
-max-height:calc(100vh - 140px);overflow:auto}
-aside{max-height:calc(100vh - 140px);overflow:auto}aside h2{margin-top:0}
+main{flex:1;min-height:0;display:grid;grid-template-columns:minmax(0,1fr) 460px;gap:16px;
+padding:0 20px 12px}
+.text{white-space:pre-wrap;background:#fff;border:1px solid #ddd;padding:12px 16px;overflow:auto}
+aside{overflow:auto}aside h2{margin:0 0 4px}aside section{margin-top:16px}
 h2{font-size:16px}table{border-collapse:collapse;font-size:13px;width:100%}
 td,th{border-bottom:1px solid #e4e4e4;padding:2px 6px;text-align:left;vertical-align:top}
 td.num{text-align:right;white-space:nowrap}
@@ -255,6 +257,7 @@ td.num{text-align:right;white-space:nowrap}
 .hl.sc:not(.fig){background:#fdecea}.pl{border-bottom:2px solid #2e86c1}.hl.pl:not(.fig){background:#eaf2fb}
 .gx{background:#ddd}.focus{outline:2px solid #d35400!important}
 tr.focus td{background:#fff3e0}
+@media print{html,body{height:auto;display:block}main{display:block}.text,aside{overflow:visible}}
 """
 
 # Hovering a table row marks its pieces in the text and the other way round; a click scrolls.

@@ -1,0 +1,83 @@
+"""``fazhi cache stats|clear``: the LLM answer cache on disk (see ``fazhi.llm.cache``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from fazhi.cli import app
+
+cache_app = typer.Typer(
+    help="Inspect or empty the LLM answer cache.\n\nExample: fazhi cache stats",
+    no_args_is_help=True,
+)
+app.add_typer(cache_app, name="cache")
+
+CACHE_DIR_HELP = "Cache folder (default: $FAZHI_CACHE_DIR, else ~/.cache/fazhi)."
+
+
+@cache_app.command("stats")
+def stats_command(
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help=CACHE_DIR_HELP),
+) -> None:
+    """Print where the cache is, how many answers it holds and its size on disk.
+
+    Example: fazhi cache stats --cache-dir /tmp/fazhi-cache
+    """
+    from fazhi.llm.cache import AnswerCache, cache_dir as resolve
+
+    location = resolve(cache_dir)
+    if not location.is_dir():
+        typer.echo(f"location  {location}\nentries   0 (no cache folder yet)\nsize      0 B")
+        return
+    cache = AnswerCache(location)
+    try:
+        entries = len(cache)
+    finally:
+        cache.close()
+    typer.echo(f"location  {location}\nentries   {entries}\nsize      {_size(_bytes_under(location))}")
+
+
+@cache_app.command("clear")
+def clear_command(
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help=CACHE_DIR_HELP),
+) -> None:
+    """Remove every cached answer (the next run asks the model again).
+
+    Example: fazhi cache clear
+    """
+    from fazhi.llm.cache import AnswerCache, cache_dir as resolve
+
+    location = resolve(cache_dir)
+    if not location.is_dir():
+        typer.echo(f"nothing to clear: no cache at {location}")
+        return
+    cache = AnswerCache(location)
+    try:
+        entries = len(cache)
+        _clear(cache)
+    finally:
+        cache.close()
+    typer.echo(f"cleared {entries} cached answers from {location}")
+
+
+def _clear(cache) -> None:
+    own = getattr(cache, "clear", None)
+    if callable(own):
+        own()
+    else:  # AnswerCache has no clear() yet: empty its diskcache store the supported way
+        cache._store.clear()
+
+
+def _bytes_under(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _size(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{count} B"

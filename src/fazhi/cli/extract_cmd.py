@@ -1,0 +1,312 @@
+"""``fazhi extract``: one report to a Result JSON, or many to a resumable JSONL journal.
+
+Arguments, settings, the progress bar and messages live here; the work is ``fazhi.batch``.
+"""
+
+from __future__ import annotations
+
+import glob
+import sys
+from pathlib import Path
+
+import typer
+
+from fazhi.batch import (
+    BatchProgress,
+    BatchSummary,
+    Estimate,
+    NoInputsError,
+    estimate_batch,
+    extract_report,
+    find_inputs,
+    plan_batch,
+    run_batch,
+)
+from fazhi.cli import app
+from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
+from fazhi.cli.config import EXTRACT_SETTINGS, ConfigError, read_config_file, settle
+from fazhi.export import ReportRecord, write_panel
+from fazhi.ingest import write_text_beside
+
+
+class ExtractInputError(Exception):
+    """A bad invocation: one line on stderr, exit code 2."""
+
+
+@app.command("extract")
+def extract_command(
+    paths: list[str] = typer.Argument(
+        ..., metavar="PATH...",
+        help="Report files, folders (searched recursively for .txt/.html/.htm/.pdf) or glob "
+        "patterns.",
+    ),
+    out: Path | None = typer.Option(
+        None, "-o", "--out",
+        help="One report: the Result JSON (default: stdout; the cleaned text goes beside it "
+        "as NAME.source.txt). Several: the JSONL journal, required.",
+    ),
+    backend: str | None = typer.Option(
+        None, "--backend",
+        help="auto|rules|llm|hybrid (env FAZHI_BACKEND; default auto: llm when an endpoint "
+        "is configured, else rules).",
+    ),
+    model: str | None = typer.Option(
+        None, "--model",
+        help="Model name for llm/hybrid (env FAZHI_MODEL).",
+    ),
+    base_url: str | None = typer.Option(
+        None, "--base-url",
+        help="OpenAI-compatible endpoint (env OPENAI_BASE_URL).",
+    ),
+    api_key_env: str | None = typer.Option(
+        None, "--api-key-env",
+        help="Environment variable holding the API key (default OPENAI_API_KEY).",
+    ),
+    mode: str | None = typer.Option(
+        None, "--mode",
+        help="Structured-output mode of the llm backend (e.g. json, tools).",
+    ),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", min=1,
+        help="Model calls in flight at most: reports at once in a batch, chunks at once "
+        "within them (default 4).",
+    ),
+    chunk_size: int | None = typer.Option(
+        None, "--chunk-size", min=200,
+        help="Characters per chunk (default: the backend's preference).",
+    ),
+    overlap: bool = typer.Option(False, "--overlap", help="Overlap chunks by one sentence."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache",
+        help="Do not read or write the LLM answer cache.",
+    ),
+    csv_path: Path | None = typer.Option(
+        None, "--csv",
+        help="Also write the long panel: one CSV row per accepted figure.",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run",
+        help="Only count reports, chunks, estimated tokens and cost; call no model.",
+    ),
+    price_in: float | None = typer.Option(
+        None, "--price-in",
+        help="Price per million prompt tokens (for --dry-run and the progress bar).",
+    ),
+    price_out: float | None = typer.Option(
+        None, "--price-out",
+        help="Price per million completion tokens.",
+    ),
+    resume: bool = typer.Option(
+        True, "--resume/--no-resume",
+        help="Skip reports already done in the JSONL journal (default) or start it afresh.",
+    ),
+    strict: bool = typer.Option(
+        False, "--strict",
+        help="Exit 1 also when any proposal was rejected.",
+    ),
+) -> None:
+    r"""Extract verified figures, shortcomings and plans from reports.
+
+    One report: the Result JSON goes to stdout or to -o FILE.
+    Several (or a folder, or a glob): one JSON line per report in
+    -o OUT.jsonl, appended as each report finishes. Rerunning the same
+    command skips reports already done and retries failed ones.
+
+    Exit codes: 0 every report extracted; 1 a report failed (unreadable
+    file, backend error, failed chunks) while the others were written;
+    2 bad invocation (no inputs, unknown backend, no model for llm).
+    Rejected proposals are normal output (listed under "rejected"),
+    not a failure, unless --strict.
+
+    Settings: flags, then environment variables, then the \[extract]
+    table of ./fazhi.toml, then defaults.
+
+    Examples:
+      fazhi extract evals/corpus/kunshan-2021.txt -o kunshan.json
+      fazhi extract reports/ -o out.jsonl --csv panel.csv
+      fazhi extract 'reports/**/*.pdf' -o out.jsonl --backend llm \
+        --model qwen2.5-7b --dry-run --price-in 0.3 --price-out 0.6
+    """
+    flags = {"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env,
+             "mode": mode, "concurrency": concurrency, "chunk_size": chunk_size,
+             "price_in": price_in, "price_out": price_out}
+    try:
+        settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
+        inputs = find_inputs(paths)
+        batch = _is_batch(paths, inputs, out)
+        engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
+    except (ConfigError, NoInputsError, BackendChoiceError, ExtractInputError) as exc:
+        _fail(str(exc))
+    options = {"chunk_size": settings["chunk_size"], "overlap": overlap}
+    prices = (settings["price_in"], settings["price_out"])
+    if dry_run:
+        plan = plan_batch(inputs, engine, out if batch and resume else None, resume=resume)
+        estimate = estimate_batch(plan, engine, **options)
+        _print_estimate(estimate, engine, prices)
+        raise typer.Exit(1 if estimate.unreadable else 0)
+    if batch:
+        code = _run_many(inputs, engine, out, settings, options, resume, csv_path, prices, strict)
+    else:
+        code = _run_one(inputs[0], engine, out, options, csv_path, strict)
+    raise typer.Exit(code)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"fazhi extract: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _is_batch(arguments: list[str], inputs: list[Path], out: Path | None) -> bool:
+    """Many reports, a folder or a glob mean a JSONL journal, which then needs -o."""
+    many = len(inputs) > 1 or any(Path(a).is_dir() or (not Path(a).exists() and glob.has_magic(a)) for a in arguments)
+    if out is not None and out.suffix == ".jsonl":
+        return True
+    if many and out is None:
+        raise ExtractInputError(f"{len(inputs)} reports: give -o OUT.jsonl for the JSONL journal")
+    if many:
+        raise ExtractInputError(f"-o {out}: several reports are written as JSONL; name it OUT.jsonl")
+    return False
+
+
+def _build_backend(settings: dict, no_cache: bool, reports: int):
+    """The backend, with model calls in flight shared between reports and their chunks."""
+    total = int(settings["concurrency"])
+    per_report = max(1, total // max(1, min(total, reports)))
+    options = LLMOptions(
+        base_url=settings["base_url"], model=settings["model"], api_key_env=settings["api_key_env"],
+        mode=settings["mode"], concurrency=per_report, cache_dir=settings["cache_dir"],
+        use_cache=not no_cache,
+    )
+    try:
+        return make_backend(str(settings["backend"]), options)
+    except ImportError as exc:  # a backend module not installed or not written yet
+        raise BackendChoiceError(f"backend {settings['backend']!r} is not available ({exc})") from None
+
+
+def _run_one(path: Path, engine, out: Path | None, options: dict, csv_path: Path | None, strict: bool) -> int:
+    record, source = extract_report(path, engine, **options)
+    if record.error_stage == "read":
+        _fail(record.error or "cannot read the report")
+    if record.result is not None:
+        text = record.result.model_dump_json(indent=2) + "\n"
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+            if source is not None:
+                beside = write_text_beside(source, out)
+                typer.echo(f"wrote {out} and {beside}", err=True)
+    if record.status == "failed":
+        typer.echo(f"fazhi extract: {record.error}", err=True)
+    if csv_path is not None:
+        _write_csv([record], csv_path)
+    return _exit_code([record], strict)
+
+
+def _run_many(inputs, engine, out: Path, settings, options, resume, csv_path, prices, strict) -> int:
+    reports = len(inputs)
+    workers = min(int(settings["concurrency"]), reports)
+    with _progress_bar(prices) as show:
+        try:
+            summary = run_batch(inputs, engine, out, concurrency=workers, resume=resume,
+                                on_progress=show, **options)
+        except KeyboardInterrupt:
+            typer.echo(f"fazhi extract: interrupted; finished reports are in {out} -- "
+                       "run the same command again to resume", err=True)
+            raise typer.Exit(130) from None
+    _print_summary(summary, out)
+    if csv_path is not None:
+        _write_csv(summary.records, csv_path)
+    return _exit_code(summary.records, strict)
+
+
+def _exit_code(records: list[ReportRecord], strict: bool) -> int:
+    if any(r.status == "failed" for r in records):
+        return 1
+    if strict and any(r.result and r.result.rejected for r in records):
+        return 1
+    return 0
+
+
+def _write_csv(records: list[ReportRecord], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = write_panel([r.result for r in records if r.result is not None], path)
+    typer.echo(f"wrote {path} ({rows} figures)", err=True)
+
+
+def _print_summary(summary: BatchSummary, out: Path) -> None:
+    p = summary.progress
+    parts = [f"{p.total} reports: {p.ok} extracted, {p.failed} failed"]
+    if p.skipped:
+        parts.append(f"{p.skipped} already done (skipped)")
+    if summary.duplicates:
+        parts.append(f"{len(summary.duplicates)} duplicate files (same bytes) not run twice")
+    typer.echo(f"{', '.join(parts)} -> {out}", err=True)
+    if summary.repaired_bytes:
+        typer.echo(f"  cut a torn last line ({summary.repaired_bytes} bytes) off {out}", err=True)
+    for record in summary.records:
+        if record.status == "failed":
+            typer.echo(f"  failed: {record.error}", err=True)
+
+
+def _print_estimate(estimate: Estimate, engine, prices: tuple) -> None:
+    cost = estimate.cost(*prices)
+    lines = [
+        f"dry run, backend {engine.name}" + (f" ({engine.model})" if engine.model else "") + ": no model called",
+        f"  reports to run      {estimate.reports}" + (f" ({estimate.skipped} already done)" if estimate.skipped else ""),
+        f"  chunks              {estimate.chunks}",
+        f"  prompt tokens       ~{estimate.prompt_tokens:,}",
+        f"  completion tokens   ~{estimate.completion_tokens:,}",
+        f"  estimated cost      {_money(cost) if cost is not None else 'give --price-in/--price-out (per million tokens)'}",
+        f"  ({estimate.method})",
+    ]
+    lines += [f"  unreadable: {error}" for error in estimate.unreadable]
+    typer.echo("\n".join(lines))
+
+
+def _money(amount: float) -> str:
+    return f"{amount:,.4f}" if amount < 1 else f"{amount:,.2f}"
+
+
+class _progress_bar:
+    """A rich progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, prices: tuple) -> None:
+        from rich.console import Console
+
+        self.prices = prices
+        self.console = Console(stderr=True)
+        self.bar = None
+        self.task = None
+
+    def __enter__(self):
+        if self.console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("extract"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                                console=self.console, transient=False)
+            self.bar.start()
+        return self.show
+
+    def show(self, progress: BatchProgress) -> None:
+        if self.bar is None:
+            return
+        if self.task is None:
+            self.task = self.bar.add_task("extract", total=progress.total, info="")
+        self.bar.update(self.task, completed=progress.finished, info=self._info(progress))
+
+    def _info(self, p: BatchProgress) -> str:
+        info = f"ok {p.ok} · failed {p.failed} · chunks {p.chunks}"
+        if p.usage.prompt_tokens or p.usage.completion_tokens:
+            info += f" · tokens {p.usage.prompt_tokens:,}/{p.usage.completion_tokens:,}"
+        if any(price is not None for price in self.prices):
+            spent = Estimate(prompt_tokens=p.usage.prompt_tokens,
+                             completion_tokens=p.usage.completion_tokens).cost(*self.prices)
+            info += f" · ≈{_money(spent or 0)}"
+        return info
+
+    def __exit__(self, *exc_info) -> None:
+        if self.bar is not None:
+            self.bar.stop()

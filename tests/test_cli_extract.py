@@ -1,0 +1,228 @@
+"""``fazhi extract``, ``fazhi show`` and ``fazhi cache`` end to end, plus settings precedence."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fazhi.cli import app
+from fazhi.cli.config import EXTRACT_SETTINGS, ConfigError, read_config_file, settle
+from fazhi.export import read_records
+from fazhi.model import Result
+from tests.batch_fakes import BAD, EchoBackend, make_report_folder
+from tests.conftest import CORPUS, REPORTS
+
+runner = CliRunner()
+KUNSHAN = str(CORPUS / "kunshan-2021.txt")
+
+
+def fazhi(*args: str):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_settings(monkeypatch, tmp_path):
+    """A user's own environment or fazhi.toml must not steer these tests."""
+    for setting in EXTRACT_SETTINGS.values():
+        if setting.env:
+            monkeypatch.delenv(setting.env, raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def echo(monkeypatch) -> dict:
+    """Make every backend name build one EchoBackend; records what the CLI asked for."""
+    seen: dict = {"backend": EchoBackend()}
+
+    def fake_make_backend(name, options, **_kw):
+        seen["name"], seen["options"] = name, options
+        return seen["backend"]
+
+    monkeypatch.setattr("fazhi.cli.extract_cmd.make_backend", fake_make_backend)
+    return seen
+
+
+def test_a_folder_run_writes_the_good_reports_and_exits_1_for_the_bad(tmp_path):
+    pytest.importorskip("fazhi.backends.rules")
+    folder = make_report_folder(tmp_path / "reports")
+    result = fazhi("extract", str(folder), "-o", "out.jsonl", "--backend", "rules", "--csv", "panel.csv")
+    assert result.exit_code == 1, result.output
+    records = read_records(tmp_path / "out.jsonl")
+    assert sorted(r.status for r in records) == ["failed"] * len(BAD) + ["ok"] * (len(REPORTS) + 1)
+    failed_lines = [line for line in result.stderr.splitlines() if line.startswith("  failed: ")]
+    assert sorted(Path(line.split(": ")[1]).name for line in failed_lines) == sorted(BAD)
+    assert all(r.backend == "rules" and r.prompt_version for r in records)
+    pd = pytest.importorskip("pandas")
+    panel = pd.read_csv(tmp_path / "panel.csv")
+    assert len(panel) == sum(len(r.result.figures) for r in records if r.result) > 0
+    again = fazhi("extract", str(folder), "-o", "out.jsonl", "--backend", "rules")
+    assert again.exit_code == 1 and f"{len(REPORTS) + 1} already done" in again.stderr
+    assert len(read_records(tmp_path / "out.jsonl")) == len(records)
+
+
+def test_one_report_goes_to_stdout_as_a_result(echo):
+    result = fazhi("extract", KUNSHAN)
+    assert result.exit_code == 0, result.output
+    parsed = Result.model_validate_json(result.stdout)
+    assert parsed.verified and parsed.figures and parsed.backend == "echo"
+
+
+def test_one_report_with_o_writes_the_text_beside_and_show_finds_it(echo, tmp_path):
+    assert fazhi("extract", KUNSHAN, "-o", "res/kunshan.json").exit_code == 0
+    beside = tmp_path / "res" / "kunshan.source.txt"
+    result = Result.model_validate_json((tmp_path / "res" / "kunshan.json").read_text(encoding="utf-8"))
+    text = beside.read_text(encoding="utf-8")
+    assert all(text[slice(*f.span)] == f.quote for f in result.figures)
+    shown = fazhi("show", "res/kunshan.json", "-o", "view.html")
+    assert shown.exit_code == 0, shown.output
+    page = (tmp_path / "view.html").read_text(encoding="utf-8")
+    assert all(f'data-f="{i}"' in page for i in range(len(result.figures)))
+
+
+def test_show_refuses_a_source_the_offsets_do_not_fit(echo, tmp_path):
+    fazhi("extract", KUNSHAN, "-o", "kunshan.json")
+    shown = fazhi("show", "kunshan.json", "--source", str(CORPUS / "qidong-2024.txt"))
+    assert shown.exit_code == 2
+    assert "not the text this result's offsets refer to" in shown.stderr
+    assert len(shown.stderr.strip().splitlines()) == 1
+
+
+def test_show_picks_one_report_out_of_a_journal(echo, tmp_path):
+    fazhi("extract", str(CORPUS), "-o", "out.jsonl")
+    assert fazhi("show", "out.jsonl", "-o", "all.html").exit_code == 2  # which one?
+    shown = fazhi("show", "out.jsonl", "--pick", "qidong", "-o", "qidong.html")
+    assert shown.exit_code == 0, shown.output  # the stored relative path is found from here
+    assert "qidong-2024.txt" in (tmp_path / "qidong.html").read_text(encoding="utf-8")
+
+
+def test_a_report_that_fails_in_the_backend_exits_1(monkeypatch, echo):
+    echo["backend"] = EchoBackend(raise_on="昆山")
+    result = fazhi("extract", KUNSHAN)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "fazhi extract: RuntimeError: server said no (500)"
+
+
+def test_rejections_are_output_unless_strict(echo):
+    echo["backend"] = EchoBackend(invent=True)
+    plain = fazhi("extract", KUNSHAN)
+    assert plain.exit_code == 0
+    assert Result.model_validate_json(plain.stdout).rejected
+    assert fazhi("extract", KUNSHAN, "--strict").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nothing-here.txt"], "nothing-here.txt: no such file or folder"),
+        (["*.nomatch"], "*.nomatch: pattern matches no"),
+        ([str(CORPUS)], "give -o OUT.jsonl"),
+        ([str(CORPUS), "-o", "out.json"], "name it OUT.jsonl"),
+        ([KUNSHAN, "--backend", "gpt"], "unknown backend 'gpt'"),
+        ([KUNSHAN, "--backend", "llm"], "needs a model"),
+    ],
+)
+def test_bad_invocations_exit_2_with_one_line(args, message):
+    result = fazhi("extract", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unreadable_single_report_is_bad_input(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    result = fazhi("extract", "empty.txt", "--backend", "rules")
+    assert result.exit_code == 2 and result.stderr.strip() == "fazhi extract: empty.txt: empty file"
+
+
+def test_dry_run_prints_the_estimate_and_calls_nothing(echo):
+    result = fazhi("extract", str(CORPUS), "-o", "out.jsonl", "--dry-run", "--price-in", "1", "--price-out", "2")
+    assert result.exit_code == 0, result.output
+    assert echo["backend"].chunk_calls == 0
+    assert "reports to run      5" in result.stdout and "estimated cost" in result.stdout
+    assert "heuristic" in result.stdout
+    assert not Path("out.jsonl").exists()
+
+
+def test_dry_run_of_the_rules_backend_costs_nothing():
+    pytest.importorskip("fazhi.backends.rules")
+    result = fazhi("extract", KUNSHAN, "--backend", "rules", "--dry-run", "--price-in", "1")
+    assert result.exit_code == 0
+    assert "calls no model: 0 tokens" in result.stdout and "estimated cost      0.0000" in result.stdout
+
+
+def test_concurrency_is_shared_between_reports_and_chunks(echo):
+    fazhi("extract", KUNSHAN, "--concurrency", "6")
+    assert echo["options"].concurrency == 6  # one report: all of it for its chunks
+    fazhi("extract", str(CORPUS), "-o", "out.jsonl", "--concurrency", "6")
+    assert echo["options"].concurrency == 1  # five reports at once, one chunk each
+    fazhi("extract", KUNSHAN, str(CORPUS / "qidong-2024.txt"), "-o", "two.jsonl", "--concurrency", "6")
+    assert echo["options"].concurrency == 3
+
+
+def test_settings_come_from_flags_then_env_then_fazhi_toml(echo, monkeypatch, tmp_path):
+    (tmp_path / "fazhi.toml").write_text('[extract]\nbackend = "llm"\nmodel = "from-file"\nconcurrency = 2\n')
+    fazhi("extract", KUNSHAN)
+    assert echo["name"] == "llm" and echo["options"].model == "from-file" and echo["options"].concurrency == 2
+    monkeypatch.setenv("FAZHI_MODEL", "from-env")
+    fazhi("extract", KUNSHAN)
+    assert echo["options"].model == "from-env"
+    fazhi("extract", KUNSHAN, "--model", "from-flag", "--backend", "rules")
+    assert echo["options"].model == "from-flag" and echo["name"] == "rules"
+
+
+def test_settle_converts_env_and_checks_the_file():
+    settled = settle({"model": None}, EXTRACT_SETTINGS, {"chunk_size": 1500}, {"FAZHI_CONCURRENCY": "8"})
+    assert (settled["concurrency"], settled["chunk_size"], settled["backend"]) == (8, 1500, "auto")
+    with pytest.raises(ConfigError, match="FAZHI_CONCURRENCY"):
+        settle({}, EXTRACT_SETTINGS, {}, {"FAZHI_CONCURRENCY": "many"})
+    with pytest.raises(ConfigError, match="concurrency must be an integer"):
+        settle({}, EXTRACT_SETTINGS, {"concurrency": "4"}, {})
+    with pytest.raises(ConfigError, match="unknown setting 'modle'"):
+        settle({}, EXTRACT_SETTINGS, {"modle": "x"}, {})
+
+
+def test_a_broken_fazhi_toml_is_one_line_exit_2(tmp_path):
+    (tmp_path / "fazhi.toml").write_text("[extract\nbackend = rules\n")
+    with pytest.raises(ConfigError):
+        read_config_file("extract", tmp_path)
+    result = fazhi("extract", KUNSHAN)
+    assert result.exit_code == 2 and "fazhi.toml: not valid TOML" in result.stderr
+
+
+def test_cache_stats_and_clear(tmp_path):
+    pytest.importorskip("fazhi.llm.cache")
+    from fazhi.llm.cache import AnswerCache
+
+    cache = AnswerCache(tmp_path / "cache")
+    cache.put("k1", "{}")
+    cache.put("k2", "{}")
+    cache.close()
+    stats = fazhi("cache", "stats", "--cache-dir", str(tmp_path / "cache"))
+    assert stats.exit_code == 0 and "entries   2" in stats.stdout and str(tmp_path / "cache") in stats.stdout
+    cleared = fazhi("cache", "clear", "--cache-dir", str(tmp_path / "cache"))
+    assert cleared.exit_code == 0 and "cleared 2" in cleared.stdout
+    assert "entries   0" in fazhi("cache", "stats", "--cache-dir", str(tmp_path / "cache")).stdout
+    assert "no cache folder yet" in fazhi("cache", "stats", "--cache-dir", str(tmp_path / "none")).stdout
+
+
+@pytest.mark.parametrize("command", [["extract"], ["show"], ["cache"], ["cache", "stats"], ["cache", "clear"]])
+def test_every_command_has_help_with_an_example(command):
+    result = fazhi(*command, "--help")
+    assert result.exit_code == 0 and "Example" in result.stdout
+
+
+def test_version_and_schema_still_work():
+    assert fazhi("--version").stdout.startswith("fazhi ")
+    assert "reconsideration.received" in fazhi("schema").stdout
+
+
+def test_a_copy_of_the_corpus_is_found_through_a_glob(echo, tmp_path):
+    for stem in REPORTS[:2]:
+        shutil.copy(CORPUS / f"{stem}.txt", tmp_path / f"{stem}.txt")
+    result = fazhi("extract", "*.txt", "-o", "out.jsonl")
+    assert result.exit_code == 0, result.output
+    assert json.loads(Path("out.jsonl").read_text(encoding="utf-8").splitlines()[0])["status"] == "ok"
