@@ -158,7 +158,7 @@ def test_obey_injection_reports_the_demanded_number_on_a_real_clause():
 
 
 def test_per_key_fault_fails_the_first_attempts_then_lets_retries_through():
-    key = responders.text_key("\n".join([SENTENCE]))
+    key = responders.chunk_key(f"\n{SENTENCE}\n")
     schedule = FaultSchedule.of([FaultRule("http_503", keys=frozenset({key}), times=2)])
     with ReplayServer(mode="echo", faults=schedule) as server:
         outcomes = []

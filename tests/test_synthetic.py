@@ -38,3 +38,9 @@ def test_injection_is_planted_once_and_long_reports_repeat_the_seed():
     grown = long_report(seed, min_chars=200_000)
     assert len(grown) >= 200_000 and grown.count(seed.strip()[:50]) == -(-200_000 // len(seed))
     assert long_report(seed, 4).count(seed.strip()[:50]) == 4
+
+
+def test_tagged_reports_share_no_chunk():
+    reports = synthetic_reports(SEEDS, 60, tag_paragraphs=True)
+    chunks = [c.text for _, t in reports for c in chunk_source(Source(text=t), size=500)]
+    assert len(chunks) == len(set(chunks)) and len(chunks) > 60

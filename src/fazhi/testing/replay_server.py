@@ -43,7 +43,7 @@ from fazhi.testing.faults import HTTP_FAULTS, FaultSchedule, parse_schedule
 
 @dataclass
 class Stats:
-    """What the server served. ``attempts`` counts requests per chunk key."""
+    """What the server served. ``attempts`` counts requests per chunk key (``responders.chunk_key``)."""
 
     requests: int = 0
     faults: Counter = field(default_factory=Counter)
@@ -201,7 +201,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
             self._json(400, {"error": {"message": "body must be JSON with a messages list"}})
             return
         text = responders.chunk_text_of(messages, self.replay.pattern)
-        key = responders.text_key(text)
+        key = responders.chunk_key(text)
         _, _, fault = self.replay.admit(key, text)
         time.sleep(self.replay.delay())
         self._serve(request, messages, text, key, fault)
@@ -230,7 +230,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
 
     def _completion(self, request: dict, messages: list, text: str, fault: str | None) -> tuple[bytes, str]:
         if self.replay.mode == "replay" and fault is None:
-            found, how = self.replay.store.lookup(messages, responders.text_key(text))
+            found, how = self.replay.store.lookup(messages, responders.chunk_key(text))
             if found is not None:
                 return found.body, how
         schema = _requested_schema(request)

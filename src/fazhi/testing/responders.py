@@ -60,6 +60,11 @@ def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
+def chunk_key(chunk_text: str) -> str:
+    """The key of a chunk: blind to whitespace around it, which clients may trim on the wire."""
+    return text_key(chunk_text.strip())
+
+
 def messages_key(messages: list[dict]) -> str:
     canon = json.dumps(
         [(m.get("role"), message_text(m)) for m in messages], ensure_ascii=False, sort_keys=True
@@ -275,7 +280,7 @@ def load_cassettes(paths: Iterable[Path], pattern: re.Pattern | None = None) -> 
             raw_body = req.get("body") or "{}"
             messages = json.loads(raw_body if isinstance(raw_body, str) else raw_body.decode()).get("messages", [])
             status = int((resp.get("status") or {}).get("code", 200))
-            key = text_key(chunk_text_of(messages, pattern))
+            key = chunk_key(chunk_text_of(messages, pattern))
             recordings.append(Recording(messages_key(messages), key, status, _body_bytes(resp)))
     return recordings
 
@@ -293,12 +298,12 @@ class CassetteStore:
     def __len__(self) -> int:
         return len(self.recordings)
 
-    def lookup(self, messages: list[dict], chunk_key: str) -> tuple[Recording | None, str]:
+    def lookup(self, messages: list[dict], key: str) -> tuple[Recording | None, str]:
         """The recording and how it was found: ``exact``, ``chunk`` or ``fallback``."""
         found = self.by_messages.get(messages_key(messages))
         if found:
             return found, "exact"
-        found = self.by_chunk.get(chunk_key)
+        found = self.by_chunk.get(key)
         if found:
             return found, "chunk"
         if not self.recordings:

@@ -29,16 +29,26 @@ def number_paragraphs(text: str, limit: int = MAX_PARAGRAPH) -> list[str]:
     return found
 
 
-def synthetic_reports(seeds: Mapping[str, str], count: int, per_report: int = 2) -> list[tuple[str, str]]:
+def synthetic_reports(
+    seeds: Mapping[str, str], count: int, per_report: int = 2, *, tag_paragraphs: bool = False
+) -> list[tuple[str, str]]:
     """``count`` small reports ``(name, text)``, each a labelled header plus ``per_report``
-    number-bearing paragraphs taken round the seed reports' paragraphs in a fixed order."""
+    number-bearing paragraphs taken round the seed reports' paragraphs in a fixed order.
+
+    Paragraphs recur across reports (as boilerplate does in real batches); ``tag_paragraphs``
+    starts each with a mark naming its report, so that no two reports share a chunk -- what a
+    test needs that aims a fault at one report's chunks.
+    """
     pool = [p for name in sorted(seeds) for p in number_paragraphs(seeds[name])]
     if not pool:
         raise ValueError("the seed reports hold no paragraph with a number")
     reports = []
     for i in range(count):
         picked = [pool[(i * per_report + j * 7) % len(pool)] for j in range(per_report)]
-        header = f"合成测试报告 第{i + 1}份（由真实报告段落拼成，仅供测试）"
+        if tag_paragraphs:
+            picked = [f"【样本{i + 1}-{j + 1}】{p}" for j, p in enumerate(picked)]
+        # No count in the header (编号S001, not 第1份): it must not look like a figure.
+        header = f"合成测试报告 编号S{i + 1:03d}（由真实报告段落拼成，仅供测试）"
         reports.append((f"synthetic-{i + 1:03d}", "\n".join([header, *picked]) + "\n"))
     return reports
 
