@@ -261,3 +261,71 @@ def test_simplified_is_same_length_on_the_traditional_report():
 def test_find_all_on_a_text_without_a_report_finds_nothing(backend):
     assert find_all("", backend.rules) == []
     assert find_all("首页 / 信息公开\n相关附件:\n", backend.rules) == []
+
+
+# --- section and title forms the five reports do not all use --------------------------------
+
+
+def items_of(text: str, backend: RulesBackend) -> tuple[list[str], list[str]]:
+    chunk = Chunk(index=0, text=text, start=0, end=len(text))
+    answer = backend.answer([chunk], Source(text=text))[0]
+    return [i.quote for i in answer.shortcomings], [i.quote for i in answer.plans]
+
+
+OPENING = report_text("kunshan-2021").split("\n\n")[4]  # a real opening paragraph
+
+
+def _section(stem: str, first: str, last: str) -> str:
+    """A report's opening paragraph and one of its sections."""
+    text = report_text(stem)
+    return OPENING + "\n\n" + text[text.index(first) : text.index(last)]
+
+
+def test_a_heading_that_admits_problems_introduces_its_points(backend):
+    section = _section("qingpu-2023", "二、推进法治政府建设中存在", "三、履行推进")
+    intro = section[section.index("2023年,青浦区") : section.index("(一)")]
+    shortcomings, _ = items_of(section.replace(intro, ""), backend)
+    assert shortcomings[0] == "法治政府建设基础还需进一步夯实"
+    assert len(shortcomings) == 4
+
+
+def test_an_admission_followed_by_yishi_introduces_its_points(backend):
+    section = _section("sucheng-2020", "三、法治政府建設存在", "四、下一年度")
+    shortcomings, _ = items_of(section.replace("主要表現在:", ""), backend)
+    assert shortcomings == ["法治意識、法治能力有待提高", "政府職能轉變還不夠到位", "法治隊伍建設需進一步加強"]
+
+
+def test_a_section_without_points_gives_one_item_per_sentence(backend):
+    text = OPENING + (
+        "\n三、存在的不足\n"
+        "少数领导干部运用法治思维和法治方式深化改革、推动发展、化解矛盾、维护稳定的能力有待提升。"
+        "基层治理体系和治理能力法治化水平有待提高。\n"
+        "四、2022年工作安排\n"
+        "持续推进审批服务高效化、便民化,建设更优质的营商环境。"
+        "探索帶有柔性色彩的执法方式,实现惩教相结合。\n"
+    )
+    shortcomings, plans = items_of(text, backend)
+    assert shortcomings == [
+        "少数领导干部运用法治思维和法治方式深化改革、推动发展、化解矛盾、维护稳定的能力有待提升",
+        "基层治理体系和治理能力法治化水平有待提高",
+    ]
+    assert plans == ["持续推进审批服务高效化、便民化,建设更优质的营商环境", "探索帶有柔性色彩的执法方式,实现惩教相结合"]
+
+
+def test_a_title_naming_the_government_before_guanyu(backend):
+    body = report_text("kunshan-2021")
+    body = body[body.index("2021年,昆山市坚持") :]
+    text = "昆山市人民政府关于2021年法治政府建设情况的报告\n\n" + body
+    chunk = Chunk(index=0, text=text, start=0, end=len(text))
+    meta = backend.answer([chunk], Source(text=text))[0].meta
+    assert (meta.region, meta.issuer, meta.year) == ("昆山市", "昆山市人民政府", 2021)
+
+
+def test_an_indicator_may_have_several_rules(backend):
+    text = "办理市人大代表建议222件,市政协提案472件,办结率100%。12345热线共受理市民来电170.3万件,整体办结率达99. 77%。"
+    assert as_pairs(figures_of(text, backend)) == {
+        ("oversight.npc_suggestions", 222),
+        ("oversight.cppcc_proposals", 472),
+        ("oversight.response_rate", 100),
+        ("transparency.hotline_cases", 1_703_000),
+    }

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fazhi.backends import rules_text
+from fazhi.backends import rules_sections, rules_text
 from fazhi.backends.rules_config import (
     IndicatorRule,
     Rules,
@@ -213,15 +213,22 @@ def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list
     templates = _scope_templates(rules, region)
     all_quantities = quantities(text, norm, rules)
     found: list[Found] = []
-    seen: set[tuple] = set()
     for sentence in rules_text.sentences(norm):
         inside = [q for q in all_quantities if sentence[0] <= q.number.start < sentence[1]]
         for figure in _sentence_figures(text, norm, rules, sentence, inside, templates):
-            key = (figure.indicator, float(figure.value), figure.scope)
-            if key not in seen:
-                seen.add(key)
+            if not any(_restated(figure, f.item) for f in found):
                 found.append(Found(text.index(figure.quote, sentence[0]), figure, "figure"))
     return found
+
+
+def _restated(new: Figure, old: Figure) -> bool:
+    """The same figure again (a summary repeating the body): same indicator and value, and
+    no second scope that would make it a different figure."""
+    return (
+        new.indicator == old.indicator
+        and float(new.value) == float(old.value)
+        and (new.scope == old.scope or None in (new.scope, old.scope))
+    )
 
 
 def _sentence_figures(
@@ -270,10 +277,10 @@ def _rate_of_previous(
 def find_text_items(text: str, norm: str, rules: Rules, year: int | None) -> list[Found]:
     """Shortcomings and next year's plans as verbatim passages."""
     body = rules_text.body_start(norm)
-    shortcomings = rules_text.shortcoming_items(norm, rules.sections, body, None)
+    shortcomings = rules_sections.shortcoming_items(norm, rules.sections, body)
     begin = shortcomings[-1][1] if shortcomings else max(body, len(norm) // 2)
-    start = rules_text.plan_start(norm, rules.sections, begin, year)
-    plans = rules_text.plan_items(norm, rules.sections, start) if start is not None else []
+    start = rules_sections.plan_start(norm, rules.sections, begin, year)
+    plans = rules_sections.plan_items(norm, rules.sections, start) if start is not None else []
     return [
         Found(s, TextItem(quote=text[s:e]), what)
         for what, spans in (("shortcoming", shortcomings), ("plan", plans))

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from fazhi.backends.rules_meta import MetaRules
-from fazhi.backends.rules_text import SectionRules
+from fazhi.backends.rules_sections import SectionRules
 from fazhi.catalog import Catalog
 from fazhi.resources import data_file
 
@@ -68,7 +68,9 @@ def parse_rules(data: object, catalog: Catalog) -> Rules:
                 context=tuple(re.compile(p) for p in spec.get("context") or ()),
                 units=frozenset(spec.get("units") or count_units),
             )
-            for ind_id, spec in data["indicators"].items()
+            for ind_id, specs in data["indicators"].items()
+            # one rule, or a list of alternative rules for the same indicator
+            for spec in (specs if isinstance(specs, list) else [specs])
         )
         meta, sections = data["meta"], data["sections"]
         return Rules(

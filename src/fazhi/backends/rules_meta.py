@@ -57,10 +57,12 @@ class Stated:
 def find_meta(text: str, norm: str, rules: MetaRules) -> list[Stated]:
     """Every meta field the report states, each once, with where it says so."""
     header_end = body_start(norm)
-    title = _title(norm, rules)
-    found: list[Stated] = []
-    if title is not None:
-        found += _from_title(text, norm, rules, title)
+    title = rules.title.search(norm)
+    found = _from_title(text, norm, rules, title) if title else []
+    if not any(s.field == "year" for s in found):
+        # "2021年，昆山市坚持…": the year the running text opens with
+        opening = _YEAR.match(norm, header_end) or _YEAR.match(norm, header_end + 1)
+        found += [Stated("year", int(opening.group(1)), opening.start())] if opening else []
     year = next((int(s.value) for s in found if s.field == "year"), None)
     if not any(s.field == "issuer" for s in found):
         issuer = _header_issuer(text, norm, rules, header_end) or _signature_issuer(text, norm)
@@ -70,43 +72,41 @@ def find_meta(text: str, norm: str, rules: MetaRules) -> list[Stated]:
     return found
 
 
-def _title(norm: str, rules: MetaRules) -> tuple[int, int] | None:
-    match = rules.title.search(norm)
-    if match is None:
-        return None
-    start = norm.rfind("\n", 0, match.start()) + 1
-    end = norm.find("\n", match.end())
-    return start, len(norm) if end < 0 else end
-
-
-def _from_title(text: str, norm: str, rules: MetaRules, title: tuple[int, int]) -> list[Stated]:
-    start, end = title
-    year = _YEAR.search(norm, start, end)
-    if year is None:
-        return []
-    found = [Stated("year", int(year.group(1)), year.start())]
-    before = re.search(rf"([{_CJK}]+)\s*$", norm[start : year.start()])
-    after = re.match(rf"\s*([{_CJK}]+?{rules.region_suffix})(?={rules.issuer_body}|法治|依法)", norm[year.end() : end])
+def _from_title(text: str, norm: str, rules: MetaRules, title: re.Match[str]) -> list[Stated]:
+    """Year, region and (when the title names a government) issuer from the title line."""
+    start = norm.rfind("\n", 0, title.start()) + 1
+    year = _YEAR.search(norm, start, title.start())
+    found = [Stated("year", int(year.group(1)), year.start())] if year else []
+    name_end = year.start() if year else title.start()
+    before = re.search(rf"([{_CJK}]+)\s*$", norm[start:name_end])
     if before:
-        found += _region_and_issuer(text, norm, rules, start + before.start(1), start + before.end(1))
-    elif after:
-        s = year.end() + after.start(1)
-        found.append(Stated("region", text[s : year.end() + after.end(1)], s))
+        found += _names(text, norm, rules, start + before.start(1), start + before.end(1))
+    if year and not any(s.field == "region" for s in found):
+        # "2023年青浦区法治政府建设情况报告": the region follows the year
+        after = re.compile(rf"\s*([{_CJK}]+?{rules.region_suffix})(?={rules.issuer_body}|法治|依法)")
+        match = after.match(norm, year.end(), title.end())
+        if match:
+            found.append(Stated("region", text[match.start(1) : match.end(1)], match.start(1)))
     return found
 
 
-def _region_and_issuer(
-    text: str, norm: str, rules: MetaRules, start: int, end: int
-) -> list[Stated]:
-    """``昆山市`` -> region; ``启东市人民政府`` -> region 启东市 and issuer 启东市人民政府."""
-    body = re.search(rf"{rules.issuer_body}$", norm[start:end])
-    region_end = end - (len(body.group()) if body else 0)
-    region = re.search(rf"[{_CJK}]+?{rules.region_suffix}$", norm[start:region_end])
-    if region is None:
-        return []
-    found = [Stated("region", text[start:region_end], start)]
-    if body:
-        found.append(Stated("issuer", text[start:end], start))
+def _names(text: str, norm: str, rules: MetaRules, start: int, end: int) -> list[Stated]:
+    """The names before a title's year: ``昆山市`` is a region; ``启东市人民政府`` a region and
+    an issuer; ``X县人民政府关于X县`` an issuer, then the region."""
+    about = norm.find("关于", start, end)
+    issuer_part = (start, about if about >= 0 else end)
+    region_part = (about + 2, end) if about >= 0 and about + 2 < end else issuer_part
+    found = []
+    body = re.compile(rf"{rules.issuer_body}$")
+    is_government = body.search(norm, *issuer_part)
+    if is_government:
+        found.append(Stated("issuer", text[slice(*issuer_part)], issuer_part[0]))
+    region_end = region_part[1]
+    ends_with_body = body.search(norm, *region_part)
+    if ends_with_body:
+        region_end = ends_with_body.start()
+    if re.fullmatch(rf"[{_CJK}]+?{rules.region_suffix}", norm[region_part[0] : region_end]):
+        found.insert(0, Stated("region", text[region_part[0] : region_end], region_part[0]))
     return found
 
 
