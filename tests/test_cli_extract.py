@@ -226,3 +226,24 @@ def test_a_copy_of_the_corpus_is_found_through_a_glob(echo, tmp_path):
     result = fazhi("extract", "*.txt", "-o", "out.jsonl")
     assert result.exit_code == 0, result.output
     assert json.loads(Path("out.jsonl").read_text(encoding="utf-8").splitlines()[0])["status"] == "ok"
+
+
+def test_an_llm_batch_against_a_local_replay_server_resumes_without_calls(monkeypatch, tmp_path):
+    """The real LLM backend over HTTP (a synthetic echo server, not a model): the journal
+    records tokens, and a rerun asks the server nothing."""
+    pytest.importorskip("fazhi.backends.llm")
+    replay = pytest.importorskip("fazhi.testing.replay_server")
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    reports = [str(CORPUS / f"{stem}.txt") for stem in REPORTS[:2]]
+    with replay.ReplayServer(mode="echo") as server:
+        args = ["extract", *reports, "-o", "out.jsonl", "--backend", "llm", "--model", "echo",
+                "--base-url", server.url, "--cache-dir", str(tmp_path / "cache")]
+        first = fazhi(*args)
+        assert first.exit_code == 0, first.output
+        records = read_records(tmp_path / "out.jsonl")
+        calls = sum(r.usage.calls for r in records)
+        assert server.stats.requests == calls == sum(r.chunks for r in records) > 0
+        assert all(r.backend == "llm" and r.model == "echo" and r.usage.prompt_tokens > 0 for r in records)
+        again = fazhi(*args)
+        assert again.exit_code == 0 and "2 already done" in again.stderr
+        assert server.stats.requests == calls

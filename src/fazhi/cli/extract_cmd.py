@@ -76,6 +76,10 @@ def extract_command(
         help="Characters per chunk (default: the backend's preference).",
     ),
     overlap: bool = typer.Option(False, "--overlap", help="Overlap chunks by one sentence."),
+    cache_dir: str | None = typer.Option(
+        None, "--cache-dir",
+        help="LLM answer cache folder (env FAZHI_CACHE_DIR; default ~/.cache/fazhi).",
+    ),
     no_cache: bool = typer.Option(
         False, "--no-cache",
         help="Do not read or write the LLM answer cache.",
@@ -128,7 +132,7 @@ def extract_command(
         --model qwen2.5-7b --dry-run --price-in 0.3 --price-out 0.6
     """
     flags = {"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env,
-             "mode": mode, "concurrency": concurrency, "chunk_size": chunk_size,
+             "mode": mode, "concurrency": concurrency, "chunk_size": chunk_size, "cache_dir": cache_dir,
              "price_in": price_in, "price_out": price_out}
     try:
         settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))

@@ -178,7 +178,7 @@ def _legend(result: Result, catalog: Catalog, colours: dict[str, str]) -> str:
         for g in catalog.groups
         if g in used
     ]
-    chips += ['<span class="chip"><b>bold</b> = number as printed</span>',
+    chips += ['<span class="chip"><b>bold</b>: the number as printed</span>',
               '<span class="chip sc">shortcoming</span>', '<span class="chip pl">plan</span>']
     return f'<nav class="legend">{"".join(chips)}</nav>'
 
@@ -190,7 +190,7 @@ def _figure_table(result: Result, catalog: Catalog) -> str:
         rows.append(
             f'<tr data-f="{i}"><td>{link}</td>'
             f'<td class="{_group_class(figure.indicator, catalog)}">{escape(figure.indicator)}</td>'
-            f"<td class=\"num\">{escape(format_value(figure, catalog))}{'≈' if figure.approx else ''}</td>"
+            f"<td class=\"num\">{'≈' if figure.approx else ''}{escape(format_value(figure, catalog))}</td>"
             f"<td>{escape(figure.scope or '')}</td></tr>"
         )
     body = "".join(rows) or '<tr><td colspan="4">no figures</td></tr>'
