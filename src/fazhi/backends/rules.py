@@ -115,8 +115,7 @@ class Match:
 def match_indicator(
     norm: str, q: Quantity, w: Window, rules: Rules, excluded: set[str]
 ) -> Match | None:
-    """The best matching indicator for ``q``, or None."""
-    number = q.number
+    """The best matching indicator for ``q``, or None (see the module docstring, step 4)."""
     if rules.counted_elsewhere.match(norm, q.end):
         return None
     matches = []
@@ -137,8 +136,11 @@ def match_indicator(
     return max(matches, key=lambda m: m.score, default=None)
 
 
-def _near(norm: str, q: Quantity, w: Window, rule: IndicatorRule, rules: Rules):
-    """(in own window, phrase length, end) of the near phrase closest to the number."""
+def _near(
+    norm: str, q: Quantity, w: Window, rule: IndicatorRule, rules: Rules
+) -> tuple[bool, int, int] | None:
+    """(before the number?, phrase length, phrase end) of the near phrase closest to the
+    number: before it in its window unless a blocker stands between, else after it."""
     start = q.number.start
     if q.form != "zero":
         best = None
@@ -174,6 +176,7 @@ def _context_distance(norm: str, q: Quantity, w: Window, rule: IndicatorRule) ->
 
 
 def _scope(text: str, norm: str, start: int, end: int, templates: Sequence[str]) -> str | None:
+    """The leftmost (then longest) scope phrase in ``norm[start:end]``, as printed."""
     hits = []
     for template in templates:
         m = re.search(template, norm[start:end])
@@ -215,9 +218,9 @@ def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list
     found: list[Found] = []
     for sentence in rules_text.sentences(norm):
         inside = [q for q in all_quantities if sentence[0] <= q.number.start < sentence[1]]
-        for figure in _sentence_figures(text, norm, rules, sentence, inside, templates):
-            if not any(_restated(figure, f.item) for f in found):
-                found.append(Found(text.index(figure.quote, sentence[0]), figure, "figure"))
+        for new in _sentence_figures(text, norm, rules, sentence, inside, templates):
+            if not any(_restated(new.item, old.item) for old in found):
+                found.append(new)
     return found
 
 
@@ -233,9 +236,10 @@ def _restated(new: Figure, old: Figure) -> bool:
 
 def _sentence_figures(
     text: str, norm: str, rules: Rules, sentence: Span, qs: list[Quantity], templates: list[str]
-) -> list[Figure]:
+) -> list[Found]:
+    """The figures of one sentence, each at the start of its quote."""
     clause_spans = rules_text.clauses(norm, *sentence)
-    figures: list[Figure] = []
+    figures: list[Found] = []
     by_quantity: dict[int, str] = {}  # quantity index -> indicator it was read as
     for i, q in enumerate(qs):
         clause = next(c for c in clause_spans if c[0] <= q.number.start < c[1])
@@ -243,23 +247,25 @@ def _sentence_figures(
         post_end = min([clause[1]] + [n.number.start for n in qs[i + 1 :]])
         window = Window(sentence[0], own_start, post_end)
         after_breakdown = rules.breakdown.search(norm, sentence[0], q.number.start)
-        excluded = {f.indicator for f in figures} if after_breakdown else set()
+        excluded = {f.item.indicator for f in figures} if after_breakdown else set()
         match = match_indicator(norm, q, window, rules, excluded)
-        indicator = match.rule.indicator if match else _rate_of_previous(norm, q, window, rules, by_quantity.get(i - 1))
+        if match:
+            indicator = match.rule.indicator
+        else:
+            indicator = _rate_of_previous(norm, q, window, rules, by_quantity.get(i - 1))
         if indicator is None or indicator in excluded:
             continue
         by_quantity[i] = indicator
         quote = rules_text.trim(text, (own_start, max(q.end, match.near_end if match else 0)))
-        figures.append(
-            Figure(
-                indicator=indicator,
-                value=q.number.value,
-                raw=q.number.raw,
-                quote=text[quote[0] : quote[1]],
-                scope=_scope(text, norm, own_start, q.number.start, templates),
-                approx=q.number.approx,
-            )
+        figure = Figure(
+            indicator=indicator,
+            value=q.number.value,
+            raw=q.number.raw,
+            quote=text[quote[0] : quote[1]],
+            scope=_scope(text, norm, own_start, q.number.start, templates),
+            approx=q.number.approx,
         )
+        figures.append(Found(quote[0], figure, "figure"))
     return figures
 
 
