@@ -187,3 +187,113 @@ def test_verify_huge_report_still_answers(tmp_path):
     huge = _huge_report(tmp_path)
     result = runner.invoke(app, ["verify", str(KUNSHAN_GOLD), "--source", str(huge)])
     assert result.exit_code == 0, result.stderr
+
+
+# --- fazhi extract ----------------------------------------------------------------------------
+
+
+def _extract(*args: str | Path, env: dict | None = None):
+    return runner.invoke(app, ["extract", "--backend", "rules", *map(str, args)], env=env)
+
+
+# extract reads a folder as a folder of reports (an empty one names no report).
+EXTRACT_REASONS = {"folder": "folder holds no"}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_REPORTS))
+def test_extract_one_bad_report_exits_2_with_one_line(tmp_path, case):
+    make, reason = BAD_REPORTS[case]
+    reason = EXTRACT_REASONS.get(case, reason)
+    report = make(tmp_path)
+    result = _extract(report, "-o", tmp_path / "out.json")
+    assert result.exit_code == 2
+    one_line_error(result.stderr, "fazhi extract:", report.name, reason)
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_extract_with_no_inputs_exits_2(tmp_path):
+    (tmp_path / "notes.md").write_text("not a report", encoding="utf-8")
+    for args in ([tmp_path], [str(tmp_path / "*.pdf")], [tmp_path / "gone"]):
+        result = _extract(*args, "-o", tmp_path / "out.jsonl")
+        assert result.exit_code == 2
+        one_line_error(result.stderr, "fazhi extract:")
+
+
+def test_bad_reports_in_a_batch_fail_alone_and_the_others_are_unaffected(tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    good = ["kunshan-2021", "qingpu-2023"]
+    for stem in good:
+        (folder / f"{stem}.txt").write_text(report_text(stem), encoding="utf-8")
+    bad = [make(folder) for make, _ in (BAD_REPORTS[c] for c in ("empty", "binary", "undecodable", "scanned_pdf", "unreadable"))]
+    journal = tmp_path / "out.jsonl"
+    result = _extract(folder, "-o", journal)
+    assert result.exit_code == 1
+    from fazhi.export.jsonl import read_records
+
+    records = {Path(r.source).name: r for r in read_records(journal)}
+    assert set(records) == {f"{s}.txt" for s in good} | {p.name for p in bad}
+    for path in bad:
+        record = records[path.name]
+        assert record.status == "failed" and record.error_stage == "read"
+        assert "\n" not in record.error and path.name in record.error
+        assert sum(path.name in line for line in result.stderr.splitlines()) == 1
+    for stem in good:  # the same result as extracting the report on its own
+        alone = _extract(CORPUS / f"{stem}.txt")
+        assert alone.exit_code == 0, alone.stderr
+        from fazhi.model import Result
+
+        expected = Result.model_validate_json(alone.stdout).model_dump(exclude={"source"})
+        assert records[f"{stem}.txt"].result.model_dump(exclude={"source"}) == expected
+
+
+@pytest.mark.slow
+def test_extract_huge_report_still_answers(tmp_path):
+    huge = _huge_report(tmp_path)
+    result = _extract(huge, "-o", tmp_path / "huge.json")
+    assert result.exit_code == 0, result.stderr
+
+
+# --- API keys never leak ----------------------------------------------------------------------
+
+PLANTED_KEY = "sk-planted-" + "7f3a9c" * 6
+
+
+def _files_holding(folder: Path, needle: bytes) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+def test_an_api_key_never_reaches_cache_output_logs_errors_or_cassettes(tmp_path):
+    pytest.importorskip("fazhi.backends.llm")
+    import hashlib
+
+    from fazhi.testing.faults import parse_schedule
+    from fazhi.testing.replay_server import ReplayServer
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for stem in ("kunshan-2021", "qingpu-2023"):
+        (folder / f"{stem}.txt").write_text(report_text(stem), encoding="utf-8")
+    cache, journal = tmp_path / "cache", tmp_path / "out.jsonl"
+    # Retries (logged as warnings) and one chunk that fails for good (an error message) give
+    # the key every chance to show up in a log line or an error.
+    faults = parse_schedule("rate_limit:p=0.3,seed=1,times=1;http_503:contains=审结103件")
+    env = {**os.environ, "OPENAI_API_KEY": PLANTED_KEY, "FAZHI_CACHE_DIR": str(cache),
+           "OPENAI_LOG": "debug", "FAZHI_BACKEND": "llm", "FAZHI_MODEL": "replay"}  # fmt: skip
+    with ReplayServer(mode="echo", faults=faults, retry_after=0.01) as server:
+        proc = subprocess.run(
+            [FAZHI, "extract", str(folder), "-o", str(journal), "--base-url", server.url, "--chunk-size", "1000"],
+            capture_output=True, env=env, timeout=120,
+        )  # fmt: skip
+    sent = hashlib.sha256(PLANTED_KEY.encode()).hexdigest()
+    assert server.stats.credentials[sent] == server.stats.requests > 0  # the key WAS used
+    assert server.stats.faults["http_503"] > 0 and proc.returncode == 1, proc.stderr.decode()[-500:]
+    needle = PLANTED_KEY.encode()
+    assert needle not in proc.stdout and needle not in proc.stderr
+    assert b"planted" not in proc.stderr  # not even a fragment of it
+    assert _files_holding(cache, needle) == [] and cache.exists()
+    assert needle not in journal.read_bytes()
+    cassettes = Path(__file__).resolve().parents[1] / "cassettes"
+    if cassettes.exists():
+        assert _files_holding(cassettes, b"sk-") == []
+        assert _files_holding(cassettes, b"Bearer ") == []

@@ -26,6 +26,7 @@ fault is counted (``server.stats``) so tests can assert that retries are bounded
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -49,6 +50,7 @@ class Stats:
     faults: Counter = field(default_factory=Counter)
     attempts: Counter = field(default_factory=Counter)
     sources: Counter = field(default_factory=Counter)  # x-replay values
+    credentials: Counter = field(default_factory=Counter)  # sha256 of each bearer token seen, never the token
     log: list[tuple[int, str, str | None]] = field(default_factory=list)  # (index, key, fault)
 
     def snapshot(self) -> dict:
@@ -160,6 +162,12 @@ class ReplayServer:
         with self._lock:
             return self.latency + (self._random.uniform(0, self.jitter) if self.jitter else 0.0)
 
+    def note_credentials(self, authorization: str | None) -> None:
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        digest = hashlib.sha256(token.encode("utf-8")).hexdigest() if token else "none"
+        with self._lock:
+            self.stats.credentials[digest] += 1
+
     def count_source(self, source: str) -> None:
         with self._lock:
             self.stats.sources[source] += 1
@@ -200,6 +208,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError):
             self._json(400, {"error": {"message": "body must be JSON with a messages list"}})
             return
+        self.replay.note_credentials(self.headers.get("Authorization"))
         text = responders.chunk_text_of(messages, self.replay.pattern)
         key = responders.chunk_key(text)
         _, _, fault = self.replay.admit(key, text)
