@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -110,21 +111,38 @@ def test_a_torn_last_line_is_recovered_and_only_that_report_redone(reports, tmp_
     assert all(r.status == "ok" for r in read_records(journal))
 
 
-def test_an_interrupted_batch_leaves_complete_lines_and_resumes(reports, tmp_path):
+class _HoldsSecondReport(EchoBackend):
+    """Keeps the second report running until the test lets it finish."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def answer(self, chunks, source):
+        if self.report_calls == 1:  # this is the second call
+            assert self.release.wait(10)
+        return super().answer(chunks, source)
+
+
+def test_ctrl_c_keeps_running_reports_drops_queued_ones_and_resumes(reports, tmp_path):
     journal = tmp_path / "out.jsonl"
-    inputs = [reports / f"{s}.txt" for s in REPORTS if (reports / f"{s}.txt").exists()]
+    inputs = [p for s in REPORTS for p in reports.rglob(f"{s}.txt")]
+    backend = _HoldsSecondReport()
 
     def interrupt_after_first(progress):
         if progress.ok == 1:
+            # The second report is running; let it finish once the batch has had ample time
+            # to drop the queued ones (a generous margin on a loaded machine).
+            threading.Timer(0.3, backend.release.set).start()
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_batch(inputs, EchoBackend(), journal, on_progress=interrupt_after_first)
-    assert len(read_records(journal)) == 1
+        run_batch(inputs, backend, journal, concurrency=1, on_progress=interrupt_after_first)
+    assert [r.source for r in read_records(journal)] == [str(p) for p in inputs[:2]]
     assert journal.read_bytes().endswith(b"\n")
     rest = EchoBackend()
     run_batch(inputs, rest, journal)
-    assert rest.report_calls == len(inputs) - 1
+    assert rest.report_calls == len(inputs) - 2
     assert len(read_records(journal)) == len(inputs)
 
 

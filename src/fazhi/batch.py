@@ -251,27 +251,45 @@ def run_batch(
     progress = BatchProgress(total=len(plan.todo) + len(plan.done), skipped=len(plan.done))
     notify = on_progress or (lambda _progress: None)
     notify(progress)
-    fresh: dict[Path, ReportRecord] = {}
     options = {"chunk_size": chunk_size, "overlap": overlap, "catalog": catalog}
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="fazhi-report")
     with journal.open("a" if resume else "w", encoding="utf-8", newline="\n") as handle:
-        futures: dict[Future, Path] = {
-            pool.submit(extract_report, path, backend, sha256=sha, **options): path for path, sha in plan.todo
-        }
-        try:
-            for future in as_completed(futures):
-                record, _source = future.result()
-                append_record(handle, record)
-                fresh[futures[future]] = record
-                progress.add(record)
-                notify(progress)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)  # running reports cannot be stopped
-            raise
-    pool.shutdown()
+        fresh = _run_all(plan.todo, backend, handle, max(1, concurrency), options, progress, notify)
     _compact(journal)
     records = [fresh.get(path) or plan.done[path] for path in paths if path not in plan.duplicates]
     return BatchSummary(records, plan.duplicates, progress, repaired_bytes=repaired)
+
+
+def _run_all(todo, backend, handle, concurrency, options, progress, notify) -> dict[Path, ReportRecord]:
+    """Run the reports on a thread pool; this thread alone appends to the journal."""
+    fresh: dict[Path, ReportRecord] = {}
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fazhi-report")
+    futures: dict[Future, Path] = {
+        pool.submit(extract_report, path, backend, sha256=sha, **options): path for path, sha in todo
+    }
+
+    def record(future: Future) -> None:
+        entry, _source = future.result()
+        append_record(handle, entry)
+        fresh[futures[future]] = entry
+        progress.add(entry)
+
+    try:
+        for future in as_completed(futures):
+            record(future)
+            notify(progress)
+    except KeyboardInterrupt:
+        # Threads cannot be stopped and the interpreter waits for them anyway: drop the
+        # queued reports, keep the ones already running (a second Ctrl-C stops this too).
+        pool.shutdown(wait=False, cancel_futures=True)
+        for future in futures:
+            if futures[future] not in fresh and not future.cancelled():
+                record(future)
+        raise
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return fresh
 
 
 def _compact(journal: Path) -> None:
