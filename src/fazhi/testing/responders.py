@@ -256,6 +256,16 @@ class Recording:
     chunk_key: str
     status: int
     body: bytes
+    model: str = ""
+    prompt_chars: int = 0  # characters of all messages sent
+    chunk_chars: int = 0  # characters of the chunk the request was about
+
+    def usage(self) -> dict:
+        """The recorded ``usage`` block (token counts from the real server), or ``{}``."""
+        try:
+            return json.loads(self.body).get("usage") or {}
+        except (ValueError, AttributeError):
+            return {}
 
 
 def _body_bytes(response: dict) -> bytes:
@@ -278,10 +288,17 @@ def load_cassettes(paths: Iterable[Path], pattern: re.Pattern | None = None) -> 
             if "chat/completions" not in str(req.get("uri", "")):
                 continue
             raw_body = req.get("body") or "{}"
-            messages = json.loads(raw_body if isinstance(raw_body, str) else raw_body.decode()).get("messages", [])
+            request = json.loads(raw_body if isinstance(raw_body, str) else raw_body.decode())
+            messages = request.get("messages", [])
             status = int((resp.get("status") or {}).get("code", 200))
-            key = chunk_key(chunk_text_of(messages, pattern))
-            recordings.append(Recording(messages_key(messages), key, status, _body_bytes(resp)))
+            chunk = chunk_text_of(messages, pattern)
+            recordings.append(
+                Recording(
+                    messages_key(messages), chunk_key(chunk), status, _body_bytes(resp),
+                    model=str(request.get("model", "")),
+                    prompt_chars=sum(len(message_text(m)) for m in messages), chunk_chars=len(chunk.strip()),
+                )  # fmt: skip
+            )
     return recordings
 
 

@@ -1,0 +1,182 @@
+"""Benchmarks of fazhi's own code around a model: ratios measured in one run, printed as tables.
+
+Not timed tests: nothing here asserts a time. Model answers come from the local replay server
+(``fazhi.testing.replay_server``): recorded responses from ``cassettes/`` where they exist, the
+synthetic echo otherwise -- so these numbers describe our code, never a model's quality or speed.
+
+    /work/venv/bin/python bench/run.py            # everything (~2 minutes on 2 cores)
+    /work/venv/bin/python bench/run.py --quick    # fewer reports and repeats (~30 s)
+    /work/venv/bin/python bench/run.py --only tokens,cache
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from serving import cached_rerun, concurrency_run  # noqa: E402
+from throughput import (  # noqa: E402
+    GROWTH_HEADER,
+    THROUGHPUT_HEADER,
+    growth,
+    growth_cells,
+    max_rss_mib,
+    rules_throughput,
+    verify_throughput,
+)
+from token_use import HEADER as TOKEN_HEADER  # noqa: E402
+from token_use import token_rows  # noqa: E402
+
+from fazhi.catalog import default_catalog  # noqa: E402
+from fazhi.ingest import read_source  # noqa: E402
+from fazhi.llm.prompts import load_prompts  # noqa: E402
+from fazhi.llm.schema import schema_json  # noqa: E402
+from fazhi.model import Result, Source  # noqa: E402
+from fazhi.testing.responders import load_cassettes  # noqa: E402
+from fazhi.testing.synthetic import long_report, synthetic_reports, write_reports  # noqa: E402
+
+CORPUS, GOLD, CASSETTES = ROOT / "evals" / "corpus", ROOT / "evals" / "gold", ROOT / "cassettes"
+SECTIONS = ("tokens", "cache", "concurrency", "throughput", "growth")
+LATENCY = 0.3
+BATCH_CHUNK_SIZE = 500  # synthetic reports are two paragraphs: one or two chunks each
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def corpus() -> dict[str, Source]:
+    return {p.stem: read_source(p) for p in sorted(CORPUS.glob("*.txt"))}
+
+
+def gold(stem: str) -> Result:
+    return Result.model_validate_json((GOLD / f"{stem}.json").read_text(encoding="utf-8"))
+
+
+def real_cassettes() -> list[Path]:
+    """Recordings of real model servers: ``cassettes/<name>-<report>.yaml`` as written by
+    ``scripts/record_cassettes.py``. Subfolders (``cassettes/synthetic/``: hand-made stub
+    answers for tests) are not recordings of a model and are never used here."""
+    return sorted(CASSETTES.glob("*.yaml")) if CASSETTES.exists() else []
+
+
+def section_tokens(sources: dict[str, Source]) -> None:
+    catalog = default_catalog()
+    schema = schema_json(catalog)
+    prompts = load_prompts(catalog, schema)
+    recordings = load_cassettes(real_cassettes())
+    rows, rates = token_rows(sources, recordings, prompts)
+    say("## Tokens per report by chunk size (five eval reports)\n")
+    say(table(TOKEN_HEADER, [r.cells() for r in rows]))
+    say()
+    for model, rate in rates.items():
+        say(f"- {model}: {rate.basis}; completion {rate.completion_per_chunk_char:.3f} tokens per chunk character.")
+    say(f"- 'chunks recorded' counts chunks whose tokens come from a cassette ({len(recordings)} recorded calls "
+        "loaded); all other chunks are estimated from the rendered prompt's length and the rates above.")
+    say(f"- Report tokens = report characters × the same prompt rate. The system prompt is {len(prompts.system):,} "
+        f"characters per call; in TOOLS mode a hosted API also bills the {len(schema):,}-character answer schema "
+        "per call (JSON_SCHEMA mode sends it as a grammar, not as prompt).\n")
+
+
+def section_cache(sources: dict[str, Source]) -> None:
+    cassettes = real_cassettes()
+    say("## Cached rerun vs first run (five eval reports, LLM backend, replay server)\n")
+    rows = []
+    for latency in (0.0, LATENCY):
+        run = cached_rerun(list(sources.values()), cassettes, latency)
+        rows.append([
+            f"{run.mode}", f"{latency * 1000:.0f} ms", f"{run.first_requests}", f"{run.first_seconds:.2f} s",
+            f"{run.rerun_requests}", f"{run.rerun_seconds:.3f} s", f"{run.speedup:,.0f}×",
+            ", ".join(f"{k} {v}" for k, v in sorted(run.served_by.items())),
+        ])  # fmt: skip
+    say(table(["server", "latency/request", "requests, 1st run", "1st run", "requests, rerun", "rerun",
+               "speed-up", "answers served"], rows))  # fmt: skip
+    say("\n- The rerun reads every chunk's checked answer from the disk cache: network calls must be 0.\n")
+
+
+def section_concurrency(reports: int) -> None:
+    seeds = {stem: s.text for stem, s in corpus().items()}
+    made = synthetic_reports(seeds, reports)
+    say(f"## Batch of {reports} synthetic reports at {LATENCY * 1000:.0f} ms per request (echo server)\n")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_reports(Path(tmp), made)
+        for level in (1, 4, 16):
+            run = concurrency_run(paths, level, LATENCY, BATCH_CHUNK_SIZE)
+            rows.append([f"{level}", f"{run.calls}", f"{run.seconds:.2f} s", f"{run.ideal:.2f} s",
+                         f"{run.ratio:.2f}", f"{run.failed}"])  # fmt: skip
+    say(table(["concurrency", "calls", "wall time", "ideal = calls × latency ÷ concurrency", "wall ÷ ideal",
+               "failed"], rows))  # fmt: skip
+    say(f"\n- Chunk size {BATCH_CHUNK_SIZE}; cache off; one call at a time within a report, `concurrency` "
+        "reports at once (how `fazhi extract --concurrency` splits it for a batch).\n")
+
+
+def section_throughput(sources: dict[str, Source], repeat: int) -> None:
+    big = Source(text=long_report("\n".join(s.text for s in sources.values()), min_chars=200_000))
+    five = list(sources.values())
+    pairs = [(gold(stem), source) for stem, source in sources.items()]
+    big_pairs = [(Result(figures=[f for d, _ in pairs for f in d.figures]), big)]
+    rows = [
+        rules_throughput("five eval reports", five, repeat),
+        rules_throughput("one 200k-char report", [big], max(1, repeat // 2)),
+        verify_throughput("five eval reports", pairs, repeat),
+        verify_throughput("one 200k-char report", big_pairs, max(1, repeat // 2)),
+    ]
+    say("## Rules backend and verifier throughput\n")
+    say(table(THROUGHPUT_HEADER, [r.cells() for r in rows]))
+    say(f"\n- The 200k-character report is the five reports repeated ({len(big.text):,} characters). Process "
+        f"peak resident size after this section: {max_rss_mib():,.0f} MiB (includes the interpreter and "
+        "everything run before).\n")
+
+
+def section_growth(sources: dict[str, Source], factors: tuple[int, ...], repeat: int) -> None:
+    stem = "qingpu-2023"
+    rows = growth(sources[stem], gold(stem), factors, repeat)
+    say(f"## Cost growth with report length ({stem} repeated)\n")
+    say(table(GROWTH_HEADER, growth_cells(rows)))
+    say("\n- `÷ 1×` is the time relative to the seed report; linear growth means it tracks `length ×`.\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer reports, repeats and lengths")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
+    args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(chosen) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    repeat = 3 if args.quick else 5
+    command = "/work/venv/bin/python bench/run.py" + (" --quick" if args.quick else "")
+    command += f" --only {args.only}" if args.only != ",".join(SECTIONS) else ""
+    say(f"# fazhi bench ({time.strftime('%Y-%m-%d %H:%M')}, Python {platform.python_version()}, "
+        f"{platform.machine()})\n\nReproduce: `{command}`\n")  # fmt: skip
+    sources = corpus()
+    started = time.perf_counter()
+    if "tokens" in chosen:
+        section_tokens(sources)
+    if "cache" in chosen:
+        section_cache(sources)
+    if "concurrency" in chosen:
+        section_concurrency(20 if args.quick else 60)
+    if "throughput" in chosen:
+        section_throughput(sources, repeat)
+    if "growth" in chosen:
+        section_growth(sources, (1, 2, 4, 8) if args.quick else (1, 2, 4, 8, 16, 32), repeat)
+    say(f"_Whole run: {time.perf_counter() - started:.0f} s._")
+
+
+if __name__ == "__main__":
+    main()
