@@ -1,0 +1,155 @@
+"""The per-chunk answer a model must give, built from any indicator catalog.
+
+The shape is deliberately small -- a list of figures ``{quote, raw, indicator, scope}`` plus
+optional ``meta``, ``shortcomings`` and ``plans`` -- with ``additionalProperties: false`` and
+``maxItems``/``maxLength`` caps, because a grammar-constrained small model loops until it
+hits whatever bound it is given. ``indicator`` is an enum of the catalog's ids, so any
+catalog of the same shape yields a working schema.
+
+There is no ``value`` field: the value is derived from ``raw`` by ``fazhi.numbers.parse_raw``
+after the call, so the model never computes or converts a number (and spends fewer tokens).
+A figure lists ``quote`` first so the model copies the sentence before it names the number
+and picks an indicator for it.
+
+Verification is wired in through pydantic's validation context: when the context carries a
+``check`` callable (``check(what, item) -> problem | None``, supplied by the backend from
+``fazhi.verify``), every figure, meta block and text item is checked against the chunk and a
+problem becomes a ``ValidationError`` at that item's location -- which instructor sends back
+to the model as a re-ask. Without a context the models only check structure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    model_validator,
+)
+
+from fazhi.catalog import Catalog
+
+MAX_FIGURES = 16
+MAX_TEXT_ITEMS = 6
+QUOTE_MAX = 120
+RAW_MAX = 24
+SCOPE_MAX = 40
+NAME_MAX = 40
+TEXT_ITEM_MAX = 300
+
+SCHEMA_FILE = "chunk_answer.schema.json"
+
+Check = Callable[[str, Any], "str | None"]  # (what, item) -> problem, or None when it verifies
+
+
+def _drop_property_titles(schema: dict[str, Any]) -> None:
+    # pydantic titles every property; they add tokens (JSON modes put the schema in the prompt)
+    # and say nothing the property name does not.
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+
+_STRICT = ConfigDict(extra="forbid", json_schema_extra=_drop_property_titles)
+
+
+def _problem(info: ValidationInfo, what: str, item: Any) -> str | None:
+    check = (info.context or {}).get("check")
+    return check(what, item) if check else None
+
+
+class _CheckedFigure(BaseModel):
+    model_config = _STRICT
+
+    @model_validator(mode="after")
+    def _verified_in_chunk(self, info: ValidationInfo):
+        problem = _problem(info, "figure", self.model_dump())
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class MetaReply(BaseModel):
+    # Report metadata, only where the chunk states it (a docstring would land in the schema).
+    model_config = _STRICT
+
+    region: str | None = Field(default=None, max_length=NAME_MAX)
+    issuer: str | None = Field(default=None, max_length=NAME_MAX)
+    year: int | None = None
+    published: str | None = Field(default=None, max_length=10)  # YYYY-MM-DD
+
+    @model_validator(mode="after")
+    def _verified_in_chunk(self, info: ValidationInfo):
+        given = self.model_dump(exclude_none=True)
+        problem = _problem(info, "meta", given) if given else None
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+def _text_item(what: str):
+    def verified(quote: str, info: ValidationInfo) -> str:
+        problem = _problem(info, what, quote)
+        if problem:
+            raise ValueError(problem)
+        return quote
+
+    return Annotated[str, Field(max_length=TEXT_ITEM_MAX), AfterValidator(verified)]
+
+
+def figure_model(catalog: Catalog) -> type[BaseModel]:
+    """One figure: ``indicator`` restricted to the catalog's ids."""
+    indicator_ids = Literal[tuple(catalog.ids)]  # type: ignore[valid-type]
+    return create_model(
+        "FigureReply",
+        __base__=_CheckedFigure,
+        quote=(str, Field(max_length=QUOTE_MAX)),
+        raw=(str, Field(max_length=RAW_MAX)),
+        indicator=(indicator_ids, ...),
+        scope=(str | None, Field(max_length=SCOPE_MAX)),
+    )
+
+
+def answer_model(catalog: Catalog) -> type[BaseModel]:
+    """The whole answer for one chunk (``ChunkReply``)."""
+    return create_model(
+        "ChunkReply",
+        __config__=_STRICT,
+        figures=(list[figure_model(catalog)], Field(max_length=MAX_FIGURES)),  # type: ignore[misc]
+        meta=(MetaReply | None, None),
+        shortcomings=(list[_text_item("shortcoming")], Field(default=[], max_length=MAX_TEXT_ITEMS)),
+        plans=(list[_text_item("plan")], Field(default=[], max_length=MAX_TEXT_ITEMS)),
+    )
+
+
+def answer_schema(catalog: Catalog) -> dict[str, Any]:
+    """The JSON schema the model's output is constrained by."""
+    return answer_model(catalog).model_json_schema()
+
+
+def schema_json(catalog: Catalog) -> str:
+    """``answer_schema`` as the text of ``schemas/chunk_answer.schema.json``.
+
+    Key order is kept as generated: it is the order the model writes the fields in.
+    """
+    return json.dumps(answer_schema(catalog), ensure_ascii=False, indent=2) + "\n"
+
+
+def main() -> None:
+    """``python -m fazhi.llm.schema``: rewrite ``schemas/chunk_answer.schema.json`` from the catalog."""
+    from fazhi.catalog import default_catalog
+    from fazhi.resources import data_file
+
+    target = data_file("schemas", SCHEMA_FILE)
+    target.write_text(schema_json(default_catalog()), encoding="utf-8")
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""The LLM backend end to end, offline: hand-written edge cases (cassettes/synthetic, replayed),
+the cache, concurrency, secrets, and the real recordings (cassettes/*.yaml, replayed)."""
+
+import json
+import threading
+import time
+
+import pytest
+
+from fazhi.backends.llm import LLMBackend, settle
+from fazhi.catalog import default_catalog, parse_catalog
+from fazhi.llm.client import RetryPolicy
+from fazhi.llm.recording import use_cassette
+from fazhi.merge import merge
+from fazhi.resources import data_dir
+from fazhi.verify import verify
+from tests import llm_synthetic as synthetic
+from tests.conftest import ROOT
+from tests.llm_stub import answer, reply, running_stub
+
+CASSETTES = ROOT / "cassettes"
+SYNTHETIC = CASSETTES / "synthetic"
+
+
+class Sleeps(list):
+    async def __call__(self, seconds):
+        self.append(seconds)
+
+
+def synthetic_backend(sleeps=None, **options) -> LLMBackend:
+    options = {"concurrency": 1, "use_cache": False, **options}
+    policy = RetryPolicy(attempts=synthetic.RETRY_ATTEMPTS, sleep=sleeps if sleeps is not None else Sleeps())
+    return LLMBackend(model=synthetic.MODEL, base_url=synthetic.BASE_URL, retry=policy, **options)
+
+
+def replay(name, sleeps=None, **options):
+    which, _ = synthetic.SCENARIOS[name]
+    backend = synthetic_backend(sleeps, **options)
+    with use_cassette(SYNTHETIC / f"{name}.yaml") as cassette:
+        answers = backend.answer(synthetic.chunks(which), synthetic.source())
+    assert cassette.all_played, f"{name}: not every recorded exchange was replayed"
+    return answers, backend
+
+
+def codes(answer):
+    return sorted(r.code for r in answer.rejected)
+
+
+def test_a_paraphrased_quote_is_sent_back_and_the_corrected_answer_kept():
+    [answer], _ = replay("reask-paraphrase")
+    assert [f.quote for f in answer.figures] == ["市政府收到行政复议申请169件"]
+    assert answer.figures[0].value == 169 and answer.rejected == []
+    assert (answer.usage.calls, answer.usage.reasks) == (2, 1)
+
+
+def test_what_still_fails_after_the_reasks_is_rejected_with_the_verifiers_code():
+    [answer], _ = replay("gave-up")
+    assert [f.raw for f in answer.figures] == ["138"]  # the one good figure survives
+    assert codes(answer) == ["quote_not_in_source", "raw_not_in_quote"]
+    assert all(r.chunk == 0 and r.item for r in answer.rejected)
+    assert (answer.usage.calls, answer.usage.reasks) == (3, 2)
+
+
+def test_an_answer_that_is_never_json_is_a_model_gave_up_rejection():
+    [answer], _ = replay("not-json")
+    assert answer.figures == [] and codes(answer) == ["model_gave_up"]
+    assert "not a JSON object" in answer.rejected[0].reason
+
+
+def test_a_cut_off_answer_keeps_its_complete_figures_and_says_what_was_lost():
+    [answer], backend = replay("truncated")
+    assert [f.raw for f in answer.figures] == ["48547"]
+    assert codes(answer) == ["model_gave_up"] and "max_tokens" in answer.rejected[0].reason
+    assert backend.last_stats[0].finish_reason == "length"
+
+
+def test_a_429_waits_as_long_as_retry_after_says_then_succeeds():
+    sleeps = Sleeps()
+    [answer], _ = replay("rate-limited", sleeps)
+    assert sleeps == [2.0] and [f.raw for f in answer.figures] == ["48547"]
+    assert answer.usage.calls == 1 and answer.error is None
+
+
+def test_a_500_is_retried_with_backoff():
+    sleeps = Sleeps()
+    [answer], _ = replay("server-error", sleeps)
+    assert len(sleeps) == 1 and 1.0 <= sleeps[0] <= 2.0 and answer.figures
+
+
+def test_a_chunk_that_fails_for_good_is_an_error_and_the_others_go_on():
+    sleeps = Sleeps()
+    answers, _ = replay("fails-for-good", sleeps)
+    assert "503" in answers[0].error and answers[0].figures == []
+    assert answers[1].error is None and [f.raw for f in answers[1].figures] == ["48547"]
+    assert len(sleeps) == synthetic.RETRY_ATTEMPTS - 1  # bounded
+
+
+def test_conflicting_chunks_survive_merge_and_verify_as_a_visible_conflict():
+    answers, _ = replay("conflict")
+    source = synthetic.source()
+    result = verify(merge(answers, source=source.path, chunks=2), source, chunks=synthetic.chunks())
+    assert [(c.indicator, c.scope, sorted(c.values)) for c in result.conflicts] == [
+        ("reconsideration.accepted", "市政府", [138, 48495])
+    ]
+
+
+def test_settle_derives_value_from_raw_and_normalises_to_the_chunk_text():
+    [chunk] = synthetic.chunks((0,))
+    spaced = {**synthetic.ACCEPTED, "quote": "受理 138件"}  # whitespace the source does not have
+    answer = settle({"figures": [spaced, synthetic.PIECE_OF_NUMBER]}, chunk, default_catalog())
+    [figure] = answer.figures
+    assert (figure.quote, figure.value, figure.chunk, figure.span) == ("受理138件", 138, 0, None)
+    assert codes(answer) == ["raw_not_in_quote"]
+
+
+# --- cache, concurrency, secrets (loopback stub) ------------------------------------------
+
+
+def stub_backend(url, tmp_path, **options):
+    return LLMBackend(model="stub", base_url=url, cache_dir=tmp_path / "cache", **options)
+
+
+def test_a_second_run_is_answered_from_the_cache_with_no_request(tmp_path):
+    chunks, source = synthetic.chunks(), synthetic.source()
+    with running_stub([answer([synthetic.ACCEPTED]), answer([synthetic.MEDIATION])]) as stub:
+        first = stub_backend(stub.url, tmp_path, concurrency=1).answer(chunks, source)
+        second = stub_backend(stub.url, tmp_path, concurrency=1).answer(chunks, source)
+    assert len(stub.requests) == 2
+    assert [a.usage.cached for a in second] == [1, 1] and sum(a.usage.calls for a in second) == 0
+    assert [f.model_dump() for a in second for f in a.figures] == [f.model_dump() for a in first for f in a.figures]
+
+
+def test_a_changed_prompt_or_catalog_misses_the_cache(tmp_path):
+    chunks, source = synthetic.chunks((1,)), synthetic.source()
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    for f in data_dir("prompts").iterdir():
+        (prompts / f.name).write_text(f.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    other = parse_catalog({"g": {"disputes.mediation_cases": {"name": "纠纷", "kind": "count", "definition": "d"}}})
+    with running_stub([answer([synthetic.MEDIATION])] * 3) as stub:
+        base = stub_backend(stub.url, tmp_path)
+        edited = stub_backend(stub.url, tmp_path, prompts_dir=prompts)
+        narrower = stub_backend(stub.url, tmp_path, catalog=other)
+        versions = {b.prompt_version for b in (base, edited, narrower)}
+        for backend in (base, edited, narrower):
+            backend.answer(chunks, source)
+    assert len(versions) == 3 and len(stub.requests) == 3
+
+
+def test_no_more_than_concurrency_requests_are_in_flight(tmp_path):
+    in_flight, peak, lock = [0], [0], threading.Lock()
+    chunks = [c.model_copy(update={"index": i, "text": c.text + "。" * i}) for i in range(6) for c in synthetic.chunks((1,))]
+
+    with running_stub([answer([synthetic.MEDIATION])] * 6) as stub:
+        original = stub.next_reply
+
+        def slow_reply():
+            with lock:
+                in_flight[0] += 1
+                peak[0] = max(peak[0], in_flight[0])
+            time.sleep(0.05)
+            with lock:
+                in_flight[0] -= 1
+            return original()
+
+        stub.next_reply = slow_reply
+        answers = stub_backend(stub.url, tmp_path, concurrency=2, use_cache=False).answer(chunks, synthetic.source())
+    assert peak[0] == 2 and [a.chunk for a in answers] == list(range(6))
+
+
+PLANTED = "sk-planted-3f9c1e7d5b"
+
+
+def test_the_api_key_reaches_the_server_but_never_a_cassette_or_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FAZHI_TEST_KEY", PLANTED)
+    cassette = tmp_path / "planted.yaml"
+    with running_stub([answer([synthetic.MEDIATION])]) as stub, use_cassette(cassette, record_mode="all"):
+        backend = stub_backend(stub.url, tmp_path, api_key_env="FAZHI_TEST_KEY")
+        backend.answer(synthetic.chunks((1,)), synthetic.source())
+    headers = {k.lower(): v for k, v in stub.requests[0]["headers"].items()}
+    assert headers["authorization"] == f"Bearer {PLANTED}"  # sent, so the test could catch a leak
+    assert cassette.exists() and PLANTED not in cassette.read_text(encoding="utf-8")
+    stored = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert stored and all(PLANTED.encode() not in p.read_bytes() for p in stored)
+    assert PLANTED not in repr(backend.endpoint) and PLANTED not in json.dumps(backend.stats_dicts())
+
+
+def test_committed_cassettes_hold_no_credentials():
+    for path in CASSETTES.rglob("*.yaml"):
+        text = path.read_text(encoding="utf-8").lower()
+        assert "authorization" not in text and "bearer" not in text and "api-key" not in text, path
