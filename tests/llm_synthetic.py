@@ -62,7 +62,7 @@ RETRY_ATTEMPTS = 3
 
 # name -> (chunks it asks about, scripted replies in arrival order; requests go one at a time)
 SCENARIOS: dict[str, tuple[tuple[int, ...], list[tuple]]] = {
-    "reask-paraphrase": ((0,), [answer([PARAPHRASED]), answer([RECEIVED])]),
+    "paraphrase-then-literal": ((0,), [answer([PARAPHRASED]), answer([RECEIVED])]),
     "gave-up": ((0,), [answer([ACCEPTED, CONCLUDED_REWORDED, PIECE_OF_NUMBER])] * 3),
     "not-json": ((1,), [reply(200, completion(PROSE))] * 3),
     "truncated": ((1,), [reply(200, completion(CUT_OFF, finish_reason="length", completion_tokens=1024))]),

@@ -47,7 +47,7 @@ def codes(answer):
 
 
 def test_a_paraphrased_quote_is_sent_back_and_the_corrected_answer_kept():
-    [answer], _ = replay("reask-paraphrase")
+    [answer], _ = replay("paraphrase-then-literal")
     assert [f.quote for f in answer.figures] == ["市政府收到行政复议申请169件"]
     assert answer.figures[0].value == 169 and answer.rejected == []
     assert (answer.usage.calls, answer.usage.reasks) == (2, 1)

@@ -37,12 +37,12 @@ from pydantic import (
 from fazhi.catalog import Catalog
 
 MAX_FIGURES = 16
-MAX_TEXT_ITEMS = 6
-QUOTE_MAX = 120
+MAX_TEXT_ITEMS = 8
+QUOTE_MAX = 80
 RAW_MAX = 24
 SCOPE_MAX = 40
 NAME_MAX = 40
-TEXT_ITEM_MAX = 300
+TEXT_ITEM_MAX = 120
 
 SCHEMA_FILE = "chunk_answer.schema.json"
 
