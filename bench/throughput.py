@@ -159,3 +159,23 @@ def growth_cells(rows: Sequence[Growth]) -> list[list[str]]:
             f"{r.verify_scaled * 1000:,.0f} ms ({r.figures_scaled} fig.)", f"{r.verify_scaled / base.verify_scaled:.1f}",
         ])  # fmt: skip
     return out
+
+
+PAD_LINE = " " * 9_999 + "\n"  # a scraped page's blank filler line
+
+
+def padding_growth(seed: Source, lines: Sequence[int]) -> list[list[str]]:
+    """Rules backend time on the seed report followed by N filler lines of 10,000 spaces (web
+    scrapes end in such runs); one run each, they can be slow."""
+    backend = RulesBackend()
+    rows, base = [], None
+    for n in lines:
+        source = Source(text=seed.text.rstrip("\n") + "\n" + PAD_LINE * n)
+        chunks = chunk_source(source, size=chunk_size_for(backend))
+        seconds = timed(lambda c=chunks, s=source: backend.answer(c, s), 1)
+        base = base or seconds
+        rows.append([f"{n}", f"{n * len(PAD_LINE):,}", f"{len(source.text):,}", f"{seconds:,.2f} s", f"{seconds / base:,.0f}"])
+    return rows
+
+
+PADDING_HEADER = ["filler lines", "blank characters", "characters", "rules answer", "÷ no filler"]

@@ -247,11 +247,28 @@ def test_bad_reports_in_a_batch_fail_alone_and_the_others_are_unaffected(tmp_pat
         assert records[f"{stem}.txt"].result.model_dump(exclude={"source"}) == expected
 
 
+HUGE_EXTRACT_SECONDS = 300
+
+
 @pytest.mark.slow
-def test_extract_huge_report_still_answers(tmp_path):
+@pytest.mark.xfail(
+    strict=True,
+    reason="the rules backend is quadratic in report length (fazhi/backends/rules.py find_figures "
+    "scans every quantity for every sentence; rules_sections._MARKERS['shi'] backtracks over long "
+    "whitespace runs): 50 MB does not finish in 5 minutes (docs/bench.md)",
+)
+def test_extract_huge_report_finishes_in_minutes(tmp_path):
+    """50 MB of text (the seed report repeated) through the rules backend, in a real process
+    that is stopped after five minutes."""
     huge = _huge_report(tmp_path)
-    result = _extract(huge, "-o", tmp_path / "huge.json")
-    assert result.exit_code == 0, result.stderr
+    try:
+        proc = subprocess.run(
+            [FAZHI, "extract", "--backend", "rules", str(huge), "-o", str(tmp_path / "huge.json")],
+            capture_output=True, text=True, timeout=HUGE_EXTRACT_SECONDS,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"fazhi extract on a 50 MB report ran over {HUGE_EXTRACT_SECONDS} s")
+    assert proc.returncode == 0, proc.stderr
 
 
 # --- API keys never leak ----------------------------------------------------------------------
@@ -276,8 +293,9 @@ def test_an_api_key_never_reaches_cache_output_logs_errors_or_cassettes(tmp_path
         (folder / f"{stem}.txt").write_text(report_text(stem), encoding="utf-8")
     cache, journal = tmp_path / "cache", tmp_path / "out.jsonl"
     # Retries (logged as warnings) and one chunk that fails for good (an error message) give
-    # the key every chance to show up in a log line or an error.
-    faults = parse_schedule("rate_limit:p=0.3,seed=1,times=1;http_503:contains=审结103件")
+    # the key every chance to show up in a log line or an error. 429s with a tiny Retry-After
+    # keep the CLI's default backoff (seconds per retry) out of the test's time.
+    faults = parse_schedule("rate_limit:contains=审结103件;rate_limit:p=0.3,seed=1,times=1")
     env = {**os.environ, "OPENAI_API_KEY": PLANTED_KEY, "FAZHI_CACHE_DIR": str(cache),
            "OPENAI_LOG": "debug", "FAZHI_BACKEND": "llm", "FAZHI_MODEL": "replay"}  # fmt: skip
     with ReplayServer(mode="echo", faults=faults, retry_after=0.01) as server:
@@ -287,11 +305,14 @@ def test_an_api_key_never_reaches_cache_output_logs_errors_or_cassettes(tmp_path
         )  # fmt: skip
     sent = hashlib.sha256(PLANTED_KEY.encode()).hexdigest()
     assert server.stats.credentials[sent] == server.stats.requests > 0  # the key WAS used
-    assert server.stats.faults["http_503"] > 0 and proc.returncode == 1, proc.stderr.decode()[-500:]
+    assert server.stats.faults["rate_limit"] > 5 and proc.returncode == 1, proc.stderr.decode()[-500:]
     needle = PLANTED_KEY.encode()
     assert needle not in proc.stdout and needle not in proc.stderr
     assert b"planted" not in proc.stderr  # not even a fragment of it
-    assert _files_holding(cache, needle) == [] and cache.exists()
+    from fazhi.llm.cache import AnswerCache
+
+    assert len(AnswerCache(cache)) > 0  # answers were cached, so the search below means something
+    assert _files_holding(cache, needle) == []
     assert needle not in journal.read_bytes()
     cassettes = Path(__file__).resolve().parents[1] / "cassettes"
     if cassettes.exists():

@@ -209,12 +209,6 @@ def test_a_resumed_run_redoes_only_the_failed_reports_and_then_matches(runs, rep
         assert outcome(resumed.records[i]) == outcome(clean[i]), reports[i].name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LLMBackend tests `if self.cache` and AnswerCache defines __len__: an empty cache is "
-    "falsy, so nothing is ever stored (src/fazhi/backends/llm.py, _answer_one). Remove this "
-    "marker once it tests `is not None`.",
-)
 def test_a_resumed_run_asks_only_for_the_chunks_that_failed(runs):
     """The chunks that succeeded in a failed report come from the cache, not the server."""
     failed_chunks = sum(len(r.result.chunk_errors) for r in runs["faulty"].records if r.status == "failed")
