@@ -4,22 +4,28 @@ the cache, concurrency, secrets, and the real recordings (cassettes/*.yaml, repl
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from fazhi.backends.llm import LLMBackend, settle
 from fazhi.catalog import default_catalog, parse_catalog
+from fazhi.ingest import read_source
 from fazhi.llm.client import RetryPolicy
 from fazhi.llm.recording import use_cassette
 from fazhi.merge import merge
+from fazhi.model import Result
+from fazhi.numbers import find_numbers, parse_raw, values_equal
+from fazhi.pipeline import extract
 from fazhi.resources import data_dir
 from fazhi.verify import verify
 from tests import llm_synthetic as synthetic
-from tests.conftest import ROOT
+from tests.conftest import CORPUS, ROOT
 from tests.llm_stub import answer, reply, running_stub
 
 CASSETTES = ROOT / "cassettes"
 SYNTHETIC = CASSETTES / "synthetic"
+STATS = sorted(CASSETTES.glob("*.stats.json"))
 
 
 class Sleeps(list):
@@ -189,3 +195,61 @@ def test_committed_cassettes_hold_no_credentials():
     for path in CASSETTES.rglob("*.yaml"):
         text = path.read_text(encoding="utf-8").lower()
         assert "authorization" not in text and "bearer" not in text and "api-key" not in text, path
+
+
+# --- the real recordings ------------------------------------------------------------------
+
+
+def test_real_recordings_exist():
+    assert STATS, "no recordings in cassettes/: run scripts/record-cassettes"
+
+
+def _recorded(stats_path: Path):
+    stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    source = read_source(CORPUS / stats["report"])
+    return stats, source, CASSETTES / f"{stats['name']}.yaml"
+
+
+def _backend_like(stats, tmp_path, use_cache=False):
+    return LLMBackend(
+        model=stats["model"], base_url="http://127.0.0.1:18765/v1", mode=stats["mode"],
+        max_reasks=stats["max_reasks"], concurrency=4, use_cache=use_cache, cache_dir=tmp_path / "cache",
+    )  # fmt: skip
+
+
+def _assert_every_figure_is_literal(result: Result, text: str):
+    for f in result.figures:
+        assert text[f.span[0] : f.span[1]] == f.quote
+        raw = text[f.raw_span[0] : f.raw_span[1]]
+        assert raw == f.raw and f.span[0] <= f.raw_span[0] and f.raw_span[1] <= f.span[1]
+        assert any(n.raw == f.raw for n in find_numbers(f.quote))  # a whole number of the quote
+        assert values_equal(f.value, parse_raw(f.raw).value)
+
+
+@pytest.mark.parametrize("stats_path", STATS, ids=[p.name.removesuffix(".stats.json") for p in STATS])
+def test_a_real_recording_replays_end_to_end_and_no_unverified_number_gets_through(stats_path, tmp_path):
+    stats, source, cassette = _recorded(stats_path)
+    backend = _backend_like(stats, tmp_path)
+    assert backend.prompt_version == stats["prompt_version"], "prompts changed: re-record (scripts/record-cassettes)"
+    with use_cassette(cassette) as played:
+        result = extract(source, backend, chunk_size=stats["chunk_size"])
+    assert played.all_played
+    _assert_every_figure_is_literal(result, source.text)
+    totals = stats["totals"]
+    assert result.chunks == totals["chunks"] and len(result.figures) == totals["verified_figures"]
+    assert (result.usage.calls, result.usage.reasks) == (totals["calls"], totals["reasks"])
+    saved = Result.model_validate_json(stats_path.with_name(f"{stats['name']}.result.json").read_text("utf-8"))
+    assert [f.model_dump() for f in result.figures] == [f.model_dump() for f in saved.figures]
+    assert json.loads(result.model_dump_json())  # the CLI's output format
+
+
+@pytest.mark.parametrize("stats_path", STATS[:1], ids=[p.name.removesuffix(".stats.json") for p in STATS[:1]])
+def test_a_second_run_of_a_recording_makes_no_calls(stats_path, tmp_path):
+    stats, source, cassette = _recorded(stats_path)
+    with use_cassette(cassette):
+        first = extract(source, _backend_like(stats, tmp_path, use_cache=True), chunk_size=stats["chunk_size"])
+    with use_cassette(cassette) as played:
+        second = extract(source, _backend_like(stats, tmp_path, use_cache=True), chunk_size=stats["chunk_size"])
+    assert played.play_count == 0
+    assert second.usage.cached == second.chunks and second.usage.calls == 0
+    assert [f.model_dump() for f in second.figures] == [f.model_dump() for f in first.figures]
