@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from fazhi.cli import app, eval_cmd
 from fazhi.evaluate import EvalResult
 from fazhi.model import Result
-from tests.conftest import GOLD, REPORTS
+from tests.conftest import GOLD, REPORTS, ROOT
 
 runner = CliRunner()
 
@@ -96,7 +96,7 @@ def test_unreadable_prediction_file_exits_2(perfect, tmp_path):
 def test_without_predictions_extraction_goes_through_extract_all(tmp_path, monkeypatch):
     calls = []
 
-    def fake_extract_all(backend_name, model, corpus, stems):
+    def fake_extract_all(backend_name, model, corpus, stems, replay=None):
         calls.append((backend_name, model, stems))
         gold = {s: Result.model_validate_json((GOLD / f"{s}.json").read_bytes()) for s in stems}
         return {s: r.model_copy(update={"backend": "rules"}) for s, r in gold.items()}
@@ -176,3 +176,40 @@ def test_missing_corpus_report_exits_2(fake_pipeline, tmp_path):
     res = run_eval("--corpus", tmp_path, "--out", tmp_path / "x.json")
     assert res.exit_code == 2
     assert "no report for gold" in res.stderr
+
+
+# --- an LLM run replayed from the real recordings (cassettes/) ---------------------------------
+
+QWEN = ROOT / "cassettes" / "qwen"
+
+
+def _recorded_stats(prefix: Path) -> dict[str, dict]:
+    found = sorted(prefix.parent.glob(f"{prefix.name}-*.stats.json"))
+    return {json.loads(p.read_text("utf-8"))["report"].removesuffix(".txt"): json.loads(p.read_text("utf-8"))
+            for p in found}  # fmt: skip
+
+
+def test_an_llm_eval_replays_the_recordings_and_scores_what_they_recorded(tmp_path):
+    stats = _recorded_stats(QWEN)
+    assert stats, "no Qwen recordings in cassettes/"
+    model = next(iter(stats.values()))["model"]
+    out = tmp_path / "llm.json"
+    result = run_eval("--backend", "llm", "--model", model, "--base-url", "http://127.0.0.1:18765/v1",
+                      "--replay", QWEN, "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Figures" in result.stdout and "Verification: proposed" in result.stdout
+    scored = EvalResult.from_json(out.read_bytes())
+    assert sorted(r.report for r in scored.reports) == sorted(stats)  # reports without a recording are left out
+    assert (scored.backend, scored.model) == ("llm", model)
+    # The replay reproduces the recording run: same calls, re-asks and gold counts per report.
+    assert scored.usage.calls == sum(s["totals"]["calls"] for s in stats.values())
+    assert scored.usage.reasks == sum(s["totals"]["reasks"] for s in stats.values())
+    assert scored.figures.tp == sum(s["totals"]["gold"]["tp"] for s in stats.values())
+    assert scored.figures.fp == sum(s["totals"]["gold"]["fp"] for s in stats.values())
+    assert scored.verification.accepted == sum(s["totals"]["verified_figures"] for s in stats.values())
+
+
+def test_replay_with_no_recording_for_any_gold_report_exits_2(tmp_path):
+    result = run_eval("--backend", "llm", "--model", "m", "--replay", tmp_path / "nothing")
+    assert result.exit_code == 2
+    assert "no recordings" in result.stderr

@@ -5,6 +5,7 @@ Reading files, running extraction and printing happen here; the scoring is ``faz
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable
@@ -37,6 +38,14 @@ def eval_command(
     model: str | None = typer.Option(
         None, "--model", help="Model name for the llm/hybrid backend."
     ),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="OpenAI-compatible endpoint (else OPENAI_BASE_URL)."
+    ),
+    replay: str | None = typer.Option(
+        None, "--replay", metavar="PREFIX",
+        help="Replay recorded HTTP exchanges PREFIX-<report>.yaml (vcrpy cassettes, e.g. "
+        "cassettes/qwen) instead of calling the endpoint; reports with no recording are left out.",
+    ),
     gold: Path = typer.Option(Path("evals/gold"), "--gold", help="Directory of gold JSON files."),
     corpus: Path = typer.Option(Path("evals/corpus"), "--corpus", help="Directory of the reports."),
     predictions: Path | None = typer.Option(
@@ -58,6 +67,8 @@ def eval_command(
     Examples:
       fazhi eval --backend rules --errors
       fazhi eval --predictions runs/qwen7b/
+      fazhi eval --backend llm --model qwen2.5-coder-1.5b-instruct-q4_k_m \\
+        --base-url http://127.0.0.1:18765/v1 --replay cassettes/qwen
       fazhi eval --compare evals/results/rules-none-none.json evals/results/llm-qwen-v3.json
     """
     console = Console()
@@ -66,7 +77,7 @@ def eval_command(
             a, b = (_read_eval_result(p) for p in compare_files)
             _print_comparison(console, compare(a, b), compare_files)
             return
-        result = _run(backend, model, gold, corpus, predictions)
+        result = _run(backend, model, gold, corpus, predictions, _Replay(replay, base_url))
     except EvalInputError as err:
         typer.echo(f"fazhi eval: {err}", err=True)
         raise typer.Exit(2) from None
@@ -79,15 +90,44 @@ def eval_command(
     console.print(f"wrote {path}")
 
 
+class _Replay:
+    """Where extraction's HTTP goes: the live endpoint, or recorded cassettes ``PREFIX-<stem>.yaml``."""
+
+    def __init__(self, prefix: str | None, base_url: str | None):
+        self.prefix, self.base_url = prefix, base_url
+
+    def cassette(self, stem: str) -> Path:
+        return Path(f"{self.prefix}-{stem}.yaml")
+
+    def keep(self, gold: dict[str, Result]) -> dict[str, Result]:
+        """With a replay prefix, only the gold reports that were recorded are scored."""
+        if not self.prefix:
+            return gold
+        kept = {stem: g for stem, g in gold.items() if self.cassette(stem).is_file()}
+        if not kept:
+            raise EvalInputError(f"no recordings {self.prefix}-<report>.yaml for the gold reports")
+        for stem in sorted(set(gold) - set(kept)):
+            typer.echo(f"fazhi eval: no recording {self.cassette(stem)}; {stem} left out", err=True)
+        return kept
+
+    def around(self, stem: str):
+        if not self.prefix:
+            return contextlib.nullcontext()
+        from fazhi.llm.recording import use_cassette  # vcrpy, record_mode none: never the network
+
+        return use_cassette(self.cassette(stem))
+
+
 def _run(
-    backend: str | None, model: str | None, gold_dir: Path, corpus: Path, predictions: Path | None
+    backend: str | None, model: str | None, gold_dir: Path, corpus: Path,
+    predictions: Path | None, replay: _Replay,
 ) -> EvalResult:
-    gold = _read_gold(gold_dir)
+    gold = replay.keep(_read_gold(gold_dir))
     if predictions is not None:
         predicted = _read_predictions(predictions, gold)
         label = backend or _common(r.backend for r in predicted.values()) or "predictions"
     else:
-        predicted = _extract_all(backend or "auto", model, corpus, sorted(gold))
+        predicted = _extract_all(backend or "auto", model, corpus, sorted(gold), replay=replay)
         label = _common(r.backend for r in predicted.values()) or backend or "auto"
     return evaluate(
         gold,
@@ -99,9 +139,11 @@ def _run(
 
 
 def _extract_all(
-    backend_name: str, model: str | None, corpus: Path, stems: list[str]
+    backend_name: str, model: str | None, corpus: Path, stems: list[str],
+    replay: _Replay | None = None,
 ) -> dict[str, Result]:
     """Run the pipeline over each gold report: the one place eval touches extraction."""
+    replay = replay or _Replay(None, None)
     try:
         from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
         from fazhi.ingest import IngestError
@@ -109,7 +151,9 @@ def _extract_all(
     except ImportError:
         raise EvalInputError(NOT_WIRED) from None
     try:
-        backend = make_backend(backend_name, LLMOptions(model=model))
+        # A replay must send exactly the recorded requests: no cached answer may stand in.
+        opts = LLMOptions(model=model, base_url=replay.base_url, use_cache=not replay.prefix)
+        backend = make_backend(backend_name, opts)
     except BackendChoiceError as err:
         raise EvalInputError(str(err)) from None
     except ModuleNotFoundError as err:  # the factory imports each backend lazily too
@@ -118,7 +162,8 @@ def _extract_all(
     for stem in stems:
         path = _corpus_file(corpus, stem)
         try:
-            _, results[stem] = extract_file(path, backend)
+            with replay.around(stem):
+                _, results[stem] = extract_file(path, backend)
         except IngestError as err:
             raise EvalInputError(str(err)) from None
     return results
