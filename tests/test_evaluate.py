@@ -15,9 +15,9 @@ from fazhi.evaluate import (
     match_figures,
     score_report,
     score_text_items,
-    text_overlap,
 )
 from fazhi.model import Figure, Meta, Rejection, Result, TextItem, Usage
+from fazhi.text import char_overlap
 from tests.conftest import REPORTS, gold_json
 
 # Quotes are real sentences from evals/corpus (kunshan-2021, qidong-2024).
@@ -224,16 +224,16 @@ TEN = "法治政府建设年度报告"  # ten distinct characters
     ],
 )
 def test_text_overlap_threshold(predicted, overlap, matches):
-    assert text_overlap(TEN, predicted) == approx(overlap)
-    assert text_overlap(predicted, TEN) == approx(overlap)  # symmetric
+    assert char_overlap(TEN, predicted) == approx(overlap)
+    assert char_overlap(predicted, TEN) == approx(overlap)  # symmetric
     counts = score_text_items([TextItem(quote=TEN)], [TextItem(quote=predicted)])
     assert counts.tp == int(matches)
 
 
 def test_text_overlap_counts_repeated_characters_once_per_occurrence():
     # "进一步进一步" vs "进一步": common = 进,一,步 once each = 3, longer 6 -> 0.5
-    assert text_overlap("进一步进一步", "进一步") == 0.5
-    assert text_overlap("", "") == 0.0
+    assert char_overlap("进一步进一步", "进一步") == 0.5
+    assert char_overlap("", "") == 0.0
 
 
 def test_text_items_match_one_to_one_and_combine():
@@ -242,7 +242,7 @@ def test_text_items_match_one_to_one_and_combine():
     pred = Result(shortcomings=["法治政府建设基础还需进一步夯实", "法治政府建设基础还需进一步夯实"])
     s = score(gold, pred)
     # the duplicate cannot take the second gold item: common 还需进一步 = 5 of 15 < 0.5
-    assert text_overlap("法治政府建设基础还需进一步夯实", "特色亮点工作还需进一步强化") < 0.5
+    assert char_overlap("法治政府建设基础还需进一步夯实", "特色亮点工作还需进一步强化") < 0.5
     assert s.shortcomings == Counts(tp=1, fp=1, fn=1)
     assert s.plans == Counts(fn=1)
     r = evaluate({"r": gold}, {"r": pred})

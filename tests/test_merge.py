@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from fazhi.merge import char_overlap, merge
+from fazhi.merge import merge
 from fazhi.model import ChunkAnswer, Figure, Meta, Rejection, TextItem, Usage
+from fazhi.text import char_overlap
 
 # Real statements from evals/corpus/kunshan-2021.txt.
 RECEIVED = Figure(

@@ -9,10 +9,9 @@ The rules are those of ``evals/gold/README.md``:
   matching can, and still has the largest possible size. A prediction matched to an optional gold figure is a true positive; an
   unmatched optional gold figure is ignored (never a miss).
 - **meta** -- exact match per field; ``None == None`` is a match.
-- **shortcomings / plans** -- an item matches a gold item when their character overlap is at
-  least 0.5, overlap = common characters / length of the longer, where "common characters" is
-  the multiset intersection of the two strings' characters (order is ignored: the README speaks
-  of characters in common, not of a common subsequence). Matching is one-to-one and maximum.
+- **shortcomings / plans** -- an item matches a gold item when their character overlap
+  (``fazhi.text.char_overlap``: common characters as multisets / length of the longer) is at
+  least 0.5. Matching is one-to-one and maximum.
 
 Everything here is pure: ``Result`` in, scores out. Files and printing belong to ``fazhi.cli``.
 """
@@ -27,10 +26,16 @@ from pydantic import BaseModel, Field, computed_field
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.model import Figure, Result, TextItem, Usage
 from fazhi.numbers import values_equal  # the gold rule: relative 1e-6, no absolute slack
+from fazhi.text import char_overlap
 
 TEXT_OVERLAP = 0.5
 META_FIELDS: tuple[str, ...] = ("region", "issuer", "year", "published")
 UNKNOWN_GROUP = "unknown"  # predictions naming an indicator the catalog lacks
+
+
+def _derived(func):
+    """A read-only property that is also written out (a pydantic computed field)."""
+    return computed_field(property(func))
 
 
 class Counts(BaseModel):
@@ -44,18 +49,15 @@ class Counts(BaseModel):
     fp: int = 0
     fn: int = 0
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @_derived
     def precision(self) -> float:
         return _ratio(self.tp, self.tp + self.fp, nothing_wrong=self.fn == 0)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @_derived
     def recall(self) -> float:
         return _ratio(self.tp, self.tp + self.fn, nothing_wrong=self.fp == 0)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @_derived
     def f1(self) -> float:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
@@ -100,8 +102,7 @@ class Verification(BaseModel):
     rejected_figures: int = 0
     rejected_by_code: dict[str, int] = Field(default_factory=dict)  # all rejections, any kind
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @_derived
     def proposed(self) -> int:
         return self.accepted + self.rejected_figures
 
@@ -128,6 +129,11 @@ class ReportScore(BaseModel):
     usage: Usage = Field(default_factory=Usage)
 
 
+def _total(name: str, combine, kind):
+    """``combine`` over one field of every report: a derived total, never stored apart."""
+    return computed_field(property(lambda self: combine(getattr(r, name) for r in self.reports)), return_type=kind)
+
+
 class EvalResult(BaseModel):
     """A scored run over many reports. Totals are derived from ``reports`` (never stored apart),
     so a file read back with ``from_json`` cannot disagree with itself."""
@@ -138,55 +144,27 @@ class EvalResult(BaseModel):
     reports: list[ReportScore] = Field(default_factory=list)
     missing_predictions: list[str] = Field(default_factory=list)  # reports scored as empty
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def figures(self) -> Counts:
-        return sum_counts(r.figures for r in self.reports)
+    figures = _total("figures", sum_counts, Counts)
+    by_group = _total("by_group", merge_count_maps, dict[str, Counts])
+    by_indicator = _total("by_indicator", merge_count_maps, dict[str, Counts])
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def by_group(self) -> dict[str, Counts]:
-        return merge_count_maps(r.by_group for r in self.reports)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def by_indicator(self) -> dict[str, Counts]:
-        return merge_count_maps(r.by_indicator for r in self.reports)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @_derived
     def meta_accuracy(self) -> dict[str, float]:
         n = len(self.reports)
         return {f: sum(r.meta.get(f, False) for r in self.reports) / n if n else 0.0
                 for f in META_FIELDS}
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def shortcomings(self) -> Counts:
-        return sum_counts(r.shortcomings for r in self.reports)
+    shortcomings = _total("shortcomings", sum_counts, Counts)
+    plans = _total("plans", sum_counts, Counts)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def plans(self) -> Counts:
-        return sum_counts(r.plans for r in self.reports)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @_derived
     def text_items(self) -> Counts:
         return self.shortcomings + self.plans
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def verification(self) -> Verification:
-        return sum((r.verification for r in self.reports), Verification())
+    verification = _total("verification", lambda v: sum(v, Verification()), Verification)
+    usage = _total("usage", lambda u: sum(u, Usage()), Usage)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def usage(self) -> Usage:
-        return sum((r.usage for r in self.reports), Usage())
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
+    @_derived
     def calls_per_report(self) -> float:
         return self.usage.calls / len(self.reports) if self.reports else 0.0
 
@@ -240,18 +218,9 @@ def match_figures(gold: list[Figure], predicted: list[Figure]) -> dict[int, int]
     return {order[rank]: j for rank, j in matched.items()}
 
 
-def text_overlap(a: str, b: str) -> float:
-    """Characters the two strings share (as multisets) over the length of the longer."""
-    longer = max(len(a), len(b))
-    if not longer:
-        return 0.0
-    common = sum((Counter(a) & Counter(b)).values())
-    return common / longer
-
-
 def score_text_items(gold: list[TextItem], predicted: list[TextItem]) -> Counts:
     edges = {
-        i: [j for j, p in enumerate(predicted) if text_overlap(g.quote, p.quote) >= TEXT_OVERLAP]
+        i: [j for j, p in enumerate(predicted) if char_overlap(g.quote, p.quote) >= TEXT_OVERLAP]
         for i, g in enumerate(gold)
     }
     tp = len(_max_matching(len(gold), len(predicted), edges))

@@ -17,10 +17,9 @@ chunks -- and makes disagreements visible instead of resolving them silently:
 
 from __future__ import annotations
 
-from collections import Counter
-
 from fazhi.model import ChunkAnswer, Conflict, Figure, Meta, Rejection, Result, TextItem, Usage
 from fazhi.numbers import values_equal
+from fazhi.text import char_overlap
 
 TEXT_OVERLAP_SAME = 0.8  # two text items this similar are one item quoted twice
 
@@ -95,14 +94,6 @@ def find_conflicts(figures: list[Figure]) -> list[Conflict]:
         for (indicator, scope), vals in values.items()
         if len(vals) > 1
     ]
-
-
-def char_overlap(a: str, b: str) -> float:
-    """Common characters / length of the longer (the gold README's text-item overlap)."""
-    if not a or not b:
-        return 0.0
-    common = sum((Counter(a) & Counter(b)).values())
-    return common / max(len(a), len(b))
 
 
 def same_passage(a: str, b: str) -> bool:
