@@ -320,26 +320,20 @@ def error_listing(result: EvalResult) -> dict[str, IndicatorErrors]:
     return dict(sorted(out.items()))
 
 
+def _change(name: str) -> property:
+    """``b``'s value of a ``Counts`` field minus ``a``'s."""
+    return property(lambda self: getattr(self.b, name) - getattr(self.a, name))
+
+
 class Delta(BaseModel):
     key: str
     a: Counts
     b: Counts
 
-    @property
-    def f1(self) -> float:
-        return self.b.f1 - self.a.f1
-
-    @property
-    def tp(self) -> int:
-        return self.b.tp - self.a.tp
-
-    @property
-    def fp(self) -> int:
-        return self.b.fp - self.a.fp
-
-    @property
-    def fn(self) -> int:
-        return self.b.fn - self.a.fn
+    f1 = _change("f1")
+    tp = _change("tp")
+    fp = _change("fp")
+    fn = _change("fn")
 
 
 class Comparison(BaseModel):
