@@ -4,9 +4,10 @@ For every chunk of every report at a chunk size, the usage a real model server r
 that chunk (summed over re-asks) is taken from the vcrpy cassettes in ``cassettes/`` when one
 of them holds a request about exactly that chunk text. Otherwise the tokens are estimated:
 prompt = characters of the rendered messages x tokens-per-character measured on the
-recordings of that model; completion = chunk characters x completion-tokens-per-chunk-character
-measured the same way. Without any recording the rates fall back to the fixed 0.61 tokens per
-character of ``fazhi.batch`` (said in the table).
+recordings of that model (each model's own tokenizer); completion = chunk characters x
+completion-tokens-per-chunk-character measured the same way. Without any recording of a model
+the shared estimate is used: ``fazhi.text.estimate_tokens`` of the rendered messages, and the
+LLM backend's answer tokens per call spread over its preferred chunk size (said in the table).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from fazhi.batch import ANSWER_CHARS_PER_SOURCE_CHAR, TOKENS_PER_CHAR
+from fazhi.backends.llm import COMPLETION_TOKENS_PER_CALL, PREFERRED_CHUNK_SIZE
 from fazhi.chunking import chunk_source
 from fazhi.llm.prompts import PromptSet
 from fazhi.model import Source
+from fazhi.text import estimate_tokens
 from fazhi.testing.responders import Recording, chunk_key
 
 SIZES: tuple[int | None, ...] = (1000, 2000, 4000, None)  # None: the whole report as one chunk
@@ -26,17 +28,29 @@ SIZES: tuple[int | None, ...] = (1000, 2000, 4000, None)  # None: the whole repo
 
 @dataclass(frozen=True)
 class Rates:
-    prompt_per_char: float
+    """A model's measured rates; ``prompt_per_char=None`` means the shared estimate (no recordings)."""
+
+    prompt_per_char: float | None
     completion_per_chunk_char: float
     basis: str
 
+    def prompt(self, text: str) -> float:
+        return estimate_tokens(text) if self.prompt_per_char is None else len(text) * self.prompt_per_char
+
+
+SHARED_ESTIMATE = Rates(
+    None,
+    COMPLETION_TOKENS_PER_CALL / PREFERRED_CHUNK_SIZE,
+    f"no recordings: fazhi.text.estimate_tokens; {COMPLETION_TOKENS_PER_CALL} answer tokens a "
+    f"{PREFERRED_CHUNK_SIZE}-character chunk (fazhi.backends.llm)",
+)
+
 
 def rates_for(recordings: Sequence[Recording]) -> Rates:
-    """Token rates measured on a model's recordings (or the fixed fallback without any)."""
+    """Token rates measured on a model's recordings (or the shared estimate without any)."""
     usable = [(r, r.usage()) for r in recordings if r.usage().get("prompt_tokens") and r.prompt_chars]
     if not usable:
-        completion = ANSWER_CHARS_PER_SOURCE_CHAR * TOKENS_PER_CHAR
-        return Rates(TOKENS_PER_CHAR, completion, f"fixed {TOKENS_PER_CHAR} tokens/char (no recordings)")
+        return SHARED_ESTIMATE
     prompt_tokens = sum(u["prompt_tokens"] for _, u in usable)
     completion_tokens = sum(u.get("completion_tokens", 0) for _, u in usable)
     prompt_chars = sum(r.prompt_chars for r, _ in usable)
@@ -102,7 +116,7 @@ def _size_row(model, size, sources, calls_by_chunk, rate: Rates, prompts: Prompt
     for source in sources.values():
         chunks = chunk_source(source, size=size or len(source.text) + 1)
         row.reports += 1
-        row.report_tokens += len(source.text) * rate.prompt_per_char
+        row.report_tokens += rate.prompt(source.text)
         for chunk in chunks:
             row.chunks += 1
             recorded = calls_by_chunk.get(chunk_key(chunk.text), [])
@@ -114,6 +128,6 @@ def _size_row(model, size, sources, calls_by_chunk, rate: Rates, prompts: Prompt
                 continue
             messages = prompts.messages(chunk.text, chunk.headings)
             row.calls += 1
-            row.prompt_tokens += sum(len(m["content"]) for m in messages) * rate.prompt_per_char
+            row.prompt_tokens += rate.prompt("".join(m["content"] for m in messages))
             row.completion_tokens += len(chunk.text) * rate.completion_per_chunk_char
     return row

@@ -10,6 +10,7 @@ import pytest
 
 from fazhi.backends.llm import LLMBackend, settle
 from fazhi.catalog import default_catalog, parse_catalog
+from fazhi.chunking import chunk_source
 from fazhi.ingest import read_source
 from fazhi.llm.client import RetryPolicy
 from fazhi.llm.recording import use_cassette
@@ -18,6 +19,7 @@ from fazhi.model import Result
 from fazhi.numbers import find_numbers, parse_raw, values_equal
 from fazhi.pipeline import extract
 from fazhi.resources import data_dir
+from fazhi.text import estimate_tokens
 from fazhi.verify import verify
 from tests import llm_synthetic as synthetic
 from tests.conftest import CORPUS, ROOT
@@ -253,3 +255,56 @@ def test_a_second_run_of_a_recording_makes_no_calls(stats_path, tmp_path):
     assert played.play_count == 0
     assert second.usage.cached == second.chunks and second.usage.calls == 0
     assert [f.model_dump() for f in second.figures] == [f.model_dump() for f in first.figures]
+
+
+# --- the dry-run estimate against the recordings ----------------------------------------------
+
+QWEN_STATS = [p for p in STATS if p.name.startswith("qwen-")]  # the tokenizer fazhi.text is fitted on
+DEFAULT_TOLERANCE = 0.35  # the default re-ask share (REASK_SHARE) on one report's run
+OWN_REASKS_TOLERANCE = 0.15  # the run's own re-ask count: the token arithmetic alone
+
+
+def _estimate(stats, tmp_path, **options) -> tuple[int, int]:
+    chunks = chunk_source(read_source(CORPUS / stats["report"]), size=stats["chunk_size"])
+    assert len(chunks) == stats["totals"]["chunks"], "chunking changed since the recording"
+    return _backend_like(stats, tmp_path).estimate_tokens(chunks, **options)
+
+
+@pytest.mark.parametrize("stats_path", QWEN_STATS, ids=[p.name.removesuffix(".stats.json") for p in QWEN_STATS])
+def test_the_estimate_is_within_35_percent_of_what_a_recorded_run_used(stats_path, tmp_path):
+    stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    totals = stats["totals"]
+    prompt, completion = _estimate(stats, tmp_path)
+    assert abs(prompt / totals["prompt_tokens"] - 1) <= DEFAULT_TOLERANCE, (prompt, totals["prompt_tokens"])
+    assert abs(completion / totals["completion_tokens"] - 1) <= DEFAULT_TOLERANCE, (completion, totals)
+
+
+@pytest.mark.parametrize("stats_path", QWEN_STATS, ids=[p.name.removesuffix(".stats.json") for p in QWEN_STATS])
+def test_told_the_runs_own_reasks_the_estimate_is_within_15_percent(stats_path, tmp_path):
+    stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    totals = stats["totals"]
+    share = totals["reasks"] / (totals["chunks"] * stats["max_reasks"])
+    prompt, completion = _estimate(stats, tmp_path, reask_share=share)
+    assert abs(prompt / totals["prompt_tokens"] - 1) <= OWN_REASKS_TOLERANCE, (prompt, totals["prompt_tokens"])
+    assert abs(completion / totals["completion_tokens"] - 1) <= OWN_REASKS_TOLERANCE, (completion, totals)
+
+
+def test_modes_that_send_the_schema_in_the_prompt_pay_for_it_on_every_call(tmp_path):
+    chunks = synthetic.chunks()
+    in_grammar = stub_backend("http://127.0.0.1:9/v1", tmp_path, use_cache=False, mode="JSON_SCHEMA")
+    as_tool = stub_backend("http://127.0.0.1:9/v1", tmp_path, use_cache=False, mode="TOOLS")
+    schema = estimate_tokens(json.dumps(as_tool.reply_model.model_json_schema(), ensure_ascii=False))
+    (base, base_out), (tools, tools_out) = (b.estimate_tokens(chunks, reask_share=0) for b in (in_grammar, as_tool))
+    assert tools - base == pytest.approx(len(chunks) * schema, abs=1) and base_out == tools_out
+    assert as_tool.estimate_tokens(chunks)[0] - in_grammar.estimate_tokens(chunks)[0] > tools - base  # re-asks too
+
+
+def test_a_chunk_already_in_the_cache_costs_nothing(tmp_path):
+    chunks, source = synthetic.chunks(), synthetic.source()
+    with running_stub([answer([synthetic.ACCEPTED])]) as stub:
+        backend = stub_backend(stub.url, tmp_path)
+        before = backend.estimate_tokens(chunks)
+        backend.answer(chunks[:1], source)
+        after = backend.estimate_tokens(chunks)
+    assert len(stub.requests) == 1
+    assert after == backend.estimate_tokens(chunks[1:]) and 0 < after[0] < before[0]

@@ -22,29 +22,21 @@ from pathlib import Path
 from fazhi import __version__
 from fazhi.catalog import Catalog
 from fazhi.chunking import chunk_source
-from fazhi.export.jsonl import (
-    RecordKey,
-    ReportRecord,
-    append_record,
-    latest_records,
-    read_records,
-    record_key,
-    repair,
-    rewrite,
-)
+from fazhi.export import jsonl
+from fazhi.export.jsonl import RecordKey, ReportRecord
 from fazhi.ingest import SUPPORTED, IngestError, read_source
 from fazhi.model import Chunk, Source, Usage
 from fazhi.pipeline import Backend, chunk_size_for, extract_file
 from fazhi.resources import data_dir
+from fazhi.text import estimate_tokens as text_tokens
 
 REPORT_SUFFIXES = tuple(SUPPORTED)
 BESIDE_SUFFIX = ".source.txt"  # text fazhi wrote next to a result: output, not a report
 
-# Token estimate for backends that cannot estimate themselves. 0.61 tokens per character is
-# the rate the brief fixes for Chinese report text; the answer size ratio was measured on the
-# five gold files in evals/ (compact JSON without source/optional: 16,639 chars for 30,576
-# report characters, 0.54 -- the corpus files count 50k characters including navigation).
-TOKENS_PER_CHAR = 0.61
+# Answer size for backends that cannot estimate themselves, measured on the five gold files in
+# evals/ (compact JSON without source/optional: 16,639 chars for 30,576 report characters, 0.54
+# -- the corpus files count 50k characters including navigation). Tokens are counted by
+# fazhi.text.estimate_tokens, the one estimate every caller shares.
 ANSWER_CHARS_PER_SOURCE_CHAR = 0.54
 
 
@@ -108,7 +100,7 @@ def file_sha256(path: Path) -> str:
 
 
 def identity(sha256: str, backend: Backend) -> RecordKey:
-    return record_key(sha256, backend.name, backend.model, backend.prompt_version)
+    return jsonl.record_key(sha256, backend.name, backend.model, backend.prompt_version)
 
 
 def extract_report(
@@ -172,7 +164,7 @@ def plan_batch(paths: Sequence[Path], backend: Backend, journal: Path | None, *,
     """Split ``paths`` into work to do and work the journal already holds (without changing it)."""
     finished: dict[RecordKey, ReportRecord] = {}
     if resume and journal is not None:
-        finished = {r.key: r for r in latest_records(read_records(journal)) if r.status == "ok"}
+        finished = {r.key: r for r in jsonl.latest_records(jsonl.read_records(journal)) if r.status == "ok"}
     plan = BatchPlan(todo=[], done={})
     first_with: dict[str, Path] = {}
     for path in paths:
@@ -246,7 +238,7 @@ def run_batch(
     """
     journal = Path(journal)
     journal.parent.mkdir(parents=True, exist_ok=True)
-    repaired = repair(journal) if resume else 0
+    repaired = jsonl.repair(journal) if resume else 0
     plan = plan_batch(paths, backend, journal, resume=resume)
     progress = BatchProgress(total=len(plan.todo) + len(plan.done), skipped=len(plan.done))
     notify = on_progress or (lambda _progress: None)
@@ -269,7 +261,7 @@ def _run_all(todo, backend, handle, concurrency, options, progress, notify) -> d
 
     def record(future: Future) -> None:
         entry, _source = future.result()
-        append_record(handle, entry)
+        jsonl.append_record(handle, entry)
         fresh[futures[future]] = entry
         progress.add(entry)
 
@@ -295,10 +287,10 @@ def _run_all(todo, backend, handle, concurrency, options, progress, notify) -> d
 def _compact(journal: Path) -> None:
     # A report redone after a failure has two lines; keep only the newest so readers of the
     # journal see one line per report. Atomic: a crash here leaves the old, valid file.
-    records = read_records(journal)
-    latest = latest_records(records)
+    records = jsonl.read_records(journal)
+    latest = jsonl.latest_records(records)
     if len(latest) < len(records):
-        rewrite(journal, latest)
+        jsonl.rewrite(journal, latest)
 
 
 @dataclass
@@ -351,10 +343,8 @@ def estimate_tokens(chunks: Sequence[Chunk], backend: Backend) -> tuple[int, int
         return int(prompt), int(completion)
     if not calls_model(backend):
         return 0, 0
-    chars = sum(len(c.text) for c in chunks)
-    prompt = chars * TOKENS_PER_CHAR + len(chunks) * prompt_overhead_tokens()
-    completion = chars * ANSWER_CHARS_PER_SOURCE_CHAR * TOKENS_PER_CHAR
-    return round(prompt), round(completion)
+    text = sum(text_tokens(c.text) for c in chunks)
+    return text + len(chunks) * prompt_overhead_tokens(), round(text * ANSWER_CHARS_PER_SOURCE_CHAR)
 
 
 def calls_model(backend: Backend) -> bool:
@@ -364,12 +354,12 @@ def calls_model(backend: Backend) -> bool:
 
 def _estimate_method(backend: Backend) -> str:
     if callable(getattr(backend, "estimate_tokens", None)):
-        return f"estimated by the {backend.name} backend"
+        return getattr(backend, "estimate_basis", None) or f"estimated by the {backend.name} backend"
     if not calls_model(backend):
         return f"the {backend.name} backend calls no model: 0 tokens"
     return (
-        f"heuristic: {TOKENS_PER_CHAR} tokens per character plus {prompt_overhead_tokens()} "
-        f"prompt tokens per chunk; answers {ANSWER_CHARS_PER_SOURCE_CHAR}x the chunk's characters"
+        f"rough estimate: the chunks' tokens plus {prompt_overhead_tokens()} prompt tokens per chunk; "
+        f"answers {ANSWER_CHARS_PER_SOURCE_CHAR}x the chunks' tokens, no re-asks"
     )
 
 
@@ -379,5 +369,4 @@ def prompt_overhead_tokens() -> int:
         folder = data_dir("prompts")
     except FileNotFoundError:
         return 0
-    chars = sum(len(p.read_text(encoding="utf-8", errors="replace")) for p in folder.rglob("*") if p.is_file())
-    return round(chars * TOKENS_PER_CHAR)
+    return sum(text_tokens(p.read_text(encoding="utf-8", errors="replace")) for p in folder.rglob("*") if p.is_file())

@@ -11,6 +11,10 @@ answer is not even JSON). ``value`` is always ``parse_raw(raw)``: the model neve
 
 Chunks run concurrently (asyncio, ``concurrency`` at a time); each checked answer is cached on
 disk, keyed by everything it depends on, so a second run makes no calls.
+
+``estimate_tokens(chunks)`` says what a run would cost before any call: the real messages are
+rendered and counted with ``fazhi.text.estimate_tokens``; answers and re-asks are priced with
+what the recorded runs in ``cassettes/`` measured (see the constants below).
 """
 
 from __future__ import annotations
@@ -35,10 +39,11 @@ from fazhi.llm.client import (
     parse_reply_json,
     resolve_endpoint,
 )
-from fazhi.llm.prompts import PromptSet, load_prompts
+from fazhi.llm.prompts import PromptSet, load_prompts, schema_prompt_text
 from fazhi.llm.schema import answer_model, schema_json
 from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Rejection, Source, TextItem, Usage
 from fazhi.numbers import parse_raw
+from fazhi.text import TOKENS_PER_ASCII_CHAR, TOKENS_PER_NON_ASCII_CHAR, estimate_tokens
 from fazhi.verify import check_figure, check_items, check_meta
 
 # Paragraph-sized chunks: on a ~400-character paragraph Qwen2.5-Coder-1.5B found 7 of 7 gold
@@ -46,6 +51,19 @@ from fazhi.verify import check_figure, check_items, check_meta
 # reports (~600 Qwen tokens), keeps a chunk's figures well under the schema's cap of 16, and the
 # cached system prompt makes the extra calls cheap on a local server.
 PREFERRED_CHUNK_SIZE = 1000
+
+# The price of answers and re-asks, measured on the real recordings (cassettes/*.stats.json and
+# *.yaml: Qwen2.5-Coder-1.5B on kunshan-2021 and qidong-2024, SmolLM2-135M on kunshan-2021;
+# llama.cpp, JSON_SCHEMA mode, 1,000-character chunks, max_tokens 1,024, max_reasks 2).
+# Qwen answered with 29,235 completion tokens in 40 calls (731 a call; 4 calls hit the cap);
+# SmolLM2 hit the cap in all 7. A re-ask sends the conversation again plus the previous answer
+# and the validation errors: the errors added 865 prompt tokens a re-ask (24 re-asks, 371 to
+# 1,336). Qwen re-asked 12 of its 16 chunks up to max_reasks and answered the other 4 at once
+# (no chunk stopped in between); SmolLM2 re-asked none, because a cut-off answer ends the
+# conversation. A capable hosted model re-asks less and answers shorter: for it these overcount.
+COMPLETION_TOKENS_PER_CALL = 731
+REASK_ERROR_TOKENS = 865
+REASK_SHARE = 0.75  # of chunks re-asked max_reasks times (Qwen: 12 of 16)
 
 
 def proposed_figure(item: dict[str, Any], chunk: int) -> Figure:
@@ -294,6 +312,40 @@ class LLMBackend:
             calls=log.calls, reasks=log.reasks,
         )  # fmt: skip
         return answer.model_copy(update={"usage": usage}), log
+
+    def estimate_tokens(self, chunks: Sequence[Chunk], *, reask_share: float = REASK_SHARE) -> tuple[int, int]:
+        """(prompt, completion) tokens a run over ``chunks`` would use; calls nothing.
+
+        Each chunk's first call is its rendered messages (plus the answer schema where the mode
+        puts it into the prompt), counted by ``fazhi.text.estimate_tokens``; a share
+        ``reask_share`` of the chunks is then re-asked ``max_reasks`` times, each re-ask sending
+        the conversation so far again (see ``COMPLETION_TOKENS_PER_CALL`` and
+        ``REASK_ERROR_TOKENS``). Chunks whose answer is already cached cost nothing.
+        """
+        answer_tokens = min(COMPLETION_TOKENS_PER_CALL, self.params["max_tokens"])
+        reasks = reask_share * self.max_reasks
+        # re-ask k repeats the first call plus k previous answers and their errors
+        growth = reask_share * (answer_tokens + REASK_ERROR_TOKENS) * self.max_reasks * (self.max_reasks + 1) / 2
+        schema = estimate_tokens(schema_prompt_text(self.endpoint.mode, self.reply_model.model_json_schema()))
+        prompt = completion = 0.0
+        for chunk in chunks:
+            messages = self.prompts.messages(chunk.text, chunk.headings)
+            if self.cache is not None and self.cache.get(self._key(messages)) is not None:
+                continue
+            first = schema + sum(estimate_tokens(m["content"]) for m in messages)
+            prompt += first * (1 + reasks) + growth
+            completion += answer_tokens * (1 + reasks)
+        return round(prompt), round(completion)
+
+    @property
+    def estimate_basis(self) -> str:
+        """How ``estimate_tokens`` counts, in one line for the user."""
+        return (
+            f"estimate: the rendered prompts at {TOKENS_PER_NON_ASCII_CHAR} tokens per Chinese (non-ASCII) and "
+            f"{TOKENS_PER_ASCII_CHAR} per ASCII character, {COMPLETION_TOKENS_PER_CALL} answer tokens a call, "
+            f"{REASK_SHARE:.0%} of chunks re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); "
+            "cached chunks cost 0"
+        )
 
     def stats_dicts(self) -> list[dict[str, Any]]:
         return [asdict(s) for s in self.last_stats]

@@ -12,10 +12,12 @@ its cached prefix and only the chunk is processed per call.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from typing import Any
 
 from fazhi.catalog import Catalog, Indicator
 from fazhi.resources import data_dir
@@ -83,3 +85,18 @@ def load_prompts(catalog: Catalog, schema_text: str, folder: Path | None = None)
     user_template = _template(user_src).template
     version = prompt_version(system_src, user_src, system, schema_text)
     return PromptSet(system, user_template, version)
+
+
+def schema_prompt_text(mode: str, schema: dict[str, Any]) -> str:
+    """The answer schema as the prompt carries it in an instructor ``mode`` ("" when it does not).
+
+    JSON and MD_JSON append the indented schema to the system message; TOOLS sends it as a
+    function definition, which hosted APIs count as prompt tokens. JSON_SCHEMA sends it as
+    ``response_format``: llama.cpp turns that into a grammar and counts none of it (the recorded
+    calls in cassettes/ fit the messages alone); whether a hosted API counts it is not measured.
+    """
+    if mode in ("JSON", "MD_JSON"):
+        return json.dumps(schema, ensure_ascii=False, indent=2)
+    if mode == "TOOLS":
+        return json.dumps(schema, ensure_ascii=False)
+    return ""
