@@ -143,7 +143,7 @@ def test_dry_run_prints_the_estimate_and_calls_nothing(echo):
     assert result.exit_code == 0, result.output
     assert echo["backend"].chunk_calls == 0
     assert "reports to run      5" in result.stdout and "estimated cost" in result.stdout
-    assert "heuristic" in result.stdout
+    assert "tokens and cost are estimates" in result.stdout and "rough estimate" in result.stdout
     assert not Path("out.jsonl").exists()
 
 
@@ -247,3 +247,18 @@ def test_an_llm_batch_against_a_local_replay_server_resumes_without_calls(monkey
         again = fazhi(*args)
         assert again.exit_code == 0 and "2 already done" in again.stderr
         assert server.stats.requests == calls
+
+
+def test_dry_run_of_the_llm_backend_prints_its_estimate_and_what_it_assumes():
+    from fazhi.backends.llm import LLMBackend
+    from fazhi.chunking import chunk_source
+    from fazhi.ingest import read_source
+
+    url = "http://127.0.0.1:9/v1"  # nothing listens there: a dry run must not call
+    result = fazhi("extract", KUNSHAN, "--backend", "llm", "--model", "m", "--base-url", url, "--no-cache", "--dry-run")
+    assert result.exit_code == 0, result.output
+    backend = LLMBackend(model="m", base_url=url, use_cache=False)
+    prompt, completion = backend.estimate_tokens(chunk_source(read_source(Path(KUNSHAN)), size=backend.preferred_chunk_size))
+    assert f"prompt tokens       ~{prompt:,}" in result.stdout
+    assert f"completion tokens   ~{completion:,}" in result.stdout
+    assert "are estimates" in result.stdout and "re-asked" in result.stdout

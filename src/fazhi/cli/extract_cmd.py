@@ -33,81 +33,49 @@ class ExtractInputError(Exception):
     """A bad invocation: one line on stderr, exit code 2."""
 
 
+def _option(flag: str, help: str, default=None, **checks):
+    """A ``--flag`` option (the settings chain fills ``None`` defaults: flag, env, fazhi.toml)."""
+    return typer.Option(default, flag, help=help, **checks)
+
+
 @app.command("extract")
 def extract_command(
     paths: list[str] = typer.Argument(
         ..., metavar="PATH...",
-        help="Report files, folders (searched recursively for .txt/.html/.htm/.pdf) or glob "
-        "patterns.",
+        help="Report files, folders (searched recursively for .txt/.html/.htm/.pdf) or glob patterns.",
     ),
     out: Path | None = typer.Option(
         None, "-o", "--out",
         help="One report: the Result JSON (default: stdout; the cleaned text goes beside it "
         "as NAME.source.txt). Several: the JSONL journal, required.",
     ),
-    backend: str | None = typer.Option(
-        None, "--backend",
-        help="auto|rules|llm|hybrid (env FAZHI_BACKEND; default auto: llm when an endpoint "
-        "is configured, else rules).",
-    ),
-    model: str | None = typer.Option(
-        None, "--model",
-        help="Model name for llm/hybrid (env FAZHI_MODEL).",
-    ),
-    base_url: str | None = typer.Option(
-        None, "--base-url",
-        help="OpenAI-compatible endpoint (env OPENAI_BASE_URL).",
-    ),
-    api_key_env: str | None = typer.Option(
-        None, "--api-key-env",
-        help="Environment variable holding the API key (default OPENAI_API_KEY).",
-    ),
-    mode: str | None = typer.Option(
-        None, "--mode",
-        help="Structured-output mode of the llm backend (e.g. json, tools).",
-    ),
-    concurrency: int | None = typer.Option(
-        None, "--concurrency", min=1,
-        help="Model calls in flight at most: reports at once in a batch, chunks at once "
-        "within them (default 4).",
-    ),
-    chunk_size: int | None = typer.Option(
-        None, "--chunk-size", min=200,
-        help="Characters per chunk (default: the backend's preference).",
-    ),
-    overlap: bool = typer.Option(False, "--overlap", help="Overlap chunks by one sentence."),
-    cache_dir: str | None = typer.Option(
-        None, "--cache-dir",
-        help="LLM answer cache folder (env FAZHI_CACHE_DIR; default ~/.cache/fazhi).",
-    ),
-    no_cache: bool = typer.Option(
-        False, "--no-cache",
-        help="Do not read or write the LLM answer cache.",
-    ),
-    csv_path: Path | None = typer.Option(
-        None, "--csv",
-        help="Also write the long panel: one CSV row per accepted figure.",
-    ),
-    dry_run: bool = typer.Option(
-        False, "--dry-run",
-        help="Only count reports, chunks, estimated tokens and cost; call no model.",
-    ),
-    price_in: float | None = typer.Option(
-        None, "--price-in",
-        help="Price per million prompt tokens (for --dry-run and the progress bar).",
-    ),
-    price_out: float | None = typer.Option(
-        None, "--price-out",
-        help="Price per million completion tokens.",
-    ),
-    resume: bool = typer.Option(
-        True, "--resume/--no-resume",
-        help="Skip reports already done in the JSONL journal (default) or start it afresh.",
-    ),
-    strict: bool = typer.Option(
-        False, "--strict",
-        help="Exit 1 also when any proposal was rejected.",
-    ),
+    backend: str | None = _option(
+        "--backend", "auto|rules|llm|hybrid (env FAZHI_BACKEND; default auto: llm when an endpoint "
+        "is configured, else rules)."),
+    model: str | None = _option("--model", "Model name for llm/hybrid (env FAZHI_MODEL)."),
+    base_url: str | None = _option("--base-url", "OpenAI-compatible endpoint (env OPENAI_BASE_URL)."),
+    api_key_env: str | None = _option(
+        "--api-key-env", "Environment variable holding the API key (default OPENAI_API_KEY)."),
+    mode: str | None = _option("--mode", "Structured-output mode of the llm backend (e.g. json, tools)."),
+    concurrency: int | None = _option(
+        "--concurrency", "Model calls in flight at most: reports at once in a batch, chunks at once "
+        "within them (default 4).", min=1),
+    chunk_size: int | None = _option(
+        "--chunk-size", "Characters per chunk (default: the backend's preference).", min=200),
+    overlap: bool = _option("--overlap", "Overlap chunks by one sentence.", False),
+    cache_dir: str | None = _option(
+        "--cache-dir", "LLM answer cache folder (env FAZHI_CACHE_DIR; default ~/.cache/fazhi)."),
+    no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
+    csv_path: Path | None = _option("--csv", "Also write the long panel: one CSV row per accepted figure."),
+    dry_run: bool = _option(
+        "--dry-run", "Only count reports and chunks and estimate tokens and cost; call no model.", False),
+    price_in: float | None = _option(
+        "--price-in", "Price per million prompt tokens (for --dry-run and the progress bar)."),
+    price_out: float | None = _option("--price-out", "Price per million completion tokens."),
+    resume: bool = _option(
+        "--resume/--no-resume", "Skip reports already done in the JSONL journal (default) or start it afresh.",
+        True),
+    strict: bool = _option("--strict", "Exit 1 also when any proposal was rejected.", False),
 ) -> None:
     r"""Extract verified figures, shortcomings and plans from reports.
 
@@ -257,7 +225,8 @@ def _print_summary(summary: BatchSummary, out: Path) -> None:
 def _print_estimate(estimate: Estimate, engine, prices: tuple) -> None:
     cost = estimate.cost(*prices)
     lines = [
-        f"dry run, backend {engine.name}" + (f" ({engine.model})" if engine.model else "") + ": no model called",
+        f"dry run, backend {engine.name}" + (f" ({engine.model})" if engine.model else "")
+        + ": no model called; tokens and cost are estimates",
         f"  reports to run      {estimate.reports}" + (f" ({estimate.skipped} already done)" if estimate.skipped else ""),
         f"  chunks              {estimate.chunks}",
         f"  prompt tokens       ~{estimate.prompt_tokens:,}",
