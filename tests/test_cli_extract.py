@@ -207,6 +207,8 @@ def test_cache_stats_and_clear(tmp_path):
     assert cleared.exit_code == 0 and "cleared 2" in cleared.stdout
     assert "entries   0" in fazhi("cache", "stats", "--cache-dir", str(tmp_path / "cache")).stdout
     assert "no cache folder yet" in fazhi("cache", "stats", "--cache-dir", str(tmp_path / "none")).stdout
+    assert "nothing to clear" in fazhi("cache", "clear", "--cache-dir", str(tmp_path / "none")).stdout
+    assert not (tmp_path / "none").exists()  # looking does not create a cache
 
 
 @pytest.mark.parametrize("command", [["extract"], ["show"], ["cache"], ["cache", "stats"], ["cache", "clear"]])

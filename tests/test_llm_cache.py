@@ -50,3 +50,14 @@ def test_values_survive_a_new_cache_object(tmp_path):
     first.close()
     second = AnswerCache(tmp_path)
     assert second.get("k") == '{"chunk": 0}' and second.get("other") is None and len(second) == 1
+
+
+def test_clear_removes_every_answer_and_says_how_many(tmp_path):
+    with AnswerCache(tmp_path) as cache:
+        cache.put("k1", "{}")
+        cache.put("k2", "{}")
+        assert cache.clear() == 2
+        assert len(cache) == 0 and cache.get("k1") is None
+        assert cache.clear() == 0
+    with AnswerCache(tmp_path) as reopened:  # cleared on disk, not only in this object
+        assert len(reopened) == 0

@@ -25,17 +25,12 @@ def stats_command(
 
     Example: fazhi cache stats --cache-dir /tmp/fazhi-cache
     """
-    from fazhi.llm.cache import AnswerCache, cache_dir as resolve
-
-    location = resolve(cache_dir)
-    if not location.is_dir():
+    location, cache = _cache_at(cache_dir)
+    if cache is None:
         typer.echo(f"location  {location}\nentries   0 (no cache folder yet)\nsize      0 B")
         return
-    cache = AnswerCache(location)
-    try:
+    with cache:
         entries = len(cache)
-    finally:
-        cache.close()
     typer.echo(f"location  {location}\nentries   {entries}\nsize      {_size(_bytes_under(location))}")
 
 
@@ -47,27 +42,22 @@ def clear_command(
 
     Example: fazhi cache clear
     """
-    from fazhi.llm.cache import AnswerCache, cache_dir as resolve
-
-    location = resolve(cache_dir)
-    if not location.is_dir():
+    location, cache = _cache_at(cache_dir)
+    if cache is None:
         typer.echo(f"nothing to clear: no cache at {location}")
         return
-    cache = AnswerCache(location)
-    try:
-        entries = len(cache)
-        _clear(cache)
-    finally:
-        cache.close()
+    with cache:
+        entries = cache.clear()
     typer.echo(f"cleared {entries} cached answers from {location}")
 
 
-def _clear(cache) -> None:
-    own = getattr(cache, "clear", None)
-    if callable(own):
-        own()
-    else:  # AnswerCache has no clear() yet: empty its diskcache store the supported way
-        cache._store.clear()
+def _cache_at(cache_dir: Path | None):
+    """The cache folder, and the cache in it (``None`` when the folder does not exist yet:
+    looking must not create it)."""
+    from fazhi.llm.cache import AnswerCache, cache_dir as resolve
+
+    location = resolve(cache_dir)
+    return location, (AnswerCache(location) if location.is_dir() else None)
 
 
 def _bytes_under(folder: Path) -> int:

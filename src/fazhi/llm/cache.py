@@ -65,5 +65,15 @@ class AnswerCache:
     def __len__(self) -> int:
         return len(self._store)
 
+    def clear(self) -> int:
+        """Remove every answer; returns how many there were."""
+        return self._store.clear()
+
     def close(self) -> None:
         self._store.close()
+
+    def __enter__(self) -> AnswerCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
