@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,6 +48,7 @@ class Stub:
     script: list[tuple] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)  # {"headers": {...}, "body": {...}}
     server: ThreadingHTTPServer | None = None
+    responder: Callable[[dict], tuple] | None = None  # reply from the request body instead of the script
 
     @property
     def url(self) -> str:
@@ -65,7 +67,7 @@ def _handler(stub: Stub):
             length = int(self.headers.get("content-length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             stub.requests.append({"headers": dict(self.headers), "body": body})
-            status, headers, payload = stub.next_reply()
+            status, headers, payload = stub.responder(body) if stub.responder else stub.next_reply()
             data = (payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")

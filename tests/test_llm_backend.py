@@ -4,11 +4,13 @@ the cache, concurrency, secrets, and the real recordings (cassettes/*.yaml, repl
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from fazhi.backends.llm import LLMBackend, settle
+from fazhi.batch import run_batch
 from fazhi.catalog import default_catalog, parse_catalog
 from fazhi.chunking import chunk_source
 from fazhi.ingest import read_source
@@ -22,8 +24,8 @@ from fazhi.resources import data_dir
 from fazhi.text import estimate_tokens
 from fazhi.verify import verify
 from tests import llm_synthetic as synthetic
-from tests.conftest import CORPUS, ROOT
-from tests.llm_stub import answer, reply, running_stub
+from tests.conftest import CORPUS, ROOT, report_text
+from tests.llm_stub import answer, completion, reply, running_stub
 
 CASSETTES = ROOT / "cassettes"
 SYNTHETIC = CASSETTES / "synthetic"
@@ -308,3 +310,53 @@ def test_a_chunk_already_in_the_cache_costs_nothing(tmp_path):
         after = backend.estimate_tokens(chunks)
     assert len(stub.requests) == 1
     assert after == backend.estimate_tokens(chunks[1:]) and 0 < after[0] < before[0]
+
+
+# --- one backend, several reports at once ------------------------------------------------------
+
+TWO_REPORTS = ("kunshan-2021", "qidong-2024")
+
+
+def _usage_is_the_user_message_length(body: dict) -> tuple:
+    """A stub reply whose prompt_tokens tell which chunk was asked (no figures: usage is the point)."""
+    user = body["messages"][-1]["content"].strip()  # the client trims whitespace around it
+    return reply(200, completion(json.dumps({"figures": []}), prompt_tokens=len(user), completion_tokens=7))
+
+
+def _expected_prompt_tokens(backend: LLMBackend, chunks) -> list[int]:
+    return [len(backend.prompts.messages(c.text, c.headings)[-1]["content"].strip()) for c in chunks]
+
+
+def test_two_reports_at_once_each_get_their_own_usage_and_last_stats(tmp_path):
+    both_done = threading.Barrier(2, timeout=30)
+    work = [chunk_source(read_source(CORPUS / f"{stem}.txt"), size=1000)[:3] for stem in TWO_REPORTS]
+    with running_stub([]) as stub:
+        stub.responder = _usage_is_the_user_message_length
+        backend = stub_backend(stub.url, tmp_path, use_cache=False, concurrency=2)
+
+        def one_report(chunks):
+            answers = backend.answer(chunks, synthetic.source())
+            both_done.wait()  # the other report has finished too before this one looks
+            return answers, backend.last_stats
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            outcomes = list(pool.map(one_report, work))
+    for chunks, (answers, stats) in zip(work, outcomes):
+        expected = _expected_prompt_tokens(backend, chunks)
+        assert [a.usage.prompt_tokens for a in answers] == expected
+        assert [s.prompt_tokens for s in stats] == expected and [s.chars for s in stats] == [len(c.text) for c in chunks]
+
+
+def test_a_concurrent_batch_records_each_reports_own_usage(tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for stem in TWO_REPORTS:
+        (folder / f"{stem}.txt").write_text(report_text(stem), encoding="utf-8")
+    with running_stub([]) as stub:
+        stub.responder = _usage_is_the_user_message_length
+        backend = stub_backend(stub.url, tmp_path, use_cache=False, concurrency=2)
+        summary = run_batch(sorted(folder.iterdir()), backend, tmp_path / "out.jsonl", concurrency=2)
+    for record in summary.records:
+        chunks = chunk_source(read_source(Path(record.source)), size=backend.preferred_chunk_size)
+        assert record.status == "ok" and record.usage.calls == len(chunks)
+        assert record.usage.prompt_tokens == sum(_expected_prompt_tokens(backend, chunks))

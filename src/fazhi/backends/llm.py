@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -179,7 +180,7 @@ def _complete(item: Any) -> bool:
 
 @dataclass
 class ChunkStats:
-    """Per-chunk measurements of the last ``answer`` call (for recordings and benchmarks)."""
+    """Per-chunk measurements of one ``answer`` call (for recordings and benchmarks)."""
 
     chunk: int
     chars: int
@@ -240,7 +241,9 @@ class LLMBackend:
         self.params = {"temperature": temperature, "max_tokens": max_tokens, "max_reasks": max_reasks}
         self.retry = retry or RetryPolicy()
         self.cache = AnswerCache(cache_dir) if use_cache else None
-        self.last_stats: list[ChunkStats] = []
+        # One backend serves several reports at once in a batch, a thread each: "the last call"
+        # is the calling thread's own, never another report's.
+        self._this_thread = threading.local()
 
     @property
     def model(self) -> str:
@@ -251,18 +254,39 @@ class LLMBackend:
         return self.prompts.version
 
     def answer(self, chunks: Sequence[Chunk], source: Source) -> list[ChunkAnswer]:
-        """One answer per chunk, in order; a chunk whose call failed for good has ``error`` set."""
-        return _run(self.answer_async(chunks, source))
+        """One answer per chunk, in order; a chunk whose call failed for good has ``error`` set.
+
+        Each answer carries its own ``usage``, so a report's usage is the sum of its answers
+        whatever else the backend is doing at the same time.
+        """
+        return self.answer_with_stats(chunks, source)[0]
+
+    def answer_with_stats(
+        self, chunks: Sequence[Chunk], source: Source
+    ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
+        """The answers and, by value, each chunk's measurements (time, tokens, finish reason)."""
+        answers, stats = _run(self._answer_all(chunks))
+        self._this_thread.stats = stats
+        return answers, stats
 
     async def answer_async(self, chunks: Sequence[Chunk], source: Source) -> list[ChunkAnswer]:
+        answers, self._this_thread.stats = await self._answer_all(chunks)
+        return answers
+
+    @property
+    def last_stats(self) -> list[ChunkStats]:
+        """The measurements of this thread's last ``answer`` call (``answer_with_stats`` returns
+        them by value; concurrent ``answer_async`` calls in one event loop share a thread)."""
+        return getattr(self._this_thread, "stats", [])
+
+    async def _answer_all(self, chunks: Sequence[Chunk]) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
         client = make_client(self.endpoint, self.retry)
         gate = asyncio.Semaphore(self.concurrency)
         try:
             results = await asyncio.gather(*(self._answer_one(client, gate, c) for c in chunks))
         finally:
             await client.client.close()
-        self.last_stats = [stats for _, stats in results]
-        return [answer for answer, _ in results]
+        return [answer for answer, _ in results], [stats for _, stats in results]
 
     def _key(self, messages: list[dict[str, str]]) -> str:
         e = self.endpoint
@@ -348,6 +372,7 @@ class LLMBackend:
         )
 
     def stats_dicts(self) -> list[dict[str, Any]]:
+        """``last_stats`` as plain dicts (the recorder writes them to ``*.stats.json``)."""
         return [asdict(s) for s in self.last_stats]
 
 
