@@ -1,5 +1,6 @@
 """Prompt rendering from prompts/ and the prompt version that keys the cache."""
 
+import json
 import shutil
 
 from fazhi.catalog import default_catalog, parse_catalog
@@ -64,3 +65,14 @@ def test_version_line_in_the_file_counts_even_though_it_is_not_sent(tmp_path):
     (folder / SYSTEM_FILE).write_text(text.replace(" v1.", " v2.", 1), encoding="utf-8")
     after = load_prompts(CATALOG, SCHEMA, folder)
     assert after.system == before.system and after.version != before.version
+
+
+def test_the_schema_is_prompt_text_only_in_modes_that_send_it_with_the_messages():
+    from fazhi.llm.prompts import schema_prompt_text
+    from fazhi.llm.schema import answer_schema
+
+    schema = answer_schema(CATALOG)
+    assert schema_prompt_text("JSON_SCHEMA", schema) == ""  # a grammar on llama.cpp, not prompt
+    as_tool, in_system = schema_prompt_text("TOOLS", schema), schema_prompt_text("JSON", schema)
+    assert json.loads(as_tool) == json.loads(in_system) == schema
+    assert "\n" not in as_tool and in_system == schema_prompt_text("MD_JSON", schema) and "\n  " in in_system
