@@ -251,12 +251,6 @@ HUGE_EXTRACT_SECONDS = 300
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the rules backend is quadratic in report length (fazhi/backends/rules.py find_figures "
-    "scans every quantity for every sentence; rules_sections._MARKERS['shi'] backtracks over long "
-    "whitespace runs): 50 MB does not finish in 5 minutes (docs/bench.md)",
-)
 def test_extract_huge_report_finishes_in_minutes(tmp_path):
     """50 MB of text (the seed report repeated) through the rules backend, in a real process
     that is stopped after five minutes."""

@@ -25,6 +25,7 @@ traditional reports work with simplified triggers while quotes and raws stay as 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,9 +101,9 @@ _KIND_FORMS = {"count": ("count", "zero"), "percent": ("percent",), "money": ("m
 class Window:
     """Where one quantity's triggers are looked for, as offsets into the report."""
 
-    sentence_start: int
     own_start: int  # clause start or the end of the quantity before
     post_end: int  # clause end or the start of the quantity after
+    earlier: rules_text.PhrasesBefore  # context and breakdown phrases in the sentence
 
 
 @dataclass(frozen=True)
@@ -166,9 +167,9 @@ def _context_distance(norm: str, q: Quantity, w: Window, rule: IndicatorRule) ->
         return -1
     distances = []
     for pattern in rule.context:
-        before = [m.end() for m in pattern.finditer(norm, w.sentence_start, q.number.start)]
-        if before:
-            distances.append(q.number.start - before[-1])
+        before = w.earlier.last_end(pattern, q.number.start)
+        if before is not None:
+            distances.append(q.number.start - before)
         after = pattern.search(norm, q.end, w.post_end)
         if after:
             distances.append(after.start() - q.end)
@@ -214,40 +215,37 @@ class Found:
 def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list[Found]:
     """Every figure the rules find in the report, first statement of each kept."""
     templates = _scope_templates(rules, region)
-    all_quantities = quantities(text, norm, rules)
+    all_quantities = quantities(text, norm, rules)  # left to right, as find_numbers gives them
+    starts = [q.number.start for q in all_quantities]
     found: list[Found] = []
+    scopes_stated: dict[tuple[str, float], set[str | None]] = {}
     for sentence in rules_text.sentences(norm):
-        inside = [q for q in all_quantities if sentence[0] <= q.number.start < sentence[1]]
+        inside = all_quantities[bisect_left(starts, sentence[0]) : bisect_left(starts, sentence[1])]
         for new in _sentence_figures(text, norm, rules, sentence, inside, templates):
-            if not any(_restated(new.item, old.item) for old in found):
+            scopes = scopes_stated.setdefault((new.item.indicator, float(new.item.value)), set())
+            if not _restated(new.item.scope, scopes):
+                scopes.add(new.item.scope)
                 found.append(new)
     return found
 
 
-def _restated(new: Figure, old: Figure) -> bool:
-    """The same figure again (a summary repeating the body): same indicator and value, and
-    no second scope that would make it a different figure."""
-    return (
-        new.indicator == old.indicator
-        and float(new.value) == float(old.value)
-        and (new.scope == old.scope or None in (new.scope, old.scope))
-    )
+def _restated(scope: str | None, stated: set[str | None]) -> bool:
+    """The same figure again (a summary repeating the body): the indicator and value were
+    stated before (with ``stated`` scopes), and no second scope makes it a different figure."""
+    return bool(stated) and (scope is None or scope in stated or None in stated)
 
 
 def _sentence_figures(
     text: str, norm: str, rules: Rules, sentence: Span, qs: list[Quantity], templates: list[str]
 ) -> list[Found]:
     """The figures of one sentence, each at the start of its quote."""
-    clause_spans = rules_text.clauses(norm, *sentence)
     figures: list[Found] = []
+    stated: set[str] = set()  # indicators of ``figures``
     by_quantity: dict[int, str] = {}  # quantity index -> indicator it was read as
-    for i, q in enumerate(qs):
-        clause = next(c for c in clause_spans if c[0] <= q.number.start < c[1])
-        own_start = max([clause[0]] + [p.end for p in qs[:i] if p.end <= q.number.start])
-        post_end = min([clause[1]] + [n.number.start for n in qs[i + 1 :]])
-        window = Window(sentence[0], own_start, post_end)
-        after_breakdown = rules.breakdown.search(norm, sentence[0], q.number.start)
-        excluded = {f.item.indicator for f in figures} if after_breakdown else set()
+    for i, (q, window) in enumerate(zip(qs, _windows(norm, sentence, qs))):
+        own_start = window.own_start
+        after_breakdown = window.earlier.last_end(rules.breakdown, q.number.start) is not None
+        excluded = stated if after_breakdown else set()
         match = match_indicator(norm, q, window, rules, excluded)
         if match:
             indicator = match.rule.indicator
@@ -266,7 +264,31 @@ def _sentence_figures(
             approx=q.number.approx,
         )
         figures.append(Found(quote[0], figure, "figure"))
+        stated.add(indicator)
     return figures
+
+
+def _windows(norm: str, sentence: Span, qs: list[Quantity]) -> list[Window]:
+    """Each quantity's window (see the module docstring, step 2); ``qs`` run left to right.
+
+    Linear in the sentence: a scraped page can be one sentence of megabytes.
+    """
+    clause_spans = rules_text.clauses(norm, *sentence)
+    clause_starts = [c[0] for c in clause_spans]
+    longest_unit = max((len(q.unit or "") for q in qs), default=0)
+    earlier = rules_text.PhrasesBefore(norm, *sentence)
+    windows = []
+    for i, q in enumerate(qs):
+        clause = clause_spans[bisect_right(clause_starts, q.number.start) - 1]
+        own_start = clause[0]  # or the furthest end, before the number, of a quantity before it
+        for before in map(qs.__getitem__, reversed(range(i))):
+            if before.number.end + longest_unit <= own_start:
+                break  # numbers end further left the further back: none can reach past
+            if before.end <= q.number.start:
+                own_start = max(own_start, before.end)
+        post_end = min(clause[1], qs[i + 1].number.start) if i + 1 < len(qs) else clause[1]
+        windows.append(Window(own_start, post_end, earlier))
+    return windows
 
 
 def _rate_of_previous(
@@ -329,11 +351,21 @@ class RulesBackend:
         except Exception as exc:  # a rules bug must not lose the report (backend contract)
             error = f"rules backend failed: {type(exc).__name__}: {exc}"
             return [ChunkAnswer(chunk=c.index, error=error) for c in chunks]
-        return [_answer_for(chunk, found) for chunk in chunks]
+        return [_answer_for(chunk, mine) for chunk, mine in zip(chunks, _per_chunk(found, chunks))]
 
 
-def _answer_for(chunk: Chunk, found: list[Found]) -> ChunkAnswer:
-    mine = [f for f in found if chunk.start <= f.offset < chunk.end]
+def _per_chunk(found: list[Found], chunks: Sequence[Chunk]) -> list[list[Found]]:
+    """For each chunk, the proposals whose offset it holds, in the order they were found
+    (by bisection: a long report has thousands of chunks and proposals)."""
+    by_offset = sorted(range(len(found)), key=lambda i: found[i].offset)
+    offsets = [found[i].offset for i in by_offset]
+    return [
+        [found[i] for i in sorted(by_offset[bisect_left(offsets, c.start) : bisect_left(offsets, c.end)])]
+        for c in chunks
+    ]
+
+
+def _answer_for(chunk: Chunk, mine: list[Found]) -> ChunkAnswer:
     stated = {f.item.field: f.item.value for f in mine if f.what == "meta"}
     return ChunkAnswer(
         chunk=chunk.index,

@@ -19,13 +19,17 @@ from fazhi.numbers import chinese_int
 _TOP_HEADING = re.compile(r"^[ \t\u3000]*[一二三四五六七八九十]{1,3}、", re.M)
 _CN = "[一二三四五六七八九十]{1,3}"
 # Enumeration styles: 一是 / （一） / 1. / （1）. Each must open a line or follow a sentence end.
+# 一是 may also follow any blank. Its match starts where a blank run starts, or at the numeral
+# when a blank is right before it -- never inside a run: trying every position of a run would
+# rescan the rest of the run from each one, quadratic in a scraped page's blank filler.
+_BLANK = r"[ \t\u3000]"
+_SHI_OPENING = rf"(?:(?:^|(?<=[。；;：:\s]))(?<!{_BLANK}){_BLANK}*|(?<={_BLANK}))"
 _MARKERS = {
-    "shi": re.compile(rf"(?:^|(?<=[。；;：:\s]))[ \t\u3000]*({_CN})是", re.M),
+    "shi": re.compile(rf"{_SHI_OPENING}({_CN})是", re.M),
     "paren": re.compile(rf"(?:^|(?<=[。：:]))[ \t\u3000]*[（(]({_CN})[）)]", re.M),
     "arabic": re.compile(r"^[ \t\u3000]*(\d{1,2})[.．、](?!\d)", re.M),
     "paren_arabic": re.compile(r"(?:^|(?<=[。：:]))[ \t\u3000]*[（(](\d{1,2})[）)]", re.M),
 }
-_LIST_TAIL = re.compile(r"[，,]?\s*等等?\s*$")
 # A sentence starting so, right after an admission, is its list: "如：A，B，C等。"
 _LEADS = ("如", "主要", "具体", "表现", "体现")
 _HEADING_LENGTH = 40
@@ -93,11 +97,28 @@ def listed_items(norm: str, start: int, end: int) -> list[Span]:
     marks = "；;" if any(ch in "；;" for ch in norm[start:end]) else "，,；;"
     items = []
     for s, e in split_at(norm, start, end, marks):
-        tail = _LIST_TAIL.search(norm, s, e)
-        span = trim(norm, (s, tail.start() if tail else e))
+        span = trim(norm, (s, _list_tail_start(norm, s, e)))
         if span[0] < span[1]:
             items.append(span)
     return items
+
+
+def _list_tail_start(norm: str, start: int, end: int) -> int:
+    r"""Where an item's closing "，等等" (or "等") begins, ``end`` if it has none.
+
+    The leftmost start of ``[，,]?\s*等等?\s*$`` in ``norm[start:end]``, found from the end:
+    the regex tried every position of a blank run, each time to the end of the run.
+    """
+    stop = end
+    while stop > start and norm[stop - 1].isspace():  # what \s matches
+        stop -= 1
+    if stop - 1 < start or norm[stop - 1] != "等":
+        return end
+    etc = stop - 2 if stop - 2 >= start and norm[stop - 2] == "等" else stop - 1
+    blanks = etc
+    while blanks > start and norm[blanks - 1].isspace():
+        blanks -= 1
+    return blanks - 1 if blanks > start and norm[blanks - 1] in "，," else blanks
 
 
 # --- enumerations, headings, sections ------------------------------------------------------
@@ -153,7 +174,8 @@ def _top_headings(norm: str) -> list[int]:
 
 def _region_end(norm: str, start: int) -> int:
     """Where the section holding ``start`` ends: the next top heading (一、…), or the end."""
-    return min([h for h in _top_headings(norm) if h > start] + [len(norm)])
+    heading = _TOP_HEADING.search(norm, start + 1)  # headings never overlap: the next one
+    return heading.start() if heading else len(norm)
 
 
 def _prose(norm: str, rules: SectionRules, start: int, end: int) -> list[Span]:

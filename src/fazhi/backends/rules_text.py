@@ -7,6 +7,8 @@ the report's length, character for character, so a match in the copy is a slice 
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from functools import lru_cache
 
 import opencc
@@ -74,6 +76,36 @@ def _digit_comma(text: str, i: int) -> bool:
         and text[i - 1].isdigit()
         and text[i + 1].isdigit()
     )
+
+
+class PhrasesBefore:
+    """The last match of a phrase before an offset, in one sentence, for every number of it.
+
+    ``last_end(p, end)`` is the end of the last match of ``p.finditer(text, start, end)`` --
+    the same answer, without rescanning the sentence from its start for each number (a
+    scraped page can be one sentence of megabytes). The sentence is scanned once per phrase;
+    only a match cut by ``end`` is looked at again. That is exact for phrases whose match does
+    not depend on what follows it (no ``$``, ``\\b`` or lookahead), as trigger phrases are.
+    """
+
+    def __init__(self, text: str, start: int, end: int):
+        self.text, self.start, self.end = text, start, end
+        self._matches: dict[re.Pattern[str], tuple[list[int], list[int]]] = {}
+
+    def last_end(self, pattern: re.Pattern[str], end: int) -> int | None:
+        starts, ends = self._scan(pattern)
+        k = bisect_right(ends, end)  # the matches that end by ``end`` are the same either way
+        last = ends[k - 1] if k else None
+        if k < len(starts) and starts[k] < end:  # the next one is cut: a shorter one may fit
+            cut = [m.end() for m in pattern.finditer(self.text, starts[k], end)]
+            last = cut[-1] if cut else last
+        return last
+
+    def _scan(self, pattern: re.Pattern[str]) -> tuple[list[int], list[int]]:
+        if pattern not in self._matches:
+            found = [m.span() for m in pattern.finditer(self.text, self.start, self.end)]
+            self._matches[pattern] = ([s for s, _ in found], [e for _, e in found])
+        return self._matches[pattern]
 
 
 def enclosed(text: str, quote_length: int = 20) -> list[bool]:
