@@ -65,12 +65,15 @@ def same_statement(a: Figure, b: Figure) -> bool:
 def merge_figures(figures: list[Figure]) -> list[Figure]:
     """Collapse repeated statements to the one with the longer quote, keeping first-seen order."""
     kept: list[Figure] = []
+    by_indicator: dict[str, list[int]] = {}  # where in ``kept``: only these can be the same
     for figure in figures:
-        for i, other in enumerate(kept):
-            if same_statement(figure, other):
-                kept[i] = _longer_quote(other, figure)
+        same_indicator = by_indicator.setdefault(figure.indicator, [])
+        for i in same_indicator:
+            if same_statement(figure, kept[i]):
+                kept[i] = _longer_quote(kept[i], figure)
                 break
         else:
+            same_indicator.append(len(kept))
             kept.append(figure)
     return kept
 

@@ -13,7 +13,10 @@ Checks per figure, in order (the first failure is the rejection code):
 
 from __future__ import annotations
 
+import itertools
 import re
+from bisect import bisect_left
+from collections.abc import Iterator
 from datetime import date
 from functools import lru_cache
 
@@ -40,12 +43,11 @@ def _squeezed_with_offsets(text: str) -> tuple[str, tuple[int, ...]]:
     return "".join(text[i] for i in positions), positions
 
 
-def _starts(needle: str, haystack: str) -> list[int]:
-    starts, i = [], haystack.find(needle)
+def _starts(needle: str, haystack: str, start: int = 0, end: int | None = None) -> Iterator[int]:
+    i = haystack.find(needle, start, end)
     while i >= 0:
-        starts.append(i)
-        i = haystack.find(needle, i + 1)
-    return starts
+        yield i
+        i = haystack.find(needle, i + 1, end)
 
 
 def occurrences(quote: str, text: str, hint: Span | None = None) -> list[Span]:
@@ -55,26 +57,39 @@ def occurrences(quote: str, text: str, hint: Span | None = None) -> list[Span]:
     A span starts and ends on non-whitespace characters, so ``text[start:end]`` is the real
     source slice without whitespace around it.
     """
+    return list(_occurrences(quote, text, hint))
+
+
+def _occurrences(quote: str, text: str, hint: Span | None) -> Iterator[Span]:
+    # Lazily, so that a caller that stops at the first good one does not scan the whole
+    # source for every quote (verifying a long report would be quadratic).
     needle = squeeze(quote)
     if not needle:
-        return []
+        return
     squeezed, positions = _squeezed_with_offsets(text)
-    spans = [(positions[s], positions[s + len(needle) - 1] + 1) for s in _starts(needle, squeezed)]
-    if hint is None:
-        return spans
-    inside = [s for s in spans if hint[0] <= s[0] and s[1] <= hint[1]]
-    return inside + [s for s in spans if s not in inside]
+    # hint as squeezed offsets: a match at s lies inside it iff lo <= s and s + len <= hi
+    lo, hi = (bisect_left(positions, hint[0]), bisect_left(positions, hint[1])) if hint else (0, 0)
+    for s in _starts(needle, squeezed, lo, hi):
+        yield positions[s], positions[s + len(needle) - 1] + 1
+    for s in _starts(needle, squeezed):
+        if not lo <= s <= hi - len(needle):
+            yield positions[s], positions[s + len(needle) - 1] + 1
 
 
 def locate(quote: str, text: str, hint: Span | None = None) -> Span | None:
     """Where ``quote`` occurs in ``text`` modulo whitespace: the first occurrence inside
     ``hint`` if any, else the first."""
-    return next(iter(occurrences(quote, text, hint)), None)
+    return next(_occurrences(quote, text, hint), None)
 
 
 @lru_cache(maxsize=8)
 def _source_numbers(text: str) -> tuple[Number, ...]:
     return tuple(find_numbers(text))
+
+
+@lru_cache(maxsize=8)
+def _source_number_starts(text: str) -> tuple[int, ...]:
+    return tuple(n.start for n in _source_numbers(text))
 
 
 @lru_cache(maxsize=8)
@@ -103,14 +118,14 @@ def _number_in(span: Span, raw: str, text: str) -> Number | None:
     source: a quote cut through a number (``69件`` of ``169件``, ``2193`` of ``2193万``) holds
     no whole number, and ``以上`` after the quote still marks it approximate."""
     wanted = squeeze(raw)
-    return next(
-        (
-            n
-            for n in _source_numbers(text)
-            if span[0] <= n.start and n.end <= span[1] and squeeze(n.raw) == wanted
-        ),
-        None,
-    )
+    numbers = _source_numbers(text)  # left to right: only those starting in the span can fit
+    for i in range(bisect_left(_source_number_starts(text), span[0]), len(numbers)):
+        n = numbers[i]
+        if n.start >= span[1]:
+            break
+        if n.end <= span[1] and squeeze(n.raw) == wanted:
+            return n
+    return None
 
 
 def check_figure(
@@ -124,15 +139,16 @@ def check_figure(
 
     if figure.indicator not in catalog:
         return reject("unknown_indicator", f"indicator {figure.indicator!r} is not in the catalog")
-    spans = occurrences(figure.quote, text, hint)
-    if not spans:
+    spans = _occurrences(figure.quote, text, hint)
+    first = next(spans, None)
+    if first is None:
         return reject("quote_not_in_source", f"quote {_short(figure.quote)} is not in the source")
     if parse_raw(figure.raw) is None:
         return reject("unparseable_raw", f"raw {figure.raw!r} is not one number")
     # A short quote may also occur cut out of a longer number ("69件" inside "169件"): the
     # first occurrence that holds raw as a whole number is the one meant.
-    found = ((s, _number_in(s, figure.raw, text)) for s in spans)
-    span, number = next(((s, n) for s, n in found if n is not None), (spans[0], None))
+    found = ((s, _number_in(s, figure.raw, text)) for s in itertools.chain([first], spans))
+    span, number = next(((s, n) for s, n in found if n is not None), (first, None))
     quote = text[span[0] : span[1]]
     if number is None:
         reason = f"raw {figure.raw!r} is not a whole number in quote {_short(quote)}"
@@ -259,10 +275,12 @@ def check_items(
 
 def _surviving_conflicts(conflicts: list[Conflict], figures: list[Figure]) -> list[Conflict]:
     # A conflict stays only while at least two of its values are still among accepted figures.
+    by_key: dict[tuple[str, str | None], list[Figure]] = {}
+    for figure in figures:
+        by_key.setdefault((figure.indicator, figure.scope), []).append(figure)
     kept = []
     for conflict in conflicts:
-        key = (conflict.indicator, conflict.scope)
-        same = [f for f in figures if (f.indicator, f.scope) == key]
+        same = by_key.get((conflict.indicator, conflict.scope), [])
         values = [v for v in conflict.values if any(values_equal(f.value, v) for f in same)]
         if len(values) > 1:
             kept.append(conflict.model_copy(update={"values": values}))
