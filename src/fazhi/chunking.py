@@ -91,14 +91,14 @@ def chunk_source(
         return []
     repeat = size // 4 if overlap else 0
     spans = _pack(text, _units(text, size - repeat), size - repeat)
-    headings = find_headings(text)
+    paths = _heading_paths(find_headings(text), [own_start for own_start, _ in spans])
     chunks = []
-    for index, (own_start, end) in enumerate(spans):
+    for index, ((own_start, end), path) in enumerate(zip(spans, paths)):
         start = own_start
         if repeat and index:
             start = _last_sentence_start(text, spans[index - 1], repeat)
         chunks.append(Chunk(index=index, text=text[start:end], start=start, end=end,
-                            headings=_heading_path(headings, own_start)))
+                            headings=path))
     return chunks
 
 
@@ -132,13 +132,17 @@ def _title(line: str) -> str:
     return stripped[first_start:first_end].rstrip(SENTENCE_ENDS + " \n")[:HEADING_MAX].strip()
 
 
-def _heading_path(headings: list[Heading], pos: int) -> tuple[str, ...]:
-    path: list[Heading] = []
-    for heading in headings:
-        if heading.start > pos:
-            break
-        path = [h for h in path if h.level < heading.level] + [heading]
-    return tuple(h.title for h in path)
+def _heading_paths(headings: list[Heading], positions: list[int]) -> list[tuple[str, ...]]:
+    """The heading path at each of ``positions`` (ascending), in one pass over the headings:
+    a path per chunk from the first heading on would be quadratic in a long report."""
+    paths, path, passed = [], [], 0
+    for pos in positions:
+        while passed < len(headings) and headings[passed].start <= pos:
+            heading = headings[passed]
+            path = [h for h in path if h.level < heading.level] + [heading]
+            passed += 1
+        paths.append(tuple(h.title for h in path))
+    return paths
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
