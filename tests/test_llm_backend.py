@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fazhi.backends.llm import LLMBackend, settle
+from fazhi.backends.llm import COMPLETION_TOKENS_PER_CALL, REASK_SHARE, LLMBackend, settle
 from fazhi.batch import run_batch
 from fazhi.catalog import default_catalog, parse_catalog
 from fazhi.chunking import chunk_source
@@ -262,33 +262,51 @@ def test_a_second_run_of_a_recording_makes_no_calls(stats_path, tmp_path):
 # --- the dry-run estimate against the recordings ----------------------------------------------
 
 QWEN_STATS = [p for p in STATS if p.name.startswith("qwen-")]  # the tokenizer fazhi.text is fitted on
-DEFAULT_TOLERANCE = 0.35  # the default re-ask share (REASK_SHARE) on one report's run
-OWN_REASKS_TOLERANCE = 0.15  # the run's own re-ask count: the token arithmetic alone
+# Stated in backends/llm.py: one report's run is within a factor of 2 of its estimate (re-asks and
+# answer lengths vary from report to report); over all recorded reports together within 10%.
+PER_REPORT_FACTOR = 2.0
+POOLED_TOLERANCE = 0.10
 
 
-def _estimate(stats, tmp_path, **options) -> tuple[int, int]:
+def _stats(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _estimate_and_recorded(stats: dict, tmp_path) -> tuple[tuple[int, int], tuple[int, int]]:
+    totals = stats["totals"]
     chunks = chunk_source(read_source(CORPUS / stats["report"]), size=stats["chunk_size"])
-    assert len(chunks) == stats["totals"]["chunks"], "chunking changed since the recording"
-    return _backend_like(stats, tmp_path).estimate_tokens(chunks, **options)
+    assert len(chunks) == totals["chunks"], "chunking changed since the recording"
+    estimate = _backend_like(stats, tmp_path).estimate_tokens(chunks)
+    return estimate, (totals["prompt_tokens"], totals["completion_tokens"])
 
 
 @pytest.mark.parametrize("stats_path", QWEN_STATS, ids=[p.name.removesuffix(".stats.json") for p in QWEN_STATS])
-def test_the_estimate_is_within_35_percent_of_what_a_recorded_run_used(stats_path, tmp_path):
-    stats = json.loads(stats_path.read_text(encoding="utf-8"))
-    totals = stats["totals"]
-    prompt, completion = _estimate(stats, tmp_path)
-    assert abs(prompt / totals["prompt_tokens"] - 1) <= DEFAULT_TOLERANCE, (prompt, totals["prompt_tokens"])
-    assert abs(completion / totals["completion_tokens"] - 1) <= DEFAULT_TOLERANCE, (completion, totals)
+def test_the_estimate_is_within_a_factor_of_two_of_what_a_recorded_run_used(stats_path, tmp_path):
+    estimate, recorded = _estimate_and_recorded(_stats(stats_path), tmp_path)
+    for guess, used in zip(estimate, recorded):
+        assert 1 / PER_REPORT_FACTOR <= guess / used <= PER_REPORT_FACTOR, (estimate, recorded)
 
 
-@pytest.mark.parametrize("stats_path", QWEN_STATS, ids=[p.name.removesuffix(".stats.json") for p in QWEN_STATS])
-def test_told_the_runs_own_reasks_the_estimate_is_within_15_percent(stats_path, tmp_path):
-    stats = json.loads(stats_path.read_text(encoding="utf-8"))
-    totals = stats["totals"]
-    share = totals["reasks"] / (totals["chunks"] * stats["max_reasks"])
-    prompt, completion = _estimate(stats, tmp_path, reask_share=share)
-    assert abs(prompt / totals["prompt_tokens"] - 1) <= OWN_REASKS_TOLERANCE, (prompt, totals["prompt_tokens"])
-    assert abs(completion / totals["completion_tokens"] - 1) <= OWN_REASKS_TOLERANCE, (completion, totals)
+def test_over_all_recorded_reports_the_estimate_is_within_ten_percent(tmp_path):
+    if not QWEN_STATS:
+        pytest.skip("no Qwen recordings in cassettes/")
+    pairs = [_estimate_and_recorded(_stats(p), tmp_path) for p in QWEN_STATS]
+    for kind in (0, 1):  # prompt, completion
+        guessed, used = sum(e[kind] for e, _ in pairs), sum(r[kind] for _, r in pairs)
+        assert abs(guessed / used - 1) <= POOLED_TOLERANCE, (kind, guessed, used)
+
+
+def test_the_estimates_answer_and_reask_rates_are_those_the_recordings_measured():
+    runs = [_stats(p) for p in QWEN_STATS]
+    if not runs:
+        pytest.skip("no Qwen recordings in cassettes/")
+    calls = sum(r["totals"]["calls"] for r in runs)
+    per_call = sum(r["totals"]["completion_tokens"] for r in runs) / calls
+    chunks = [c for r in runs for c in r["chunks"]]
+    reasked = [c["reasks"] for c in chunks if c["reasks"]]
+    assert COMPLETION_TOKENS_PER_CALL == pytest.approx(per_call, rel=0.05)
+    assert REASK_SHARE == pytest.approx(len(reasked) / len(chunks), abs=0.05)
+    assert set(reasked) == {runs[0]["max_reasks"]}  # re-asked chunks go all the way, as the estimate assumes
 
 
 def test_modes_that_send_the_schema_in_the_prompt_pay_for_it_on_every_call(tmp_path):

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections import Counter
 
-# Tokens per character, fitted by least squares on the 40 calls recorded from
-# Qwen2.5-Coder-1.5B through llama.cpp (cassettes/qwen-*.yaml: prompt_tokens the server reported
-# against the characters of the messages sent, system + user + re-ask turns). Chinese text costs
-# about 0.67 tokens a character (common two-character words are one token), ASCII -- indicator
-# ids, JSON, English validation errors -- about 0.28 (3.6 characters a token). With these two
-# rates every one of the 40 calls is estimated within -5% .. +7% of what the server counted.
-# A tokenizer without a Chinese vocabulary costs more: SmolLM2-135M counted 1.9 tokens per
-# Chinese character (cassettes/smollm2-*.yaml), so this estimate is 0.44x its real count.
+# Tokens per character, fitted by least squares on the 110 calls recorded from
+# Qwen2.5-Coder-1.5B through llama.cpp on the five corpus reports (cassettes/qwen-*.yaml:
+# prompt_tokens the server reported against the characters of the messages sent, system + user +
+# re-ask turns; the fit gives 0.671 and 0.283). Chinese text costs about 0.67 tokens a character
+# (common two-character words are one token), ASCII -- indicator ids, JSON, English validation
+# errors -- about 0.28 (3.6 characters a token). With these two rates every one of the 110 calls
+# is estimated within -10% .. +7% of what the server counted (the low end is the traditional-
+# script report, sucheng-2020). A tokenizer without a Chinese vocabulary costs more: SmolLM2-135M
+# counted 1.9 tokens per Chinese character (cassettes/smollm2-*.yaml), so this estimate is 0.44x
+# its real count.
 TOKENS_PER_NON_ASCII_CHAR = 0.67
 TOKENS_PER_ASCII_CHAR = 0.28
 

@@ -11,10 +11,6 @@ answer is not even JSON). ``value`` is always ``parse_raw(raw)``: the model neve
 
 Chunks run concurrently (asyncio, ``concurrency`` at a time); each checked answer is cached on
 disk, keyed by everything it depends on, so a second run makes no calls.
-
-``estimate_tokens(chunks)`` says what a run would cost before any call: the real messages are
-rendered and counted with ``fazhi.text.estimate_tokens``; answers and re-asks are priced with
-what the recorded runs in ``cassettes/`` measured (see the constants below).
 """
 
 from __future__ import annotations
@@ -54,17 +50,20 @@ from fazhi.verify import check_figure, check_items, check_meta
 PREFERRED_CHUNK_SIZE = 1000
 
 # The price of answers and re-asks, measured on the real recordings (cassettes/*.stats.json and
-# *.yaml: Qwen2.5-Coder-1.5B on kunshan-2021 and qidong-2024, SmolLM2-135M on kunshan-2021;
-# llama.cpp, JSON_SCHEMA mode, 1,000-character chunks, max_tokens 1,024, max_reasks 2).
-# Qwen answered with 29,235 completion tokens in 40 calls (731 a call; 4 calls hit the cap);
-# SmolLM2 hit the cap in all 7. A re-ask sends the conversation again plus the previous answer
-# and the validation errors: the errors added 865 prompt tokens a re-ask (24 re-asks, 371 to
-# 1,336). Qwen re-asked 12 of its 16 chunks up to max_reasks and answered the other 4 at once
-# (no chunk stopped in between); SmolLM2 re-asked none, because a cut-off answer ends the
-# conversation. A capable hosted model re-asks less and answers shorter: for it these overcount.
-COMPLETION_TOKENS_PER_CALL = 731
-REASK_ERROR_TOKENS = 865
-REASK_SHARE = 0.75  # of chunks re-asked max_reasks times (Qwen: 12 of 16)
+# *.yaml: Qwen2.5-Coder-1.5B on the five corpus reports, 42 chunks, 110 calls; SmolLM2-135M on
+# kunshan-2021; llama.cpp, JSON_SCHEMA mode, 1,000-character chunks, max_tokens 1,024,
+# max_reasks 2). Qwen answered with 64,502 completion tokens in 110 calls (586 a call; 8 calls hit
+# the cap). A re-ask sends the conversation again plus the previous answer and the validation
+# errors: the errors added 660 prompt tokens a re-ask (68 re-asks, 111 to 1,336). Every Qwen chunk
+# either had its first answer cut off at max_tokens (8 of 42: one call, no re-ask) or was re-asked
+# up to max_reasks (34 of 42); none validated at once. SmolLM2 was cut off on all 7 chunks.
+# Accuracy on the recorded Qwen runs: per report 0.80x-1.57x the prompt tokens and 0.80x-1.72x the
+# completion tokens (the traditional-script sucheng-2020 is the high end: fewer re-asks, shorter
+# answers); with the constants fitted on the other four reports 0.76x-1.72x and 0.75x-1.91x. A
+# capable hosted model re-asks less and answers shorter: for it these overcount.
+COMPLETION_TOKENS_PER_CALL = 586
+REASK_ERROR_TOKENS = 660
+REASK_SHARE = 0.81  # of chunks re-asked max_reasks times (Qwen: 34 of 42)
 
 
 def proposed_figure(item: dict[str, Any], chunk: int) -> Figure:
@@ -344,7 +343,8 @@ class LLMBackend:
         puts it into the prompt), counted by ``fazhi.text.estimate_tokens``; a share
         ``reask_share`` of the chunks is then re-asked ``max_reasks`` times, each re-ask sending
         the conversation so far again (see ``COMPLETION_TOKENS_PER_CALL`` and
-        ``REASK_ERROR_TOKENS``). Chunks whose answer is already cached cost nothing.
+        ``REASK_ERROR_TOKENS``). Chunks whose answer is already cached cost nothing. Expect a
+        factor of up to 2 either way for one report (see the constants), less over many.
         """
         answer_tokens = min(COMPLETION_TOKENS_PER_CALL, self.params["max_tokens"])
         reasks = reask_share * self.max_reasks
@@ -368,7 +368,7 @@ class LLMBackend:
             f"estimate: the rendered prompts at {TOKENS_PER_NON_ASCII_CHAR} tokens per Chinese (non-ASCII) and "
             f"{TOKENS_PER_ASCII_CHAR} per ASCII character, {COMPLETION_TOKENS_PER_CALL} answer tokens a call, "
             f"{REASK_SHARE:.0%} of chunks re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); "
-            "cached chunks cost 0"
+            "cached chunks cost 0; one report may be off by a factor of 2, a batch less"
         )
 
     def stats_dicts(self) -> list[dict[str, Any]]:
