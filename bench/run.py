@@ -12,6 +12,7 @@ synthetic echo otherwise -- so these numbers describe our code, never a model's 
 from __future__ import annotations
 
 import argparse
+import logging
 import platform
 import sys
 import tempfile
@@ -159,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer reports, repeats and lengths")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
     args = parser.parse_args(argv)
+    # Exhausted re-asks of the recorded answers are expected here; instructor would dump each one.
+    logging.getLogger("instructor").setLevel(logging.CRITICAL)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
