@@ -264,3 +264,17 @@ def test_dry_run_of_the_llm_backend_prints_its_estimate_and_what_it_assumes():
     assert f"prompt tokens       ~{prompt:,}" in result.stdout
     assert f"completion tokens   ~{completion:,}" in result.stdout
     assert "are estimates" in result.stdout and "re-asked" in result.stdout
+
+
+def test_timeout_and_max_reasks_reach_the_llm_backend(monkeypatch):
+    """A slow local model needs a longer wait than the default; the flags and env must get through."""
+    from fazhi.cli import extract_cmd
+    from fazhi.cli.config import EXTRACT_SETTINGS, settle
+
+    flags = {"backend": "llm", "model": "m", "base_url": "http://127.0.0.1:9/v1", "timeout": 600.0}
+    monkeypatch.setenv("FAZHI_MAX_REASKS", "1")
+    settings = settle(flags, EXTRACT_SETTINGS, {})
+    engine = extract_cmd._build_backend(settings, no_cache=True, reports=1)
+    assert engine.endpoint.timeout == 600.0 and engine.max_reasks == 1
+    defaults = extract_cmd._build_backend(settle({**flags, "timeout": None}, EXTRACT_SETTINGS, {}, {}), True, 1)
+    assert defaults.endpoint.timeout == 120.0 and defaults.max_reasks == 2

@@ -23,6 +23,7 @@ class LLMOptions:
     cache_dir: str | None = None
     use_cache: bool = True
     max_reasks: int = 2
+    timeout: float = 120.0
 
 
 class BackendChoiceError(ValueError):
@@ -84,4 +85,5 @@ def _make_llm(opts: LLMOptions):
         cache_dir=opts.cache_dir,
         use_cache=opts.use_cache,
         max_reasks=opts.max_reasks,
+        timeout=opts.timeout,
     )

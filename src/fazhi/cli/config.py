@@ -38,6 +38,8 @@ EXTRACT_SETTINGS: dict[str, Setting] = {
     "concurrency": Setting("FAZHI_CONCURRENCY", 4, int),
     "chunk_size": Setting("FAZHI_CHUNK_SIZE", None, int),
     "cache_dir": Setting("FAZHI_CACHE_DIR", None, str),
+    "timeout": Setting("FAZHI_TIMEOUT", 120.0, float),
+    "max_reasks": Setting("FAZHI_MAX_REASKS", 2, int),
     "price_in": Setting("FAZHI_PRICE_IN", None, float),
     "price_out": Setting("FAZHI_PRICE_OUT", None, float),
 }

@@ -65,6 +65,12 @@ def extract_command(
     overlap: bool = _option("--overlap", "Overlap chunks by one sentence.", False),
     cache_dir: str | None = _option(
         "--cache-dir", "LLM answer cache folder (env FAZHI_CACHE_DIR; default ~/.cache/fazhi)."),
+    timeout: float | None = _option(
+        "--timeout", "Seconds to wait for one model answer (env FAZHI_TIMEOUT; default 120; a 1.5B "
+        "model on two CPU cores needs ~600).", min=1),
+    max_reasks: int | None = _option(
+        "--max-reasks", "Times a chunk's answer goes back to the model with the verifier's errors "
+        "(env FAZHI_MAX_REASKS; default 2).", min=0),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
     csv_path: Path | None = _option("--csv", "Also write the long panel: one CSV row per accepted figure."),
     dry_run: bool = _option(
@@ -101,7 +107,7 @@ def extract_command(
     """
     flags = {"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env,
              "mode": mode, "concurrency": concurrency, "chunk_size": chunk_size, "cache_dir": cache_dir,
-             "price_in": price_in, "price_out": price_out}
+             "price_in": price_in, "price_out": price_out, "timeout": timeout, "max_reasks": max_reasks}
     try:
         settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
         inputs = find_inputs(paths)
@@ -147,7 +153,7 @@ def _build_backend(settings: dict, no_cache: bool, reports: int):
     options = LLMOptions(
         base_url=settings["base_url"], model=settings["model"], api_key_env=settings["api_key_env"],
         mode=settings["mode"], concurrency=per_report, cache_dir=settings["cache_dir"],
-        use_cache=not no_cache,
+        use_cache=not no_cache, timeout=float(settings["timeout"]), max_reasks=int(settings["max_reasks"]),
     )
     try:
         return make_backend(str(settings["backend"]), options)
