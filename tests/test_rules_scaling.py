@@ -178,4 +178,6 @@ def test_proposals_reach_their_chunks_in_time_linear_in_both(backend, monkeypatc
         monkeypatch.setattr(rules, "find_all", lambda _text, _rules, found=found: found)
         per_proposal.append(_seconds(lambda: backend.answer(chunks, source), runs) / len(found))
         assert len(chunks) > len(found) / 8
-    assert per_proposal[1] < 2 * per_proposal[0], f"{per_proposal[1] / per_proposal[0]:.1f}x"
+    # A scan of every chunk per proposal costs 16x per proposal here; bisection measures ~1x but
+    # microsecond timings of 16x more data wander to 2x on a busy machine (seen in CI), so 4x.
+    assert per_proposal[1] < 4 * per_proposal[0], f"{per_proposal[1] / per_proposal[0]:.1f}x"
