@@ -58,3 +58,18 @@ def test_backend_runs_both_on_the_same_chunks():
     assert rules.seen == llm.seen == chunks
     assert hybrid.model == "m" and hybrid.prompt_version == "rules+llm"
     assert [f.value for f in out[0].figures] == [50]
+
+
+def test_a_dry_run_of_hybrid_costs_what_its_llm_would():
+    from fazhi.backends.hybrid import HybridBackend
+    from fazhi.backends.llm import LLMBackend
+    from fazhi.backends.rules import RulesBackend
+    from fazhi.chunking import chunk_source
+    from fazhi.ingest import read_source
+    from tests.conftest import CORPUS
+
+    llm = LLMBackend(model="m", base_url="http://127.0.0.1:9/v1", use_cache=False)
+    hybrid = HybridBackend(RulesBackend(), llm)
+    chunks = chunk_source(read_source(CORPUS / "kunshan-2021.txt"), size=1000)
+    assert hybrid.estimate_tokens(chunks) == llm.estimate_tokens(chunks)
+    assert hybrid.estimate_tokens(chunks)[0] > 0 and hybrid.estimate_basis == llm.estimate_basis

@@ -21,6 +21,14 @@ class HybridBackend:
         self.prompt_version = f"{rules.prompt_version}+{llm.prompt_version}"
         self.preferred_chunk_size = getattr(llm, "preferred_chunk_size", None)
 
+    @property
+    def estimate_basis(self) -> str | None:
+        return getattr(self.llm, "estimate_basis", None)
+
+    def estimate_tokens(self, chunks: Sequence[Chunk]) -> tuple[int, int]:
+        """The rules cost nothing: the LLM sees every chunk, so a dry run costs what it costs."""
+        return self.llm.estimate_tokens(chunks)
+
     def answer(self, chunks: Sequence[Chunk], source: Source) -> list[ChunkAnswer]:
         by_rules = self.rules.answer(chunks, source)
         by_llm = self.llm.answer(chunks, source)
