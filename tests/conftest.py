@@ -1,4 +1,4 @@
-"""Shared fixtures: the bundled corpus and gold labels, read from the project (never ../shared)."""
+"""Shared fixtures: the bundled corpus and gold labels, read from the project itself (a user's clone has nothing beside it)."""
 
 from __future__ import annotations
 
