@@ -12,7 +12,6 @@ synthetic echo otherwise -- so these numbers describe our code, never a model's 
 from __future__ import annotations
 
 import argparse
-import logging
 import platform
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from token_use import token_rows  # noqa: E402
 
 from fazhi.catalog import default_catalog  # noqa: E402
 from fazhi.ingest import read_source  # noqa: E402
+from fazhi.llm import quiet_reask_logs  # noqa: E402
 from fazhi.llm.prompts import load_prompts  # noqa: E402
 from fazhi.llm.schema import schema_json  # noqa: E402
 from fazhi.model import Result, Source  # noqa: E402
@@ -160,8 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer reports, repeats and lengths")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
     args = parser.parse_args(argv)
-    # Exhausted re-asks of the recorded answers are expected here; instructor would dump each one.
-    logging.getLogger("instructor").setLevel(logging.CRITICAL)
+    quiet_reask_logs()  # exhausted re-asks of the recorded answers are expected here
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(chosen) - set(SECTIONS)
     if unknown:

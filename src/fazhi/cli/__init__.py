@@ -5,7 +5,6 @@ Each command lives in its own module under ``fazhi.cli`` and registers itself on
 
 from __future__ import annotations
 
-import logging
 import os
 
 import typer
@@ -38,10 +37,10 @@ def _root(
     Every number in the output appears literally in the source, with a verbatim quote and its
     character offsets; anything that does not verify is listed under "rejected" with the reason.
     """
-    # instructor logs every exhausted re-ask at ERROR with the whole validation dump; the same
-    # failures are in the result's "rejected" list, one line each. FAZHI_DEBUG=1 shows them.
-    if not os.environ.get("FAZHI_DEBUG"):
-        logging.getLogger("instructor").setLevel(logging.CRITICAL)
+    if not os.environ.get("FAZHI_DEBUG"):  # FAZHI_DEBUG=1 keeps instructor's re-ask dumps
+        from fazhi.llm import quiet_reask_logs
+
+        quiet_reask_logs()
 
 
 # Command modules register themselves on `app` when imported.
