@@ -46,8 +46,10 @@ def paragraph(text: str, span: tuple[int, int]) -> tuple[int, int]:
 def main() -> None:
     stems = sorted(p.stem for p in (ROOT / "evals" / "corpus").glob("*.txt"))
     sources = {stem: read_source(ROOT / "evals" / "corpus" / f"{stem}.txt") for stem in stems}
-    print(f"{'size':>5} {'overlap':>7} {'chunks per report':<22} {'total':>5} {'longest':>7}"
-          f" {'quote in one chunk':>19} {'paragraph in one chunk':>23} {'cuts at a heading':>18}")
+    print(
+        f"{'size':>5} {'overlap':>7} {'chunks per report':<22} {'total':>5} {'longest':>7}"
+        f" {'quote in one chunk':>19} {'paragraph in one chunk':>23} {'cuts at a heading':>18}"
+    )
     for size in SIZES:
         for overlap in (False, True):
             counts, inside, whole, total, longest, cuts, at_heading = [], 0, 0, 0, 0, 0, 0
@@ -63,10 +65,14 @@ def main() -> None:
                     total += 1
                     inside += contained(chunks, spans)
                     whole += contained(chunks, [paragraph(source.text, s) for s in spans])
-            print(f"{size:>5} {str(overlap):>7} {str(counts):<22} {sum(counts):>5} {longest:>7}"
-                  f" {inside / total:>19.1%} {whole / total:>23.1%} {at_heading / cuts:>18.0%}")
+            print(
+                f"{size:>5} {str(overlap):>7} {str(counts):<22} {sum(counts):>5} {longest:>7}"
+                f" {inside / total:>19.1%} {whole / total:>23.1%} {at_heading / cuts:>18.0%}"
+            )
     lengths = [len(s.text) for s in sources.values()]
-    print(f"({total} gold quotes over {len(sources)} reports of {min(lengths)}-{max(lengths)} chars)")
+    print(
+        f"({total} gold quotes over {len(sources)} reports of {min(lengths)}-{max(lengths)} chars)"
+    )
 
 
 if __name__ == "__main__":

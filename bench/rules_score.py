@@ -69,17 +69,26 @@ def speed(backend: RulesBackend, rounds: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--speed", type=int, default=0, metavar="ROUNDS",
-                        help="also time ROUNDS passes over the five reports")
+    parser.add_argument(
+        "--speed",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="also time ROUNDS passes over the five reports",
+    )
     args = parser.parse_args(argv)
     backend = RulesBackend()
     results = run(backend)
-    gold = {p.stem: Result.model_validate_json(p.read_text(encoding="utf-8"))
-            for p in sorted(GOLD.glob("*.json"))}
+    gold = {
+        p.stem: Result.model_validate_json(p.read_text(encoding="utf-8"))
+        for p in sorted(GOLD.glob("*.json"))
+    }
     report(evaluate(gold, results, prompt_version=backend.prompt_version), results)
     if args.speed:
-        print(f"speed: {speed(backend, args.speed):.1f} reports/second "
-              f"(full pipeline, {args.speed} rounds x {len(gold)} reports)")
+        print(
+            f"speed: {speed(backend, args.speed):.1f} reports/second "
+            f"(full pipeline, {args.speed} rounds x {len(gold)} reports)"
+        )
     return 0
 
 

@@ -85,12 +85,18 @@ def section_tokens(sources: dict[str, Source]) -> None:
     say(table(TOKEN_HEADER, [r.cells() for r in rows]))
     say()
     for model, rate in rates.items():
-        say(f"- {model}: {rate.basis}; completion {rate.completion_per_chunk_char:.3f} tokens per chunk character.")
-    say(f"- 'chunks recorded' counts chunks whose tokens come from a cassette ({len(recordings)} recorded calls "
-        "loaded); all other chunks are estimated from the rendered prompt's length and the rates above.")
-    say(f"- Report tokens = report characters × the same prompt rate. The system prompt is {len(prompts.system):,} "
+        say(
+            f"- {model}: {rate.basis}; completion {rate.completion_per_chunk_char:.3f} tokens per chunk character."
+        )
+    say(
+        f"- 'chunks recorded' counts chunks whose tokens come from a cassette ({len(recordings)} recorded calls "
+        "loaded); all other chunks are estimated from the rendered prompt's length and the rates above."
+    )
+    say(
+        f"- Report tokens = report characters × the same prompt rate. The system prompt is {len(prompts.system):,} "
         f"characters per call; in TOOLS mode a hosted API also bills the {len(schema):,}-character answer schema "
-        "per call (JSON_SCHEMA mode sends it as a grammar, not as prompt).\n")
+        "per call (JSON_SCHEMA mode sends it as a grammar, not as prompt).\n"
+    )
 
 
 def section_cache(sources: dict[str, Source]) -> None:
@@ -106,13 +112,17 @@ def section_cache(sources: dict[str, Source]) -> None:
         ])  # fmt: skip
     say(table(["server", "latency/request", "requests, 1st run", "1st run", "requests, rerun", "rerun",
                "speed-up", "answers served"], rows))  # fmt: skip
-    say("\n- The rerun reads every chunk's checked answer from the disk cache: network calls must be 0.\n")
+    say(
+        "\n- The rerun reads every chunk's checked answer from the disk cache: network calls must be 0.\n"
+    )
 
 
 def section_concurrency(reports: int) -> None:
     seeds = {stem: s.text for stem, s in corpus().items()}
     made = synthetic_reports(seeds, reports)
-    say(f"## Batch of {reports} synthetic reports at {LATENCY * 1000:.0f} ms per request (echo server)\n")
+    say(
+        f"## Batch of {reports} synthetic reports at {LATENCY * 1000:.0f} ms per request (echo server)\n"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_reports(Path(tmp), made)
@@ -122,8 +132,10 @@ def section_concurrency(reports: int) -> None:
                          f"{run.ratio:.2f}", f"{run.failed}"])  # fmt: skip
     say(table(["concurrency", "calls", "wall time", "ideal = calls × latency ÷ concurrency", "wall ÷ ideal",
                "failed"], rows))  # fmt: skip
-    say(f"\n- Chunk size {BATCH_CHUNK_SIZE}; cache off; one call at a time within a report, `concurrency` "
-        "reports at once (how `fazhi extract --concurrency` splits it for a batch).\n")
+    say(
+        f"\n- Chunk size {BATCH_CHUNK_SIZE}; cache off; one call at a time within a report, `concurrency` "
+        "reports at once (how `fazhi extract --concurrency` splits it for a batch).\n"
+    )
 
 
 def section_throughput(sources: dict[str, Source], repeat: int) -> None:
@@ -139,17 +151,23 @@ def section_throughput(sources: dict[str, Source], repeat: int) -> None:
     ]
     say("## Rules backend and verifier throughput\n")
     say(table(THROUGHPUT_HEADER, [r.cells() for r in rows]))
-    say(f"\n- The 200k-character report is the five reports repeated ({len(big.text):,} characters). Process "
+    say(
+        f"\n- The 200k-character report is the five reports repeated ({len(big.text):,} characters). Process "
         f"peak resident size after this section: {max_rss_mib():,.0f} MiB (includes the interpreter and "
-        "everything run before).\n")
+        "everything run before).\n"
+    )
 
 
-def section_growth(sources: dict[str, Source], factors: tuple[int, ...], pad_lines: tuple[int, ...], repeat: int) -> None:
+def section_growth(
+    sources: dict[str, Source], factors: tuple[int, ...], pad_lines: tuple[int, ...], repeat: int
+) -> None:
     stem = "qingpu-2023"
     rows = growth(sources[stem], gold(stem), factors, repeat)
     say(f"## Cost growth with report length ({stem} repeated)\n")
     say(table(GROWTH_HEADER, growth_cells(rows)))
-    say("\n- `÷ 1×` is the time relative to the seed report; linear growth means it tracks `length ×`.\n")
+    say(
+        "\n- `÷ 1×` is the time relative to the seed report; linear growth means it tracks `length ×`.\n"
+    )
     say(f"### Blank filler in a scraped report ({stem})\n")
     say(table(PADDING_HEADER, padding_growth(sources[stem], pad_lines)))
     say()
@@ -158,7 +176,9 @@ def section_growth(sources: dict[str, Source], factors: tuple[int, ...], pad_lin
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer reports, repeats and lengths")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}"
+    )
     args = parser.parse_args(argv)
     quiet_reask_logs()  # exhausted re-asks of the recorded answers are expected here
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -182,7 +202,12 @@ def main(argv: list[str] | None = None) -> None:
         section_throughput(sources, repeat)
     if "growth" in chosen:
         quick = args.quick
-        section_growth(sources, (1, 2, 4, 8) if quick else (1, 2, 4, 8, 16, 32), (0, 2, 4) if quick else (0, 5, 10, 20), repeat)
+        section_growth(
+            sources,
+            (1, 2, 4, 8) if quick else (1, 2, 4, 8, 16, 32),
+            (0, 2, 4) if quick else (0, 5, 10, 20),
+            repeat,
+        )
     say(f"_Whole run: {time.perf_counter() - started:.0f} s._")
 
 

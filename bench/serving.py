@@ -17,8 +17,8 @@ from pathlib import Path
 from fazhi.backends.llm import LLMBackend
 from fazhi.batch import run_batch
 from fazhi.llm.client import RetryPolicy
-from fazhi.pipeline import extract
 from fazhi.model import Source
+from fazhi.pipeline import extract
 from fazhi.testing.replay_server import ReplayServer
 
 MODEL = "replay"  # the server ignores it; it only keys the cache
@@ -51,7 +51,10 @@ def cached_rerun(
 ) -> CacheRun:
     """Run every report twice with the cache on; count requests and time both passes."""
     mode = "replay" if cassettes else "echo"
-    with tempfile.TemporaryDirectory() as tmp, ReplayServer(mode=mode, cassettes=cassettes, latency=latency) as server:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ReplayServer(mode=mode, cassettes=cassettes, latency=latency) as server,
+    ):
         backend = _backend(server, Path(tmp), concurrency)
         timings = []
         for _ in range(2):
@@ -83,13 +86,17 @@ class ConcurrencyRun:
         return self.seconds / self.ideal
 
 
-def concurrency_run(paths: Sequence[Path], concurrency: int, latency: float, chunk_size: int) -> ConcurrencyRun:
+def concurrency_run(
+    paths: Sequence[Path], concurrency: int, latency: float, chunk_size: int
+) -> ConcurrencyRun:
     """One batch, ``concurrency`` reports at once and one call at a time within each (as the
     CLI splits ``--concurrency`` for a batch), cache off, echo answers after ``latency``."""
     with tempfile.TemporaryDirectory() as tmp, ReplayServer(mode="echo", latency=latency) as server:
         backend = _backend(server, None, 1)
         started = time.perf_counter()
-        summary = run_batch(paths, backend, Path(tmp) / "out.jsonl", concurrency=concurrency, chunk_size=chunk_size)
+        summary = run_batch(
+            paths, backend, Path(tmp) / "out.jsonl", concurrency=concurrency, chunk_size=chunk_size
+        )
         seconds = time.perf_counter() - started
         calls = server.stats.requests
     failed = sum(r.status != "ok" for r in summary.records)

@@ -75,7 +75,16 @@ class Throughput:
         ]  # fmt: skip
 
 
-THROUGHPUT_HEADER = ["work", "input", "reports", "characters", "time", "reports/s", "chars/s", "peak MiB (tracemalloc)"]
+THROUGHPUT_HEADER = [
+    "work",
+    "input",
+    "reports",
+    "characters",
+    "time",
+    "reports/s",
+    "chars/s",
+    "peak MiB (tracemalloc)",
+]
 
 
 def rules_throughput(corpus: str, sources: Sequence[Source], repeat: int) -> Throughput:
@@ -87,10 +96,14 @@ def rules_throughput(corpus: str, sources: Sequence[Source], repeat: int) -> Thr
 
     chars = sum(len(s.text) for s in sources)
     peak = peak_mib(work)
-    return Throughput("rules backend, whole pipeline", corpus, len(sources), chars, timed(work, repeat), peak)
+    return Throughput(
+        "rules backend, whole pipeline", corpus, len(sources), chars, timed(work, repeat), peak
+    )
 
 
-def verify_throughput(corpus: str, pairs: Sequence[tuple[Result, Source]], repeat: int) -> Throughput:
+def verify_throughput(
+    corpus: str, pairs: Sequence[tuple[Result, Source]], repeat: int
+) -> Throughput:
     def work() -> None:
         for draft, source in pairs:
             verify(draft, source)
@@ -132,7 +145,9 @@ def growth(seed: Source, gold: Result, factors: Sequence[int], repeat: int) -> l
         source = Source(text="\n".join([seed.text.rstrip("\n")] * k) + "\n")
         chunks = chunk_source(source, size=chunk_size_for(backend))
         answers = backend.answer(chunks, source)
-        scaled = gold.model_copy(update={"figures": [Figure(**f.model_dump()) for f in gold.figures] * k})
+        scaled = gold.model_copy(
+            update={"figures": [Figure(**f.model_dump()) for f in gold.figures] * k}
+        )
         rows.append(
             Growth(
                 factor=k,
@@ -174,7 +189,15 @@ def padding_growth(seed: Source, lines: Sequence[int]) -> list[list[str]]:
         chunks = chunk_source(source, size=chunk_size_for(backend))
         seconds = timed(lambda c=chunks, s=source: backend.answer(c, s), 1)
         base = base or seconds
-        rows.append([f"{n}", f"{n * len(PAD_LINE):,}", f"{len(source.text):,}", f"{seconds:,.2f} s", f"{seconds / base:,.0f}"])
+        rows.append(
+            [
+                f"{n}",
+                f"{n * len(PAD_LINE):,}",
+                f"{len(source.text):,}",
+                f"{seconds:,.2f} s",
+                f"{seconds / base:,.0f}",
+            ]
+        )
     return rows
 
 

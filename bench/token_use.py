@@ -20,8 +20,8 @@ from fazhi.backends.llm import COMPLETION_TOKENS_PER_CALL, PREFERRED_CHUNK_SIZE
 from fazhi.chunking import chunk_source
 from fazhi.llm.prompts import PromptSet
 from fazhi.model import Source
-from fazhi.text import estimate_tokens
 from fazhi.testing.responders import Recording, chunk_key
+from fazhi.text import estimate_tokens
 
 SIZES: tuple[int | None, ...] = (1000, 2000, 4000, None)  # None: the whole report as one chunk
 
@@ -35,7 +35,11 @@ class Rates:
     basis: str
 
     def prompt(self, text: str) -> float:
-        return estimate_tokens(text) if self.prompt_per_char is None else len(text) * self.prompt_per_char
+        return (
+            estimate_tokens(text)
+            if self.prompt_per_char is None
+            else len(text) * self.prompt_per_char
+        )
 
 
 SHARED_ESTIMATE = Rates(
@@ -48,7 +52,9 @@ SHARED_ESTIMATE = Rates(
 
 def rates_for(recordings: Sequence[Recording]) -> Rates:
     """Token rates measured on a model's recordings (or the shared estimate without any)."""
-    usable = [(r, r.usage()) for r in recordings if r.usage().get("prompt_tokens") and r.prompt_chars]
+    usable = [
+        (r, r.usage()) for r in recordings if r.usage().get("prompt_tokens") and r.prompt_chars
+    ]
     if not usable:
         return SHARED_ESTIMATE
     prompt_tokens = sum(u["prompt_tokens"] for _, u in usable)
@@ -124,7 +130,9 @@ def _size_row(model, size, sources, calls_by_chunk, rate: Rates, prompts: Prompt
                 row.recorded_chunks += 1
                 row.calls += len(recorded)
                 row.prompt_tokens += sum(r.usage().get("prompt_tokens", 0) for r in recorded)
-                row.completion_tokens += sum(r.usage().get("completion_tokens", 0) for r in recorded)
+                row.completion_tokens += sum(
+                    r.usage().get("completion_tokens", 0) for r in recorded
+                )
                 continue
             messages = prompts.messages(chunk.text, chunk.headings)
             row.calls += 1

@@ -13,11 +13,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.llm_stub / tests.llm_synthetic
 
+from tests import llm_synthetic as synthetic  # noqa: E402
+from tests.llm_stub import running_stub  # noqa: E402
+
 from fazhi.backends.llm import LLMBackend  # noqa: E402
 from fazhi.llm.client import RetryPolicy  # noqa: E402
 from fazhi.llm.recording import use_cassette  # noqa: E402
-from tests import llm_synthetic as synthetic  # noqa: E402
-from tests.llm_stub import running_stub  # noqa: E402
 
 OUT = ROOT / "cassettes" / "synthetic"
 PORT = int(synthetic.BASE_URL.rsplit(":", 1)[1].split("/")[0])

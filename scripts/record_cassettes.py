@@ -54,7 +54,9 @@ def _sum(rows: list[dict], key: str) -> int | float:
     return sum(row[key] or 0 for row in rows)
 
 
-def report_stats(name: str, stem: str, args, backend: LLMBackend, result: Result, seconds: float) -> dict:
+def report_stats(
+    name: str, stem: str, args, backend: LLMBackend, result: Result, seconds: float
+) -> dict:
     chunks = backend.stats_dicts()
     gold = Result.model_validate_json((GOLD / f"{stem}.json").read_text(encoding="utf-8"))
     score = score_report(stem, gold, result, backend.catalog)
@@ -121,7 +123,9 @@ def record_one(stem: str, args) -> dict:
     (CASSETTES / f"{name}.stats.json").write_text(
         json.dumps(stats, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
-    (CASSETTES / f"{name}.result.json").write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (CASSETTES / f"{name}.result.json").write_text(
+        result.model_dump_json(indent=2) + "\n", encoding="utf-8"
+    )
     return stats
 
 
@@ -145,7 +149,9 @@ def table_rows() -> list[str]:
 
 def rebuild_readme_table() -> None:
     readme = CASSETTES / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.exists() else f"{TABLE_START}\n{TABLE_END}\n"
+    text = (
+        readme.read_text(encoding="utf-8") if readme.exists() else f"{TABLE_START}\n{TABLE_END}\n"
+    )
     head, _, rest = text.partition(TABLE_START)
     _, _, tail = rest.partition(TABLE_END)
     block = "\n".join([TABLE_START, *table_rows(), TABLE_END])
@@ -154,11 +160,15 @@ def rebuild_readme_table() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("reports", nargs="+", help="report stems in evals/corpus, e.g. kunshan-2021")
+    parser.add_argument(
+        "reports", nargs="+", help="report stems in evals/corpus, e.g. kunshan-2021"
+    )
     parser.add_argument("--name", required=True, help="recording name prefix, e.g. smollm2")
     parser.add_argument("--model", required=True, help="model name the server answers to")
     parser.add_argument("--base-url", required=True)
-    parser.add_argument("--model-file", help="the .gguf file served (its sha256 goes into the stats)")
+    parser.add_argument(
+        "--model-file", help="the .gguf file served (its sha256 goes into the stats)"
+    )
     parser.add_argument("--server", default="", help="server name and version, for the record")
     parser.add_argument("--mode", default=None)
     parser.add_argument("--chunk-size", type=int, default=LLMBackend.preferred_chunk_size)
@@ -169,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     default_catalog()
     for stem in args.reports:
         stats = record_one(stem, args)
-        print(json.dumps({"recording": stats["name"], **stats["totals"]}, ensure_ascii=False), flush=True)
+        print(
+            json.dumps({"recording": stats["name"], **stats["totals"]}, ensure_ascii=False),
+            flush=True,
+        )
         rebuild_readme_table()
     return 0
 

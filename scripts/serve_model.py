@@ -31,12 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     params.hostnames = ["127.0.0.1"]  # never reachable from outside this machine
     params.port = args.port
     params.n_ctx = args.ctx  # the default 0 means the model's full window (32k for Qwen)
-    params.n_parallel = 1  # 2 shared cores: one slot, so its prompt cache (the system prompt) is reused
+    params.n_parallel = (
+        1  # 2 shared cores: one slot, so its prompt cache (the system prompt) is reused
+    )
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.threads
     params.sampling.seed = 42  # requests use temperature 0; the seed only matters if one does not
     server = xllamacpp.Server(params)  # returns once the model is loaded
-    print(f"serving {args.alias} on http://127.0.0.1:{args.port}/v1 (pid {os.getpid()})", flush=True)
+    print(
+        f"serving {args.alias} on http://127.0.0.1:{args.port}/v1 (pid {os.getpid()})", flush=True
+    )
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

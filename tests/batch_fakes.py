@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Source, TextItem
-
 from tests.conftest import CORPUS, REPORTS, gold_json
 
 _GOLD = [gold_json(stem) for stem in REPORTS]
@@ -31,7 +30,11 @@ class EchoBackend:
     prompt_version = "test-1"
 
     def __init__(
-        self, *, raise_on: str | None = None, fail_chunks_of: str | None = None, invent: bool = False
+        self,
+        *,
+        raise_on: str | None = None,
+        fail_chunks_of: str | None = None,
+        invent: bool = False,
     ) -> None:
         self.raise_on = raise_on  # raise for a source containing this text
         self.fail_chunks_of = fail_chunks_of  # set ChunkAnswer.error for such a source
@@ -62,8 +65,15 @@ class EchoBackend:
             for kind, quotes in _TEXT_ITEMS.items()
         }
         if self.invent and chunk.index == 0:
-            figures.append(Figure(indicator="litigation.cases", value=99999, raw="99999",
-                                  quote="全年行政应诉案件99999件", chunk=0))
+            figures.append(
+                Figure(
+                    indicator="litigation.cases",
+                    value=99999,
+                    raw="99999",
+                    quote="全年行政应诉案件99999件",
+                    chunk=0,
+                )
+            )
         meta = _meta_for(source) if chunk.index == 0 else None
         return ChunkAnswer(chunk=chunk.index, figures=figures, meta=meta, **items)
 

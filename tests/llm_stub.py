@@ -16,7 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-def completion(content: str, finish_reason: str = "stop", prompt_tokens: int = 100, completion_tokens: int = 20) -> dict:
+def completion(
+    content: str, finish_reason: str = "stop", prompt_tokens: int = 100, completion_tokens: int = 20
+) -> dict:
     """An OpenAI chat.completion body whose message content is ``content``."""
     return {
         "id": "chatcmpl-stub",
@@ -24,7 +26,11 @@ def completion(content: str, finish_reason: str = "stop", prompt_tokens: int = 1
         "created": 0,
         "model": "stub",
         "choices": [
-            {"index": 0, "finish_reason": finish_reason, "message": {"role": "assistant", "content": content}}
+            {
+                "index": 0,
+                "finish_reason": finish_reason,
+                "message": {"role": "assistant", "content": content},
+            }
         ],
         "usage": {
             "prompt_tokens": prompt_tokens,
@@ -36,7 +42,9 @@ def completion(content: str, finish_reason: str = "stop", prompt_tokens: int = 1
 
 def answer(figures: list[dict] | None = None, **rest: Any) -> dict:
     """A 200 reply whose content is the JSON answer ``{"figures": [...], ...}``."""
-    return reply(200, completion(json.dumps({"figures": figures or [], **rest}, ensure_ascii=False)))
+    return reply(
+        200, completion(json.dumps({"figures": figures or [], **rest}, ensure_ascii=False))
+    )
 
 
 def reply(status: int, body: dict | str, headers: dict[str, str] | None = None) -> tuple:
@@ -48,7 +56,9 @@ class Stub:
     script: list[tuple] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)  # {"headers": {...}, "body": {...}}
     server: ThreadingHTTPServer | None = None
-    responder: Callable[[dict], tuple] | None = None  # reply from the request body instead of the script
+    responder: Callable[[dict], tuple] | None = (
+        None  # reply from the request body instead of the script
+    )
 
     @property
     def url(self) -> str:
@@ -68,7 +78,9 @@ def _handler(stub: Stub):
             body = json.loads(self.rfile.read(length) or b"{}")
             stub.requests.append({"headers": dict(self.headers), "body": body})
             status, headers, payload = stub.responder(body) if stub.responder else stub.next_reply()
-            data = (payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)).encode()
+            data = (
+                payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+            ).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))

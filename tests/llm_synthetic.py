@@ -33,7 +33,15 @@ def chunks(which: tuple[int, ...] = (0, 1)) -> list[Chunk]:
         start = text.index(passage, start)
         if index in which:
             heading = ("五、服务发展大局,依法妥善化解社会矛盾纠纷",)
-            out.append(Chunk(index=index, text=passage, start=start, end=start + len(passage), headings=heading))
+            out.append(
+                Chunk(
+                    index=index,
+                    text=passage,
+                    start=start,
+                    end=start + len(passage),
+                    headings=heading,
+                )
+            )
     return out
 
 
@@ -45,7 +53,9 @@ RECEIVED = fig("市政府收到行政复议申请169件", "169", "reconsideratio
 ACCEPTED = fig("受理138件", "138", "reconsideration.accepted", "市政府")
 PARAPHRASED = fig("市政府共收到169件行政复议申请", "169", "reconsideration.received", "市政府")
 CONCLUDED_REWORDED = fig("审结了103件", "103", "reconsideration.concluded", "市政府")
-PIECE_OF_NUMBER = fig("调解和解结案42件", "4", "reconsideration.mediated")  # "4" is not a whole number there
+PIECE_OF_NUMBER = fig(
+    "调解和解结案42件", "4", "reconsideration.mediated"
+)  # "4" is not a whole number there
 MEDIATION = fig("累计调处矛盾纠纷48547件", "48547", "disputes.mediation_cases")
 # A mislabel a model could make: another chunk's number under the same indicator and scope.
 ACCEPTED_ELSEWHERE = fig("调解成功48495件", "48495", "reconsideration.accepted", "市政府")
@@ -65,7 +75,10 @@ SCENARIOS: dict[str, tuple[tuple[int, ...], list[tuple]]] = {
     "paraphrase-then-literal": ((0,), [answer([PARAPHRASED]), answer([RECEIVED])]),
     "gave-up": ((0,), [answer([ACCEPTED, CONCLUDED_REWORDED, PIECE_OF_NUMBER])] * 3),
     "not-json": ((1,), [reply(200, completion(PROSE))] * 3),
-    "truncated": ((1,), [reply(200, completion(CUT_OFF, finish_reason="length", completion_tokens=1024))]),
+    "truncated": (
+        (1,),
+        [reply(200, completion(CUT_OFF, finish_reason="length", completion_tokens=1024))],
+    ),
     "rate-limited": ((1,), [RATE_LIMITED, answer([MEDIATION])]),
     "server-error": ((1,), [SERVER_ERROR, answer([MEDIATION])]),
     "conflict": ((0, 1), [answer([ACCEPTED]), answer([ACCEPTED_ELSEWHERE])]),

@@ -131,8 +131,14 @@ BAD_RESULTS = {
     "missing": (lambda tmp: tmp / "none.json", "no such file"),
     "not_json": (lambda tmp: _write(tmp / "r.json", "{figures: ["), "not valid JSON"),
     "not_an_object": (lambda tmp: _write(tmp / "r.json", "[1, 2]"), "not a result"),
-    "wrong_field": (lambda tmp: _write(tmp / "r.json", '{"figures": [], "figuers": []}'), "figuers"),
-    "bad_figure": (lambda tmp: _write(tmp / "r.json", '{"figures": [{"value": "x"}]}'), "not a result"),
+    "wrong_field": (
+        lambda tmp: _write(tmp / "r.json", '{"figures": [], "figuers": []}'),
+        "figuers",
+    ),
+    "bad_figure": (
+        lambda tmp: _write(tmp / "r.json", '{"figures": [{"value": "x"}]}'),
+        "not a result",
+    ),
     "binary": (lambda tmp: _binary(tmp).rename(tmp / "r.json"), "cannot read"),
 }
 
@@ -225,7 +231,12 @@ def test_bad_reports_in_a_batch_fail_alone_and_the_others_are_unaffected(tmp_pat
     good = ["kunshan-2021", "qingpu-2023"]
     for stem in good:
         (folder / f"{stem}.txt").write_text(report_text(stem), encoding="utf-8")
-    bad = [make(folder) for make, _ in (BAD_REPORTS[c] for c in ("empty", "binary", "undecodable", "scanned_pdf", "unreadable"))]
+    bad = [
+        make(folder)
+        for make, _ in (
+            BAD_REPORTS[c] for c in ("empty", "binary", "undecodable", "scanned_pdf", "unreadable")
+        )
+    ]
     journal = tmp_path / "out.jsonl"
     result = _extract(folder, "-o", journal)
     assert result.exit_code == 1
@@ -299,7 +310,9 @@ def test_an_api_key_never_reaches_cache_output_logs_errors_or_cassettes(tmp_path
         )  # fmt: skip
     sent = hashlib.sha256(PLANTED_KEY.encode()).hexdigest()
     assert server.stats.credentials[sent] == server.stats.requests > 0  # the key WAS used
-    assert server.stats.faults["rate_limit"] > 5 and proc.returncode == 1, proc.stderr.decode()[-500:]
+    assert server.stats.faults["rate_limit"] > 5 and proc.returncode == 1, proc.stderr.decode()[
+        -500:
+    ]
     needle = PLANTED_KEY.encode()
     assert needle not in proc.stdout and needle not in proc.stderr
     assert b"planted" not in proc.stderr  # not even a fragment of it

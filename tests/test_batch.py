@@ -19,7 +19,13 @@ from fazhi.batch import (
 )
 from fazhi.export import read_records
 from fazhi.text import TOKENS_PER_ASCII_CHAR, TOKENS_PER_NON_ASCII_CHAR
-from tests.batch_fakes import BAD, EchoBackend, RulesNamedEcho, SelfEstimatingEcho, make_report_folder
+from tests.batch_fakes import (
+    BAD,
+    EchoBackend,
+    RulesNamedEcho,
+    SelfEstimatingEcho,
+    make_report_folder,
+)
 from tests.conftest import REPORTS
 
 
@@ -36,10 +42,16 @@ def test_find_inputs_walks_folders_and_globs(reports):
     found = find_inputs([str(reports)])
     names = sorted(p.name for p in found)
     assert names == sorted([f"{s}.txt" for s in REPORTS] + ["kunshan-gbk.txt", *BAD])
-    assert find_inputs([str(reports / "more" / "*.txt")]) == sorted((reports / "more").glob("*.txt"))
-    assert find_inputs([str(reports / "**" / "qidong*")]) == [next(reports.rglob("qidong-2024.txt"))]
+    assert find_inputs([str(reports / "more" / "*.txt")]) == sorted(
+        (reports / "more").glob("*.txt")
+    )
+    assert find_inputs([str(reports / "**" / "qidong*")]) == [
+        next(reports.rglob("qidong-2024.txt"))
+    ]
     explicit = reports / "notes.docx"
-    assert find_inputs([str(explicit), str(explicit)]) == [explicit]  # explicit files as given, once
+    assert find_inputs([str(explicit), str(explicit)]) == [
+        explicit
+    ]  # explicit files as given, once
 
 
 @pytest.mark.parametrize("argument", ["missing.txt", "*.nothing", "emptydir"])
@@ -61,8 +73,10 @@ def test_a_batch_records_bad_reports_and_goes_on(reports, tmp_path):
         record = records[name]
         assert record.status == "failed" and record.error_stage == "read" and record.result is None
         assert name in record.error and "\n" not in record.error
-    figures = {name: [(f.indicator, f.value) for f in records[name].result.figures]
-               for name in ("kunshan-gbk.txt", "kunshan-2021.txt")}
+    figures = {
+        name: [(f.indicator, f.value) for f in records[name].result.figures]
+        for name in ("kunshan-gbk.txt", "kunshan-2021.txt")
+    }
     assert figures["kunshan-gbk.txt"] == figures["kunshan-2021.txt"] != []
     assert (summary.progress.ok, summary.progress.failed) == (len(good), len(BAD))
     assert _by_name(read_records(journal)).keys() == records.keys()
@@ -149,14 +163,18 @@ def test_ctrl_c_keeps_running_reports_drops_queued_ones_and_resumes(reports, tmp
 
 def test_a_backend_that_raises_fails_only_its_report(reports, tmp_path):
     backend = EchoBackend(raise_on="昆山")
-    summary = run_batch([reports / "kunshan-2021.txt", reports / "qingpu-2023.txt"], backend, tmp_path / "o.jsonl")
+    summary = run_batch(
+        [reports / "kunshan-2021.txt", reports / "qingpu-2023.txt"], backend, tmp_path / "o.jsonl"
+    )
     kunshan, qingpu = summary.records
     assert kunshan.status == "failed" and kunshan.error == "RuntimeError: server said no (500)"
     assert qingpu.status == "ok" and qingpu.result.figures
 
 
 def test_failed_chunks_fail_the_report_but_keep_what_verified(reports):
-    record, _source = extract_report(reports / "kunshan-2021.txt", EchoBackend(fail_chunks_of="昆山"))
+    record, _source = extract_report(
+        reports / "kunshan-2021.txt", EchoBackend(fail_chunks_of="昆山")
+    )
     assert record.status == "failed" and record.error_stage == "chunks"
     assert record.error.startswith("1 of ") and "timeout" in record.error
     assert record.result is not None and record.result.chunk_errors
@@ -201,7 +219,11 @@ def test_dry_run_estimates_without_calling_the_backend(reports, tmp_path):
     assert overhead > 0  # the prompt files are counted once per chunk
     # the chunks are counted at the shared estimate's rates: between all-ASCII and all-Chinese
     text_tokens = estimate.prompt_tokens - overhead
-    assert estimate.characters * TOKENS_PER_ASCII_CHAR < text_tokens <= estimate.characters * TOKENS_PER_NON_ASCII_CHAR
+    assert (
+        estimate.characters * TOKENS_PER_ASCII_CHAR
+        < text_tokens
+        <= estimate.characters * TOKENS_PER_NON_ASCII_CHAR
+    )
     assert 0 < estimate.completion_tokens < estimate.prompt_tokens
     assert estimate.cost(1.0, 2.0) == pytest.approx(
         (estimate.prompt_tokens + 2 * estimate.completion_tokens) / 1e6

@@ -45,10 +45,10 @@ def test_chunks_tile_the_text_in_order(stem, size):
     assert "".join(c.text for c in chunks) == source.text
     assert [c.index for c in chunks] == list(range(len(chunks)))
     assert chunks[0].start == 0 and chunks[-1].end == len(source.text)
-    for before, after in zip(chunks, chunks[1:]):
+    for before, after in zip(chunks, chunks[1:], strict=False):
         assert before.end == after.start
     for chunk in chunks:
-        assert chunk.text == source.text[chunk.start:chunk.end] and chunk.text
+        assert chunk.text == source.text[chunk.start : chunk.end] and chunk.text
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -64,7 +64,7 @@ def test_chunks_longer_than_size_are_one_unit(stem, size):
             pieces.pop(0)
         rest = "".join(pieces)
         assert rest, chunk.text
-        one_sentence = len([s for s in split_sentences(rest) if rest[s[0]:s[1]].strip()]) == 1
+        one_sentence = len([s for s in split_sentences(rest) if rest[s[0] : s[1]].strip()]) == 1
         assert len(rest) <= size or (one_sentence and len(rest) <= size * LONG_SENTENCE), chunk.text
 
 
@@ -77,9 +77,9 @@ def test_no_cut_inside_a_number_or_a_sentence(stem, size):
     sentences = split_sentences(text)
     for cut in _boundaries(chunk_source(source, size)):
         assert not [n.raw for n in numbers if n.start < cut < n.end]
-        (start, end), = [(s, e) for s, e in sentences if s < cut <= e]
+        ((start, end),) = [(s, e) for s, e in sentences if s < cut <= e]
         # Only a sentence longer than 1.5 * size may be cut (at a clause mark).
-        assert cut == end or end - start > size * LONG_SENTENCE, text[cut - 20:cut + 20]
+        assert cut == end or end - start > size * LONG_SENTENCE, text[cut - 20 : cut + 20]
         if cut != end:
             assert text[cut - 1] in "，,、"
 
@@ -136,7 +136,9 @@ def test_nested_heading_paths_and_their_reset():
         "7.筑牢法治屏障,强化行政执法监督质效",
     )
     # A new top heading drops the sub-headings and the numbered item of the section before.
-    assert starts[text.index("四、2025年推进法治政府建设的工作安排")] == ("四、2025年推进法治政府建设的工作安排",)
+    assert starts[text.index("四、2025年推进法治政府建设的工作安排")] == (
+        "四、2025年推进法治政府建设的工作安排",
+    )
 
 
 def test_traditional_and_indented_headings():
@@ -154,13 +156,15 @@ def test_traditional_and_indented_headings():
     assert all(len(h.title) <= HEADING_MAX for h in sucheng + taiyuan)
     text = report_text("taiyuan-2021")
     for heading in taiyuan:  # start/end span exactly the heading's line
-        line = text[heading.start:heading.end]
+        line = text[heading.start : heading.end]
         assert "\n" not in line and line.strip().startswith(heading.title)
         assert text[heading.start - 1] == "\n" and text[heading.end] == "\n"
 
 
 def test_heading_title_is_the_first_sentence_of_an_inline_heading():
-    (heading,) = [h for h in find_headings(report_text("kunshan-2021")) if h.title.startswith("五、")]
+    (heading,) = [
+        h for h in find_headings(report_text("kunshan-2021")) if h.title.startswith("五、")
+    ]
     assert heading.title == "五、服务发展大局,依法妥善化解社会矛盾纠纷"
 
 
@@ -181,17 +185,17 @@ def test_overlap_repeats_exactly_the_last_sentence(stem, size):
     source = _source(stem)
     chunks = chunk_source(source, size, overlap=True)
     repeated = 0
-    for before, after in zip(chunks, chunks[1:]):
+    for before, after in zip(chunks, chunks[1:], strict=False):
         assert after.start <= before.end
         if after.start == before.end:  # the last sentence was too long to repeat
             continue
         repeated += 1
-        overlap = source.text[after.start:before.end]
-        assert len([s for s in split_sentences(overlap) if overlap[s[0]:s[1]].strip()]) == 1
+        overlap = source.text[after.start : before.end]
+        assert len([s for s in split_sentences(overlap) if overlap[s[0] : s[1]].strip()]) == 1
         assert before.text.endswith(overlap) and after.text.startswith(overlap)
         assert after.start in _sentence_ends(source.text) or after.start == 0
     assert repeated >= len(chunks) // 2
-    own_parts = [chunks[0].text] + [source.text[b.end:a.end] for b, a in zip(chunks, chunks[1:])]
+    own_parts = [chunks[0].text] + [source.text[b.end : a.end] for b, a in zip(chunks, chunks[1:], strict=False)]
     assert "".join(own_parts) == source.text
 
 
@@ -259,7 +263,12 @@ def test_split_sentences_tiles_and_keeps_closing_quotes():
     text = "开展“法治宣传月”活动。”累计办理12件！\n\n下一步？继续推进"
     spans = split_sentences(text)
     assert "".join(text[s:e] for s, e in spans) == text
-    assert [text[s:e] for s, e in spans] == ["开展“法治宣传月”活动。”", "累计办理12件！\n\n", "下一步？", "继续推进"]
+    assert [text[s:e] for s, e in spans] == [
+        "开展“法治宣传月”活动。”",
+        "累计办理12件！\n\n",
+        "下一步？",
+        "继续推进",
+    ]
 
 
 def test_size_must_be_positive():
@@ -273,16 +282,18 @@ _PIECES = [s for stem in REPORTS for s in report_text(stem).splitlines() if s.st
 @settings(max_examples=60, deadline=None)
 @given(
     pieces=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=8),
-    separators=st.lists(st.sampled_from(["\n", "\n\n", "", "。", "，", " "]), min_size=8, max_size=8),
+    separators=st.lists(
+        st.sampled_from(["\n", "\n\n", "", "。", "，", " "]), min_size=8, max_size=8
+    ),
     size=st.integers(min_value=20, max_value=600),
     overlap=st.booleans(),
 )
 def test_any_mix_of_report_lines_tiles_and_keeps_numbers_whole(pieces, separators, size, overlap):
-    text = "".join(p + s for p, s in zip(pieces, separators))
+    text = "".join(p + s for p, s in zip(pieces, separators, strict=False))
     chunks = chunk_source(Source(text=text), size, overlap=overlap)
-    own = [chunks[0].text] + [text[b.end:a.end] for b, a in zip(chunks, chunks[1:])]
+    own = [chunks[0].text] + [text[b.end : a.end] for b, a in zip(chunks, chunks[1:], strict=False)]
     assert "".join(own) == text
     numbers = find_numbers(text)
     for chunk in chunks:
-        assert chunk.text == text[chunk.start:chunk.end]
+        assert chunk.text == text[chunk.start : chunk.end]
         assert not [n.raw for n in numbers if n.start < chunk.end < n.end]

@@ -39,8 +39,10 @@ def test_perfect_predictions_score_one(perfect, tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["figures"]["f1"] == 1.0
-    assert data["figures"]["tp"] == sum(len(Result.model_validate_json(
-        (GOLD / f"{s}.json").read_text(encoding="utf-8")).figures) for s in REPORTS)
+    assert data["figures"]["tp"] == sum(
+        len(Result.model_validate_json((GOLD / f"{s}.json").read_text(encoding="utf-8")).figures)
+        for s in REPORTS
+    )
     assert data["text_items"]["f1"] == 1.0
     assert set(data["meta_accuracy"].values()) == {1.0}
     assert f"wrote {out}" in res.stdout.replace("\n", "")
@@ -199,14 +201,18 @@ def test_an_llm_eval_replays_the_recordings_and_scores_what_they_recorded(tmp_pa
     assert result.exit_code == 0, result.output
     assert "Figures" in result.stdout and "Verification: proposed" in result.stdout
     scored = EvalResult.from_json(out.read_bytes())
-    assert sorted(r.report for r in scored.reports) == sorted(stats)  # reports without a recording are left out
+    assert sorted(r.report for r in scored.reports) == sorted(
+        stats
+    )  # reports without a recording are left out
     assert (scored.backend, scored.model) == ("llm", model)
     # The replay reproduces the recording run: same calls, re-asks and gold counts per report.
     assert scored.usage.calls == sum(s["totals"]["calls"] for s in stats.values())
     assert scored.usage.reasks == sum(s["totals"]["reasks"] for s in stats.values())
     assert scored.figures.tp == sum(s["totals"]["gold"]["tp"] for s in stats.values())
     assert scored.figures.fp == sum(s["totals"]["gold"]["fp"] for s in stats.values())
-    assert scored.verification.accepted == sum(s["totals"]["verified_figures"] for s in stats.values())
+    assert scored.verification.accepted == sum(
+        s["totals"]["verified_figures"] for s in stats.values()
+    )
 
 
 def test_replay_with_no_recording_for_any_gold_report_exits_2(tmp_path):

@@ -50,7 +50,9 @@ def echo(monkeypatch) -> dict:
 def test_a_folder_run_writes_the_good_reports_and_exits_1_for_the_bad(tmp_path):
     pytest.importorskip("fazhi.backends.rules")
     folder = make_report_folder(tmp_path / "reports")
-    result = fazhi("extract", str(folder), "-o", "out.jsonl", "--backend", "rules", "--csv", "panel.csv")
+    result = fazhi(
+        "extract", str(folder), "-o", "out.jsonl", "--backend", "rules", "--csv", "panel.csv"
+    )
     assert result.exit_code == 1, result.output
     records = read_records(tmp_path / "out.jsonl")
     assert sorted(r.status for r in records) == ["failed"] * len(BAD) + ["ok"] * (len(REPORTS) + 1)
@@ -75,7 +77,9 @@ def test_one_report_goes_to_stdout_as_a_result(echo):
 def test_one_report_with_o_writes_the_text_beside_and_show_finds_it(echo, tmp_path):
     assert fazhi("extract", KUNSHAN, "-o", "res/kunshan.json").exit_code == 0
     beside = tmp_path / "res" / "kunshan.source.txt"
-    result = Result.model_validate_json((tmp_path / "res" / "kunshan.json").read_text(encoding="utf-8"))
+    result = Result.model_validate_json(
+        (tmp_path / "res" / "kunshan.json").read_text(encoding="utf-8")
+    )
     text = beside.read_text(encoding="utf-8")
     assert all(text[slice(*f.span)] == f.quote for f in result.figures)
     shown = fazhi("show", "res/kunshan.json", "-o", "view.html")
@@ -139,7 +143,17 @@ def test_an_unreadable_single_report_is_bad_input(tmp_path):
 
 
 def test_dry_run_prints_the_estimate_and_calls_nothing(echo):
-    result = fazhi("extract", str(CORPUS), "-o", "out.jsonl", "--dry-run", "--price-in", "1", "--price-out", "2")
+    result = fazhi(
+        "extract",
+        str(CORPUS),
+        "-o",
+        "out.jsonl",
+        "--dry-run",
+        "--price-in",
+        "1",
+        "--price-out",
+        "2",
+    )
     assert result.exit_code == 0, result.output
     assert echo["backend"].chunk_calls == 0
     assert "reports to run      5" in result.stdout and "estimated cost" in result.stdout
@@ -151,7 +165,10 @@ def test_dry_run_of_the_rules_backend_costs_nothing():
     pytest.importorskip("fazhi.backends.rules")
     result = fazhi("extract", KUNSHAN, "--backend", "rules", "--dry-run", "--price-in", "1")
     assert result.exit_code == 0
-    assert "calls no model: 0 tokens" in result.stdout and "estimated cost      0.0000" in result.stdout
+    assert (
+        "calls no model: 0 tokens" in result.stdout
+        and "estimated cost      0.0000" in result.stdout
+    )
 
 
 def test_concurrency_is_shared_between_reports_and_chunks(echo):
@@ -159,14 +176,22 @@ def test_concurrency_is_shared_between_reports_and_chunks(echo):
     assert echo["options"].concurrency == 6  # one report: all of it for its chunks
     fazhi("extract", str(CORPUS), "-o", "out.jsonl", "--concurrency", "6")
     assert echo["options"].concurrency == 1  # five reports at once, one chunk each
-    fazhi("extract", KUNSHAN, str(CORPUS / "qidong-2024.txt"), "-o", "two.jsonl", "--concurrency", "6")
+    fazhi(
+        "extract", KUNSHAN, str(CORPUS / "qidong-2024.txt"), "-o", "two.jsonl", "--concurrency", "6"
+    )
     assert echo["options"].concurrency == 3
 
 
 def test_settings_come_from_flags_then_env_then_fazhi_toml(echo, monkeypatch, tmp_path):
-    (tmp_path / "fazhi.toml").write_text('[extract]\nbackend = "llm"\nmodel = "from-file"\nconcurrency = 2\n')
+    (tmp_path / "fazhi.toml").write_text(
+        '[extract]\nbackend = "llm"\nmodel = "from-file"\nconcurrency = 2\n'
+    )
     fazhi("extract", KUNSHAN)
-    assert echo["name"] == "llm" and echo["options"].model == "from-file" and echo["options"].concurrency == 2
+    assert (
+        echo["name"] == "llm"
+        and echo["options"].model == "from-file"
+        and echo["options"].concurrency == 2
+    )
     monkeypatch.setenv("FAZHI_MODEL", "from-env")
     fazhi("extract", KUNSHAN)
     assert echo["options"].model == "from-env"
@@ -175,7 +200,9 @@ def test_settings_come_from_flags_then_env_then_fazhi_toml(echo, monkeypatch, tm
 
 
 def test_settle_converts_env_and_checks_the_file():
-    settled = settle({"model": None}, EXTRACT_SETTINGS, {"chunk_size": 1500}, {"FAZHI_CONCURRENCY": "8"})
+    settled = settle(
+        {"model": None}, EXTRACT_SETTINGS, {"chunk_size": 1500}, {"FAZHI_CONCURRENCY": "8"}
+    )
     assert (settled["concurrency"], settled["chunk_size"], settled["backend"]) == (8, 1500, "auto")
     with pytest.raises(ConfigError, match="FAZHI_CONCURRENCY"):
         settle({}, EXTRACT_SETTINGS, {}, {"FAZHI_CONCURRENCY": "many"})
@@ -202,16 +229,27 @@ def test_cache_stats_and_clear(tmp_path):
     cache.put("k2", "{}")
     cache.close()
     stats = fazhi("cache", "stats", "--cache-dir", str(tmp_path / "cache"))
-    assert stats.exit_code == 0 and "entries   2" in stats.stdout and str(tmp_path / "cache") in stats.stdout
+    assert (
+        stats.exit_code == 0
+        and "entries   2" in stats.stdout
+        and str(tmp_path / "cache") in stats.stdout
+    )
     cleared = fazhi("cache", "clear", "--cache-dir", str(tmp_path / "cache"))
     assert cleared.exit_code == 0 and "cleared 2" in cleared.stdout
     assert "entries   0" in fazhi("cache", "stats", "--cache-dir", str(tmp_path / "cache")).stdout
-    assert "no cache folder yet" in fazhi("cache", "stats", "--cache-dir", str(tmp_path / "none")).stdout
-    assert "nothing to clear" in fazhi("cache", "clear", "--cache-dir", str(tmp_path / "none")).stdout
+    assert (
+        "no cache folder yet"
+        in fazhi("cache", "stats", "--cache-dir", str(tmp_path / "none")).stdout
+    )
+    assert (
+        "nothing to clear" in fazhi("cache", "clear", "--cache-dir", str(tmp_path / "none")).stdout
+    )
     assert not (tmp_path / "none").exists()  # looking does not create a cache
 
 
-@pytest.mark.parametrize("command", [["extract"], ["show"], ["cache"], ["cache", "stats"], ["cache", "clear"]])
+@pytest.mark.parametrize(
+    "command", [["extract"], ["show"], ["cache"], ["cache", "stats"], ["cache", "clear"]]
+)
 def test_every_command_has_help_with_an_example(command):
     result = fazhi(*command, "--help")
     assert result.exit_code == 0 and "Example" in result.stdout
@@ -227,7 +265,9 @@ def test_a_copy_of_the_corpus_is_found_through_a_glob(echo, tmp_path):
         shutil.copy(CORPUS / f"{stem}.txt", tmp_path / f"{stem}.txt")
     result = fazhi("extract", "*.txt", "-o", "out.jsonl")
     assert result.exit_code == 0, result.output
-    assert json.loads(Path("out.jsonl").read_text(encoding="utf-8").splitlines()[0])["status"] == "ok"
+    assert (
+        json.loads(Path("out.jsonl").read_text(encoding="utf-8").splitlines()[0])["status"] == "ok"
+    )
 
 
 def test_an_llm_batch_against_a_local_replay_server_resumes_without_calls(monkeypatch, tmp_path):
@@ -238,14 +278,28 @@ def test_an_llm_batch_against_a_local_replay_server_resumes_without_calls(monkey
     monkeypatch.setenv("OPENAI_API_KEY", "unused")
     reports = [str(CORPUS / f"{stem}.txt") for stem in REPORTS[:2]]
     with replay.ReplayServer(mode="echo") as server:
-        args = ["extract", *reports, "-o", "out.jsonl", "--backend", "llm", "--model", "echo",
-                "--base-url", server.url, "--cache-dir", str(tmp_path / "cache")]
+        args = [
+            "extract",
+            *reports,
+            "-o",
+            "out.jsonl",
+            "--backend",
+            "llm",
+            "--model",
+            "echo",
+            "--base-url",
+            server.url,
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
         first = fazhi(*args)
         assert first.exit_code == 0, first.output
         records = read_records(tmp_path / "out.jsonl")
         calls = sum(r.usage.calls for r in records)
         assert server.stats.requests == calls == sum(r.chunks for r in records) > 0
-        assert all(r.backend == "llm" and r.model == "echo" and r.usage.prompt_tokens > 0 for r in records)
+        assert all(
+            r.backend == "llm" and r.model == "echo" and r.usage.prompt_tokens > 0 for r in records
+        )
         again = fazhi(*args)
         assert again.exit_code == 0 and "2 already done" in again.stderr
         assert server.stats.requests == calls
@@ -257,10 +311,23 @@ def test_dry_run_of_the_llm_backend_prints_its_estimate_and_what_it_assumes():
     from fazhi.ingest import read_source
 
     url = "http://127.0.0.1:9/v1"  # nothing listens there: a dry run must not call
-    result = fazhi("extract", KUNSHAN, "--backend", "llm", "--model", "m", "--base-url", url, "--no-cache", "--dry-run")
+    result = fazhi(
+        "extract",
+        KUNSHAN,
+        "--backend",
+        "llm",
+        "--model",
+        "m",
+        "--base-url",
+        url,
+        "--no-cache",
+        "--dry-run",
+    )
     assert result.exit_code == 0, result.output
     backend = LLMBackend(model="m", base_url=url, use_cache=False)
-    prompt, completion = backend.estimate_tokens(chunk_source(read_source(Path(KUNSHAN)), size=backend.preferred_chunk_size))
+    prompt, completion = backend.estimate_tokens(
+        chunk_source(read_source(Path(KUNSHAN)), size=backend.preferred_chunk_size)
+    )
     assert f"prompt tokens       ~{prompt:,}" in result.stdout
     assert f"completion tokens   ~{completion:,}" in result.stdout
     assert "are estimates" in result.stdout and "re-asked" in result.stdout
@@ -276,5 +343,7 @@ def test_timeout_and_max_reasks_reach_the_llm_backend(monkeypatch):
     settings = settle(flags, EXTRACT_SETTINGS, {})
     engine = extract_cmd._build_backend(settings, no_cache=True, reports=1)
     assert engine.endpoint.timeout == 600.0 and engine.max_reasks == 1
-    defaults = extract_cmd._build_backend(settle({**flags, "timeout": None}, EXTRACT_SETTINGS, {}, {}), True, 1)
+    defaults = extract_cmd._build_backend(
+        settle({**flags, "timeout": None}, EXTRACT_SETTINGS, {}, {}), True, 1
+    )
     assert defaults.endpoint.timeout == 120.0 and defaults.max_reasks == 2

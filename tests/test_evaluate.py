@@ -51,8 +51,11 @@ def approx(x: float) -> object:
 
 
 def test_empty_prediction_scores_zero_and_optional_gold_is_no_miss():
-    gold = res(fig("reconsideration.received", 169), fig("reconsideration.accepted", 138),
-               fig("litigation.cases", 60, optional=True))
+    gold = res(
+        fig("reconsideration.received", 169),
+        fig("reconsideration.accepted", 138),
+        fig("litigation.cases", 60, optional=True),
+    )
     s = score(gold, Result()).figures
     # 2 non-optional gold, nothing predicted: tp 0, fp 0, fn 2 -> P 0 (nothing right), R 0/2, F1 0
     assert (s.tp, s.fp, s.fn) == (0, 0, 2)
@@ -129,12 +132,15 @@ def test_optional_figure_present_or_absent(predicted, expected):
 def test_prediction_prefers_the_non_optional_gold_figure():
     # sucheng-2020: supervision_inspections = 2 twice, one of them optional; the optional one
     # listed first must not take the only prediction and leave the other as a miss.
-    gold = res(fig("enforcement.supervision_inspections", 2, optional=True),
-               fig("enforcement.supervision_inspections", 2))
+    gold = res(
+        fig("enforcement.supervision_inspections", 2, optional=True),
+        fig("enforcement.supervision_inspections", 2),
+    )
     s = score(gold, res(fig("enforcement.supervision_inspections", 2)))
     assert (s.figures.tp, s.figures.fp, s.figures.fn) == (1, 0, 0)
-    assert match_figures(gold.figures, res(fig("enforcement.supervision_inspections", 2)).figures) \
-        == {1: 0}
+    assert match_figures(
+        gold.figures, res(fig("enforcement.supervision_inspections", 2)).figures
+    ) == {1: 0}
 
 
 def test_matching_is_maximum_where_tolerance_is_not_transitive():
@@ -176,8 +182,11 @@ def test_two_reports_are_micro_averaged():
 
 def test_counts_split_per_group_and_indicator():
     gold = res(fig("reconsideration.received", 169), fig("litigation.cases", 60))
-    pred = res(fig("reconsideration.received", 169), fig("litigation.cases", 61),
-               fig("no.such_indicator", 1))
+    pred = res(
+        fig("reconsideration.received", 169),
+        fig("litigation.cases", 61),
+        fig("no.such_indicator", 1),
+    )
     s = score(gold, pred)
     assert s.by_group["reconsideration"] == Counts(tp=1)
     assert s.by_group["litigation"] == Counts(fp=1, fn=1)
@@ -237,8 +246,10 @@ def test_text_overlap_counts_repeated_characters_once_per_occurrence():
 
 
 def test_text_items_match_one_to_one_and_combine():
-    gold = Result(shortcomings=["法治政府建设基础还需进一步夯实", "特色亮点工作还需进一步强化"],
-                  plans=["特色亮点工作还需进一步强化"])
+    gold = Result(
+        shortcomings=["法治政府建设基础还需进一步夯实", "特色亮点工作还需进一步强化"],
+        plans=["特色亮点工作还需进一步强化"],
+    )
     pred = Result(shortcomings=["法治政府建设基础还需进一步夯实", "法治政府建设基础还需进一步夯实"])
     s = score(gold, pred)
     # the duplicate cannot take the second gold item: common 还需进一步 = 5 of 15 < 0.5
@@ -254,7 +265,8 @@ def test_text_items_match_one_to_one_and_combine():
 
 def test_verification_figures_from_the_prediction():
     pred = res(
-        fig("reconsideration.received", 169), fig("reconsideration.accepted", 138),
+        fig("reconsideration.received", 169),
+        fig("reconsideration.accepted", 138),
         rejected=[
             Rejection(what="figure", code="quote_not_in_source", reason="x"),
             Rejection(what="figure", code="value_mismatch", reason="x"),
@@ -282,7 +294,11 @@ def test_error_listing_names_misses_and_false_positives_with_quotes():
     listing = error_listing(evaluate({"kunshan-2021": gold}, {"kunshan-2021": pred}))
     assert list(listing) == ["litigation.cases", "reconsideration.received"]
     [missed] = listing["litigation.cases"].missed
-    assert (missed.report, missed.value, missed.quote) == ("kunshan-2021", 113, "部门和区镇街道参加诉讼113件")
+    assert (missed.report, missed.value, missed.quote) == (
+        "kunshan-2021",
+        113,
+        "部门和区镇街道参加诉讼113件",
+    )
     [fp] = listing["reconsideration.received"].false_positives
     assert fp.quote == "市政府收到行政复议申请169件"
     assert listing["litigation.cases"].false_positives == []
@@ -303,13 +319,24 @@ def test_eval_result_round_trips_through_json():
 
 
 def test_compare_deltas_better_and_worse():
-    gold = res(fig("reconsideration.received", 169), fig("reconsideration.accepted", 138),
-               fig("litigation.cases", 60))
-    a = evaluate({"r": gold}, {"r": res(fig("reconsideration.received", 169),
-                                       fig("litigation.cases", 60))})
-    b = evaluate({"r": gold}, {"r": res(fig("reconsideration.received", 169),
-                                       fig("reconsideration.accepted", 138),
-                                       fig("litigation.cases", 61))})
+    gold = res(
+        fig("reconsideration.received", 169),
+        fig("reconsideration.accepted", 138),
+        fig("litigation.cases", 60),
+    )
+    a = evaluate(
+        {"r": gold}, {"r": res(fig("reconsideration.received", 169), fig("litigation.cases", 60))}
+    )
+    b = evaluate(
+        {"r": gold},
+        {
+            "r": res(
+                fig("reconsideration.received", 169),
+                fig("reconsideration.accepted", 138),
+                fig("litigation.cases", 61),
+            )
+        },
+    )
     cmp = compare(a, b)
     # overall A: tp 2, fn 1 -> F1 2*1*(2/3)/(5/3) = 0.8; B: tp 2, fp 1, fn 1 -> P 2/3, R 2/3, F1 2/3
     assert cmp.overall.f1 == approx(2 / 3 - 0.8)

@@ -28,14 +28,22 @@ pd = pytest.importorskip("pandas")
 @pytest.fixture(scope="module")
 def results() -> list[Result]:
     backend = EchoBackend()
-    return [extract(read_source(CORPUS / f"{stem}.txt"), backend) for stem in ("kunshan-2021", "qidong-2024")]
+    return [
+        extract(read_source(CORPUS / f"{stem}.txt"), backend)
+        for stem in ("kunshan-2021", "qidong-2024")
+    ]
 
 
 def _record(result: Result, status: str = "ok", sha: str | None = None) -> ReportRecord:
     return ReportRecord(
-        source=result.source, source_sha256=sha or result.source_sha256, backend="echo",
-        model="gold-echo", prompt_version="test-1", status=status,
-        error=None if status == "ok" else "boom", result=result,
+        source=result.source,
+        source_sha256=sha or result.source_sha256,
+        backend="echo",
+        model="gold-echo",
+        prompt_version="test-1",
+        status=status,
+        error=None if status == "ok" else "boom",
+        result=result,
     )
 
 
@@ -126,7 +134,9 @@ def test_panel_quotes_sit_at_their_spans_in_the_source(tmp_path, results):
 
 
 def test_a_report_without_year_leaves_the_cell_empty(tmp_path, results):
-    no_year = results[0].model_copy(update={"meta": results[0].meta.model_copy(update={"year": None})})
+    no_year = results[0].model_copy(
+        update={"meta": results[0].meta.model_copy(update={"year": None})}
+    )
     path = tmp_path / "panel.csv"
     write_panel([no_year, results[1]], path)
     frame = pd.read_csv(path, dtype={"year": "Int64"})

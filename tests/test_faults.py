@@ -53,13 +53,23 @@ TRANSIENT = (
     FaultRule("bad_schema", probability=0.06, seed=8, times=1),
     FaultRule("foreign_number", probability=0.06, seed=9, times=1),
 )
-CAUSES = {"http_503": "InternalServerError", "hang": "Timeout", "drop": "Connection", "rate_limit": "RateLimit"}
+CAUSES = {
+    "http_503": "InternalServerError",
+    "hang": "Timeout",
+    "drop": "Connection",
+    "rate_limit": "RateLimit",
+}
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> list[Path]:
-    made = synthetic_reports({stem: report_text(stem) for stem in REPORTS}, REPORT_COUNT, tag_paragraphs=True)
-    made = [(name, with_injection(text, DEMANDED) if i in INJECTED else text) for i, (name, text) in enumerate(made)]
+    made = synthetic_reports(
+        {stem: report_text(stem) for stem in REPORTS}, REPORT_COUNT, tag_paragraphs=True
+    )
+    made = [
+        (name, with_injection(text, DEMANDED) if i in INJECTED else text)
+        for i, (name, text) in enumerate(made)
+    ]
     return write_reports(tmp_path_factory.mktemp("reports"), made)
 
 
@@ -69,10 +79,15 @@ def chunk_keys(path: Path) -> list[str]:
 
 
 def schedule_for(reports: list[Path]) -> FaultSchedule:
-    forever = [FaultRule(f, keys=frozenset(chunk_keys(reports[i]))) for i, f in (PERMANENT | BAD_ANSWERS).items()]
+    forever = [
+        FaultRule(f, keys=frozenset(chunk_keys(reports[i])))
+        for i, f in (PERMANENT | BAD_ANSWERS).items()
+    ]
     injected = frozenset(k for i in INJECTED for k in chunk_keys(reports[i]))
     partial = FaultRule("http_500", keys=frozenset(chunk_keys(reports[PARTIAL])[-1:]))
-    return FaultSchedule.of([*forever, partial, FaultRule("obey_injection", keys=injected), *TRANSIENT])
+    return FaultSchedule.of(
+        [*forever, partial, FaultRule("obey_injection", keys=injected), *TRANSIENT]
+    )
 
 
 def backend_for(server: ReplayServer, cache: Path | None) -> LLMBackend:
@@ -96,14 +111,28 @@ def runs(reports, tmp_path_factory):
     with ReplayServer(mode="echo") as clean_server:
         clean = run_batch(reports, backend_for(clean_server, None), work / "clean.jsonl",
                           concurrency=BATCH_CONCURRENCY, chunk_size=CHUNK_SIZE)  # fmt: skip
-    server = ReplayServer(mode="echo", faults=schedule_for(reports), retry_after=0.02, hang_seconds=5)
+    server = ReplayServer(
+        mode="echo", faults=schedule_for(reports), retry_after=0.02, hang_seconds=5
+    )
     with server:
         backend = backend_for(server, work / "cache")
-        faulty = run_batch(reports, backend, work / "faulty.jsonl", concurrency=BATCH_CONCURRENCY, chunk_size=CHUNK_SIZE)
+        faulty = run_batch(
+            reports,
+            backend,
+            work / "faulty.jsonl",
+            concurrency=BATCH_CONCURRENCY,
+            chunk_size=CHUNK_SIZE,
+        )
         faulty_stats = server.stats
         server.faults = FaultSchedule()
         server.reset_stats()
-        resumed = run_batch(reports, backend, work / "faulty.jsonl", concurrency=BATCH_CONCURRENCY, chunk_size=CHUNK_SIZE)
+        resumed = run_batch(
+            reports,
+            backend,
+            work / "faulty.jsonl",
+            concurrency=BATCH_CONCURRENCY,
+            chunk_size=CHUNK_SIZE,
+        )
         resumed_stats = server.stats
     return {"clean": clean, "faulty": faulty, "faulty_stats": faulty_stats,
             "resumed": resumed, "resumed_stats": resumed_stats, "journal": work / "faulty.jsonl"}  # fmt: skip
@@ -138,7 +167,9 @@ def test_retries_are_bounded(runs, reports):
     assert max(stats.attempts.values()) <= per_chunk_bound
     for i in PERMANENT:  # a request that never succeeds is tried exactly `attempts` times
         assert {stats.attempts[k] for k in chunk_keys(reports[i])} == {RETRY.attempts}
-    transient_only = set(range(REPORT_COUNT)) - set(PERMANENT) - set(BAD_ANSWERS) - set(INJECTED) - {PARTIAL}
+    transient_only = (
+        set(range(REPORT_COUNT)) - set(PERMANENT) - set(BAD_ANSWERS) - set(INJECTED) - {PARTIAL}
+    )
     keys = {k for i in transient_only for k in chunk_keys(reports[i])}
     assert max(stats.attempts[k] for k in keys) <= 3  # at most two faults in a row, then success
     assert stats.requests == sum(stats.attempts.values())
@@ -196,7 +227,10 @@ def test_bad_answers_never_reach_figures(runs, reports):
 def test_the_partly_failed_report_keeps_its_good_chunk_and_records_the_bad_one(runs):
     record = runs["faulty"].records[PARTIAL]
     assert record.chunks == 2 and len(record.result.chunk_errors) == 1
-    assert record.result.chunk_errors[0].startswith("chunk 1:") and "InternalServerError" in record.error
+    assert (
+        record.result.chunk_errors[0].startswith("chunk 1:")
+        and "InternalServerError" in record.error
+    )
     assert record.result.figures and all(f.chunk == 0 for f in record.result.figures)
 
 
@@ -211,7 +245,7 @@ def test_a_resumed_run_redoes_only_the_failed_reports_and_then_matches(runs, rep
 
 def test_a_resumed_run_asks_only_for_the_chunks_that_failed(runs):
     """The chunks that succeeded in a failed report come from the cache, not the server."""
-    failed_chunks = sum(len(r.result.chunk_errors) for r in runs["faulty"].records if r.status == "failed")
+    failed_chunks = sum(
+        len(r.result.chunk_errors) for r in runs["faulty"].records if r.status == "failed"
+    )
     assert runs["resumed_stats"].requests == failed_chunks
-
-

@@ -37,7 +37,9 @@ class _Pieces(HTMLParser):
             self.in_text = 1
         elif self.in_text and tag != "a":
             self.in_text += 1
-            self.current = [(k[5:], i) for k, v in attrs.items() if k.startswith("data-") for i in v.split()]
+            self.current = [
+                (k[5:], i) for k, v in attrs.items() if k.startswith("data-") for i in v.split()
+            ]
             self.titles.append(attrs.get("title", ""))
 
     def handle_endtag(self, tag):
@@ -93,19 +95,42 @@ def _crafted() -> tuple[Result, str]:
     text = '前言<script>alert(1)</script>。全年收到行政复议申请169件,审结160件。问题:"基层执法不规范"。'
     quote_a, quote_b = "收到行政复议申请169件", "收到行政复议申请169件,审结160件"
     start = text.index(quote_a)
-    problem = '基层执法不规范'
+    problem = "基层执法不规范"
     figures = [
-        Figure(indicator="reconsideration.received", value=169, raw="169", quote=quote_a,
-               scope='"><img src=x onerror=alert(2)>', span=(start, start + len(quote_a)),
-               raw_span=(text.index("169"), text.index("169") + 3)),
-        Figure(indicator="reconsideration.concluded", value=160, raw="160", quote=quote_b,
-               span=(start, start + len(quote_b)), raw_span=(text.index("160"), text.index("160") + 3)),
+        Figure(
+            indicator="reconsideration.received",
+            value=169,
+            raw="169",
+            quote=quote_a,
+            scope='"><img src=x onerror=alert(2)>',
+            span=(start, start + len(quote_a)),
+            raw_span=(text.index("169"), text.index("169") + 3),
+        ),
+        Figure(
+            indicator="reconsideration.concluded",
+            value=160,
+            raw="160",
+            quote=quote_b,
+            span=(start, start + len(quote_b)),
+            raw_span=(text.index("160"), text.index("160") + 3),
+        ),
     ]
     result = Result(
-        source="x/<b>bad</b>.txt", meta=Meta(region="某<市>"), figures=figures, verified=True,
-        shortcomings=[TextItem(quote=problem, span=(text.index(problem), text.index(problem) + len(problem)))],
-        rejected=[Rejection(what="figure", code="quote_not_in_source", reason="quote <not> found",
-                            item={"indicator": "litigation.cases", "raw": "<9>", "quote": "<i>x</i>"})],
+        source="x/<b>bad</b>.txt",
+        meta=Meta(region="某<市>"),
+        figures=figures,
+        verified=True,
+        shortcomings=[
+            TextItem(quote=problem, span=(text.index(problem), text.index(problem) + len(problem)))
+        ],
+        rejected=[
+            Rejection(
+                what="figure",
+                code="quote_not_in_source",
+                reason="quote <not> found",
+                item={"indicator": "litigation.cases", "raw": "<9>", "quote": "<i>x</i>"},
+            )
+        ],
     )
     return result, text
 
@@ -136,7 +161,7 @@ def test_rejected_proposals_are_listed_with_code_and_reason():
 def test_the_page_fetches_nothing():
     result, text = _crafted()
     page = render_view(result, text)
-    for needle in ("http://", "https://", "<link", "src=\"", "@import"):
+    for needle in ("http://", "https://", "<link", 'src="', "@import"):
         assert needle not in page
 
 
@@ -156,10 +181,23 @@ def test_a_real_browser_shows_the_highlights_at_the_quotes(kunshan, tmp_path):
     page.write_text(render_view(result, text), encoding="utf-8")
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=120,
+            [
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert proc.returncode == 0, proc.stderr[-2000:]
     pieces = _parse(proc.stdout)  # the DOM after the browser parsed the page and ran its script

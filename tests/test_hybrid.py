@@ -26,7 +26,10 @@ def test_llm_fills_only_indicators_the_rules_missed():
 
 def test_coverage_is_report_wide_not_per_chunk():
     rules = [ChunkAnswer(chunk=0, figures=[fig("litigation.cases", 60)]), ChunkAnswer(chunk=1)]
-    llm = [ChunkAnswer(chunk=0), ChunkAnswer(chunk=1, figures=[fig("litigation.cases", 61, chunk=1)])]
+    llm = [
+        ChunkAnswer(chunk=0),
+        ChunkAnswer(chunk=1, figures=[fig("litigation.cases", 61, chunk=1)]),
+    ]
     out = combine(rules, llm)
     assert out[1].figures == []
 

@@ -75,8 +75,14 @@ def test_lone_cr_line_endings(tmp_path):
 
 def test_short_legacy_snippets_decode(tmp_path):
     # Detection on a single sentence is the hard case for statistics.
-    assert decode_bytes("市政府收到行政复议申请169件".encode("gb18030")) == ("市政府收到行政复议申请169件", "gb18030")
-    assert decode_bytes("市政府收到行政復議申請169件".encode("big5")) == ("市政府收到行政復議申請169件", "big5")
+    assert decode_bytes("市政府收到行政复议申请169件".encode("gb18030")) == (
+        "市政府收到行政复议申请169件",
+        "gb18030",
+    )
+    assert decode_bytes("市政府收到行政復議申請169件".encode("big5")) == (
+        "市政府收到行政復議申請169件",
+        "big5",
+    )
 
 
 def test_web_residue_passes_through_untouched(tmp_path):
@@ -124,7 +130,7 @@ def test_binary_files(tmp_path):
     noise.write_bytes(bytes((i * 97 + 13) % 255 + 1 for i in range(3000)))
     assert "binary" in _one_line_error(noise)
     control = tmp_path / "control.txt"
-    control.write_bytes(bytes(range(1, 9)) * 200 + "法治".encode("utf-8"))
+    control.write_bytes(bytes(range(1, 9)) * 200 + "法治".encode())
     assert "binary" in _one_line_error(control)
 
 

@@ -30,7 +30,9 @@ def _served_model() -> str:
         with urllib.request.urlopen(f"{BASE_URL}/models", timeout=5) as resp:
             models = json.load(resp)["data"]
     except OSError as err:
-        pytest.skip(f"no model server at {BASE_URL} ({err}); start one: scripts/serve-model start qwen")
+        pytest.skip(
+            f"no model server at {BASE_URL} ({err}); start one: scripts/serve-model start qwen"
+        )
     return os.environ.get("FAZHI_TEST_MODEL") or models[0]["id"]
 
 

@@ -39,7 +39,9 @@ class Sleeps(list):
 
 def synthetic_backend(sleeps=None, **options) -> LLMBackend:
     options = {"concurrency": 1, "use_cache": False, **options}
-    policy = RetryPolicy(attempts=synthetic.RETRY_ATTEMPTS, sleep=sleeps if sleeps is not None else Sleeps())
+    policy = RetryPolicy(
+        attempts=synthetic.RETRY_ATTEMPTS, sleep=sleeps if sleeps is not None else Sleeps()
+    )
     return LLMBackend(model=synthetic.MODEL, base_url=synthetic.BASE_URL, retry=policy, **options)
 
 
@@ -137,7 +139,9 @@ def test_a_second_run_is_answered_from_the_cache_with_no_request(tmp_path):
         second = stub_backend(stub.url, tmp_path, concurrency=1).answer(chunks, source)
     assert len(stub.requests) == 2
     assert [a.usage.cached for a in second] == [1, 1] and sum(a.usage.calls for a in second) == 0
-    assert [f.model_dump() for a in second for f in a.figures] == [f.model_dump() for a in first for f in a.figures]
+    assert [f.model_dump() for a in second for f in a.figures] == [
+        f.model_dump() for a in first for f in a.figures
+    ]
 
 
 def test_a_changed_prompt_or_catalog_misses_the_cache(tmp_path):
@@ -146,7 +150,9 @@ def test_a_changed_prompt_or_catalog_misses_the_cache(tmp_path):
     prompts.mkdir()
     for f in data_dir("prompts").iterdir():
         (prompts / f.name).write_text(f.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    other = parse_catalog({"g": {"disputes.mediation_cases": {"name": "纠纷", "kind": "count", "definition": "d"}}})
+    other = parse_catalog(
+        {"g": {"disputes.mediation_cases": {"name": "纠纷", "kind": "count", "definition": "d"}}}
+    )
     with running_stub([answer([synthetic.MEDIATION])] * 3) as stub:
         base = stub_backend(stub.url, tmp_path)
         edited = stub_backend(stub.url, tmp_path, prompts_dir=prompts)
@@ -159,7 +165,11 @@ def test_a_changed_prompt_or_catalog_misses_the_cache(tmp_path):
 
 def test_no_more_than_concurrency_requests_are_in_flight(tmp_path):
     in_flight, peak, lock = [0], [0], threading.Lock()
-    chunks = [c.model_copy(update={"index": i, "text": c.text + "。" * i}) for i in range(6) for c in synthetic.chunks((1,))]
+    chunks = [
+        c.model_copy(update={"index": i, "text": c.text + "。" * i})
+        for i in range(6)
+        for c in synthetic.chunks((1,))
+    ]
 
     with running_stub([answer([synthetic.MEDIATION])] * 6) as stub:
         original = stub.next_reply
@@ -174,7 +184,9 @@ def test_no_more_than_concurrency_requests_are_in_flight(tmp_path):
             return original()
 
         stub.next_reply = slow_reply
-        answers = stub_backend(stub.url, tmp_path, concurrency=2, use_cache=False).answer(chunks, synthetic.source())
+        answers = stub_backend(stub.url, tmp_path, concurrency=2, use_cache=False).answer(
+            chunks, synthetic.source()
+        )
     assert peak[0] == 2 and [a.chunk for a in answers] == list(range(6))
 
 
@@ -184,7 +196,10 @@ PLANTED = "sk-planted-3f9c1e7d5b"
 def test_the_api_key_reaches_the_server_but_never_a_cassette_or_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("FAZHI_TEST_KEY", PLANTED)
     cassette = tmp_path / "planted.yaml"
-    with running_stub([answer([synthetic.MEDIATION])]) as stub, use_cassette(cassette, record_mode="all"):
+    with (
+        running_stub([answer([synthetic.MEDIATION])]) as stub,
+        use_cassette(cassette, record_mode="all"),
+    ):
         backend = stub_backend(stub.url, tmp_path, api_key_env="FAZHI_TEST_KEY")
         backend.answer(synthetic.chunks((1,)), synthetic.source())
     headers = {k.lower(): v for k, v in stub.requests[0]["headers"].items()}
@@ -192,7 +207,9 @@ def test_the_api_key_reaches_the_server_but_never_a_cassette_or_the_cache(tmp_pa
     assert cassette.exists() and PLANTED not in cassette.read_text(encoding="utf-8")
     stored = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
     assert stored and all(PLANTED.encode() not in p.read_bytes() for p in stored)
-    assert PLANTED not in repr(backend.endpoint) and PLANTED not in json.dumps(backend.stats_dicts())
+    assert PLANTED not in repr(backend.endpoint) and PLANTED not in json.dumps(
+        backend.stats_dicts()
+    )
 
 
 def test_committed_cassettes_hold_no_credentials():
@@ -230,11 +247,17 @@ def _assert_every_figure_is_literal(result: Result, text: str):
         assert values_equal(f.value, parse_raw(f.raw).value)
 
 
-@pytest.mark.parametrize("stats_path", STATS, ids=[p.name.removesuffix(".stats.json") for p in STATS])
-def test_a_real_recording_replays_end_to_end_and_no_unverified_number_gets_through(stats_path, tmp_path):
+@pytest.mark.parametrize(
+    "stats_path", STATS, ids=[p.name.removesuffix(".stats.json") for p in STATS]
+)
+def test_a_real_recording_replays_end_to_end_and_no_unverified_number_gets_through(
+    stats_path, tmp_path
+):
     stats, source, cassette = _recorded(stats_path)
     backend = _backend_like(stats, tmp_path)
-    assert backend.prompt_version == stats["prompt_version"], "prompts changed: re-record (scripts/record-cassettes)"
+    assert backend.prompt_version == stats["prompt_version"], (
+        "prompts changed: re-record (scripts/record-cassettes)"
+    )
     with use_cassette(cassette) as played:
         result = extract(source, backend, chunk_size=stats["chunk_size"])
     assert played.all_played
@@ -242,18 +265,26 @@ def test_a_real_recording_replays_end_to_end_and_no_unverified_number_gets_throu
     totals = stats["totals"]
     assert result.chunks == totals["chunks"] and len(result.figures) == totals["verified_figures"]
     assert (result.usage.calls, result.usage.reasks) == (totals["calls"], totals["reasks"])
-    saved = Result.model_validate_json(stats_path.with_name(f"{stats['name']}.result.json").read_text("utf-8"))
+    saved = Result.model_validate_json(
+        stats_path.with_name(f"{stats['name']}.result.json").read_text("utf-8")
+    )
     assert [f.model_dump() for f in result.figures] == [f.model_dump() for f in saved.figures]
     assert json.loads(result.model_dump_json())  # the CLI's output format
 
 
-@pytest.mark.parametrize("stats_path", STATS[:1], ids=[p.name.removesuffix(".stats.json") for p in STATS[:1]])
+@pytest.mark.parametrize(
+    "stats_path", STATS[:1], ids=[p.name.removesuffix(".stats.json") for p in STATS[:1]]
+)
 def test_a_second_run_of_a_recording_makes_no_calls(stats_path, tmp_path):
     stats, source, cassette = _recorded(stats_path)
     with use_cassette(cassette):
-        first = extract(source, _backend_like(stats, tmp_path, use_cache=True), chunk_size=stats["chunk_size"])
+        first = extract(
+            source, _backend_like(stats, tmp_path, use_cache=True), chunk_size=stats["chunk_size"]
+        )
     with use_cassette(cassette) as played:
-        second = extract(source, _backend_like(stats, tmp_path, use_cache=True), chunk_size=stats["chunk_size"])
+        second = extract(
+            source, _backend_like(stats, tmp_path, use_cache=True), chunk_size=stats["chunk_size"]
+        )
     assert played.play_count == 0
     assert second.usage.cached == second.chunks and second.usage.calls == 0
     assert [f.model_dump() for f in second.figures] == [f.model_dump() for f in first.figures]
@@ -261,7 +292,9 @@ def test_a_second_run_of_a_recording_makes_no_calls(stats_path, tmp_path):
 
 # --- the dry-run estimate against the recordings ----------------------------------------------
 
-QWEN_STATS = [p for p in STATS if p.name.startswith("qwen-")]  # the tokenizer fazhi.text is fitted on
+QWEN_STATS = [
+    p for p in STATS if p.name.startswith("qwen-")
+]  # the tokenizer fazhi.text is fitted on
 # Stated in backends/llm.py: one report's run is within a factor of 2 of its estimate (re-asks and
 # answer lengths vary from report to report); over all recorded reports together within 10%.
 PER_REPORT_FACTOR = 2.0
@@ -280,10 +313,12 @@ def _estimate_and_recorded(stats: dict, tmp_path) -> tuple[tuple[int, int], tupl
     return estimate, (totals["prompt_tokens"], totals["completion_tokens"])
 
 
-@pytest.mark.parametrize("stats_path", QWEN_STATS, ids=[p.name.removesuffix(".stats.json") for p in QWEN_STATS])
+@pytest.mark.parametrize(
+    "stats_path", QWEN_STATS, ids=[p.name.removesuffix(".stats.json") for p in QWEN_STATS]
+)
 def test_the_estimate_is_within_a_factor_of_two_of_what_a_recorded_run_used(stats_path, tmp_path):
     estimate, recorded = _estimate_and_recorded(_stats(stats_path), tmp_path)
-    for guess, used in zip(estimate, recorded):
+    for guess, used in zip(estimate, recorded, strict=False):
         assert 1 / PER_REPORT_FACTOR <= guess / used <= PER_REPORT_FACTOR, (estimate, recorded)
 
 
@@ -304,19 +339,29 @@ def test_the_estimates_answer_and_reask_rates_are_those_the_recordings_measured(
     per_call = sum(r["totals"]["completion_tokens"] for r in runs) / calls
     chunks = [c for r in runs for c in r["chunks"]]
     reasked = [c["reasks"] for c in chunks if c["reasks"]]
-    assert COMPLETION_TOKENS_PER_CALL == pytest.approx(per_call, rel=0.05)
-    assert REASK_SHARE == pytest.approx(len(reasked) / len(chunks), abs=0.05)
-    assert set(reasked) == {runs[0]["max_reasks"]}  # re-asked chunks go all the way, as the estimate assumes
+    assert pytest.approx(per_call, rel=0.05) == COMPLETION_TOKENS_PER_CALL
+    assert pytest.approx(len(reasked) / len(chunks), abs=0.05) == REASK_SHARE
+    assert set(reasked) == {
+        runs[0]["max_reasks"]
+    }  # re-asked chunks go all the way, as the estimate assumes
 
 
 def test_modes_that_send_the_schema_in_the_prompt_pay_for_it_on_every_call(tmp_path):
     chunks = synthetic.chunks()
-    in_grammar = stub_backend("http://127.0.0.1:9/v1", tmp_path, use_cache=False, mode="JSON_SCHEMA")
+    in_grammar = stub_backend(
+        "http://127.0.0.1:9/v1", tmp_path, use_cache=False, mode="JSON_SCHEMA"
+    )
     as_tool = stub_backend("http://127.0.0.1:9/v1", tmp_path, use_cache=False, mode="TOOLS")
-    schema = estimate_tokens(json.dumps(as_tool.reply_model.model_json_schema(), ensure_ascii=False))
-    (base, base_out), (tools, tools_out) = (b.estimate_tokens(chunks, reask_share=0) for b in (in_grammar, as_tool))
+    schema = estimate_tokens(
+        json.dumps(as_tool.reply_model.model_json_schema(), ensure_ascii=False)
+    )
+    (base, base_out), (tools, tools_out) = (
+        b.estimate_tokens(chunks, reask_share=0) for b in (in_grammar, as_tool)
+    )
     assert tools - base == pytest.approx(len(chunks) * schema, abs=1) and base_out == tools_out
-    assert as_tool.estimate_tokens(chunks)[0] - in_grammar.estimate_tokens(chunks)[0] > tools - base  # re-asks too
+    assert (
+        as_tool.estimate_tokens(chunks)[0] - in_grammar.estimate_tokens(chunks)[0] > tools - base
+    )  # re-asks too
 
 
 def test_a_chunk_already_in_the_cache_costs_nothing(tmp_path):
@@ -338,16 +383,22 @@ TWO_REPORTS = ("kunshan-2021", "qidong-2024")
 def _usage_is_the_user_message_length(body: dict) -> tuple:
     """A stub reply whose prompt_tokens tell which chunk was asked (no figures: usage is the point)."""
     user = body["messages"][-1]["content"].strip()  # the client trims whitespace around it
-    return reply(200, completion(json.dumps({"figures": []}), prompt_tokens=len(user), completion_tokens=7))
+    return reply(
+        200, completion(json.dumps({"figures": []}), prompt_tokens=len(user), completion_tokens=7)
+    )
 
 
 def _expected_prompt_tokens(backend: LLMBackend, chunks) -> list[int]:
-    return [len(backend.prompts.messages(c.text, c.headings)[-1]["content"].strip()) for c in chunks]
+    return [
+        len(backend.prompts.messages(c.text, c.headings)[-1]["content"].strip()) for c in chunks
+    ]
 
 
 def test_two_reports_at_once_each_get_their_own_usage_and_last_stats(tmp_path):
     both_done = threading.Barrier(2, timeout=30)
-    work = [chunk_source(read_source(CORPUS / f"{stem}.txt"), size=1000)[:3] for stem in TWO_REPORTS]
+    work = [
+        chunk_source(read_source(CORPUS / f"{stem}.txt"), size=1000)[:3] for stem in TWO_REPORTS
+    ]
     with running_stub([]) as stub:
         stub.responder = _usage_is_the_user_message_length
         backend = stub_backend(stub.url, tmp_path, use_cache=False, concurrency=2)
@@ -359,10 +410,12 @@ def test_two_reports_at_once_each_get_their_own_usage_and_last_stats(tmp_path):
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             outcomes = list(pool.map(one_report, work))
-    for chunks, (answers, stats) in zip(work, outcomes):
+    for chunks, (answers, stats) in zip(work, outcomes, strict=False):
         expected = _expected_prompt_tokens(backend, chunks)
         assert [a.usage.prompt_tokens for a in answers] == expected
-        assert [s.prompt_tokens for s in stats] == expected and [s.chars for s in stats] == [len(c.text) for c in chunks]
+        assert [s.prompt_tokens for s in stats] == expected and [s.chars for s in stats] == [
+            len(c.text) for c in chunks
+        ]
 
 
 def test_a_concurrent_batch_records_each_reports_own_usage(tmp_path):
@@ -373,7 +426,9 @@ def test_a_concurrent_batch_records_each_reports_own_usage(tmp_path):
     with running_stub([]) as stub:
         stub.responder = _usage_is_the_user_message_length
         backend = stub_backend(stub.url, tmp_path, use_cache=False, concurrency=2)
-        summary = run_batch(sorted(folder.iterdir()), backend, tmp_path / "out.jsonl", concurrency=2)
+        summary = run_batch(
+            sorted(folder.iterdir()), backend, tmp_path / "out.jsonl", concurrency=2
+        )
     for record in summary.records:
         chunks = chunk_source(read_source(Path(record.source)), size=backend.preferred_chunk_size)
         assert record.status == "ok" and record.usage.calls == len(chunks)

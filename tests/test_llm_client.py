@@ -25,7 +25,12 @@ from fazhi.llm.client import (
 from fazhi.llm.schema import answer_model
 from tests.llm_stub import answer, reply, running_stub
 
-FIGURE = {"quote": "受理138件", "raw": "138", "indicator": "reconsideration.accepted", "scope": None}
+FIGURE = {
+    "quote": "受理138件",
+    "raw": "138",
+    "indicator": "reconsideration.accepted",
+    "scope": None,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +59,10 @@ def test_a_hosted_endpoint_without_its_key_is_one_clear_error(monkeypatch):
     message = str(info.value)
     assert "\n" not in message and "MY_KEY" in message and "api.openai.com" in message
     monkeypatch.setenv("MY_KEY", "sk-test")
-    assert resolve_endpoint("gpt-4o-mini", "https://api.openai.com/v1", api_key_env="MY_KEY").mode == "TOOLS"
+    assert (
+        resolve_endpoint("gpt-4o-mini", "https://api.openai.com/v1", api_key_env="MY_KEY").mode
+        == "TOOLS"
+    )
 
 
 def test_a_local_server_needs_no_key_and_the_environment_gives_the_url(monkeypatch):
@@ -82,9 +90,11 @@ def test_unknown_mode_and_missing_model_are_refused():
 def _error(status: int, headers: dict[str, str] | None = None) -> openai.APIStatusError:
     request = httpx2.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
     response = httpx2.Response(status, headers=headers or {}, request=request)
-    cls = {429: openai.RateLimitError, 500: openai.InternalServerError, 400: openai.BadRequestError}.get(
-        status, openai.APIStatusError
-    )
+    cls = {
+        429: openai.RateLimitError,
+        500: openai.InternalServerError,
+        400: openai.BadRequestError,
+    }.get(status, openai.APIStatusError)
     return cls("stub", response=response, body=None)
 
 
@@ -119,7 +129,9 @@ def _run_with_retries(failures, attempts=4):
 
 
 def test_retry_after_is_honoured_and_backoff_grows_with_jitter():
-    result, slept, calls = _run_with_retries([_error(429, {"retry-after": "2"}), _error(500), _error(503)])
+    result, slept, calls = _run_with_retries(
+        [_error(429, {"retry-after": "2"}), _error(500), _error(503)]
+    )
     assert result == "ok" and calls == 4
     assert slept[0] == 2.0  # what the server asked for
     assert 1.0 <= slept[1] <= 2.0 and 2.0 <= slept[2] <= 3.0  # 0.5 * 2**n, plus up to 1 s jitter
@@ -140,7 +152,9 @@ def _ask(stub_url, max_reasks=2, policy=None):
     client = make_client(endpoint, policy)
     model = answer_model(default_catalog())
     text = "市政府收到行政复议申请169件,受理138件"
-    check = lambda what, item: None if item["quote"] in text else "[quote_not_in_source] not in the text"  # noqa: E731
+    check = lambda what, item: (
+        None if item["quote"] in text else "[quote_not_in_source] not in the text"
+    )  # noqa: E731
     messages = [{"role": "user", "content": text}]
     return asyncio.run(
         ask(client, endpoint, model, messages, context={"check": check}, max_reasks=max_reasks,
@@ -154,7 +168,10 @@ def test_a_429_with_retry_after_then_success_over_http():
     async def sleep(seconds):
         slept.append(seconds)
 
-    script = [reply(429, {"error": {"message": "slow down"}}, {"retry-after": "1"}), answer([FIGURE])]
+    script = [
+        reply(429, {"error": {"message": "slow down"}}, {"retry-after": "1"}),
+        answer([FIGURE]),
+    ]
     with running_stub(script) as stub:
         outcome = _ask(stub.url, policy=RetryPolicy(sleep=sleep))
     assert slept == [1.0] and len(stub.requests) == 2

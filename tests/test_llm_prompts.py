@@ -17,7 +17,9 @@ def test_every_indicator_is_listed_once_with_its_chinese_keywords():
     listing = render_indicators(CATALOG).splitlines()
     assert len(listing) == len(CATALOG.ids)
     assert listing[0] == "- reconsideration.received：收到行政复议申请数；收到/收案 申请"
-    assert keywords(CATALOG["major_decisions.legality_reviews"]) == ""  # no Chinese in its definition
+    assert (
+        keywords(CATALOG["major_decisions.legality_reviews"]) == ""
+    )  # no Chinese in its definition
 
 
 def test_messages_carry_the_rules_the_catalog_and_the_chunk():
@@ -49,7 +51,9 @@ def test_version_changes_with_a_prompt_file_the_schema_or_the_catalog(tmp_path):
     base = load_prompts(CATALOG, SCHEMA, folder).version
     assert load_prompts(CATALOG, SCHEMA, folder).version == base  # deterministic
 
-    (folder / USER_FILE).write_text((folder / USER_FILE).read_text() + "\n请认真。", encoding="utf-8")
+    (folder / USER_FILE).write_text(
+        (folder / USER_FILE).read_text() + "\n请认真。", encoding="utf-8"
+    )
     assert load_prompts(CATALOG, SCHEMA, folder).version != base
 
     assert load_prompts(CATALOG, SCHEMA + " ", data_dir("prompts")).version != base
@@ -75,4 +79,8 @@ def test_the_schema_is_prompt_text_only_in_modes_that_send_it_with_the_messages(
     assert schema_prompt_text("JSON_SCHEMA", schema) == ""  # a grammar on llama.cpp, not prompt
     as_tool, in_system = schema_prompt_text("TOOLS", schema), schema_prompt_text("JSON", schema)
     assert json.loads(as_tool) == json.loads(in_system) == schema
-    assert "\n" not in as_tool and in_system == schema_prompt_text("MD_JSON", schema) and "\n  " in in_system
+    assert (
+        "\n" not in as_tool
+        and in_system == schema_prompt_text("MD_JSON", schema)
+        and "\n  " in in_system
+    )

@@ -17,7 +17,12 @@ from fazhi.resources import data_file
 
 # A real sentence from kunshan-2021.
 SENTENCE = "市政府收到行政复议申请169件,受理138件"
-FIGURE = {"quote": "受理138件", "raw": "138", "indicator": "reconsideration.accepted", "scope": "市政府"}
+FIGURE = {
+    "quote": "受理138件",
+    "raw": "138",
+    "indicator": "reconsideration.accepted",
+    "scope": "市政府",
+}
 
 
 def test_schema_file_is_what_the_catalog_generates():
@@ -38,7 +43,9 @@ def test_indicator_is_an_enum_of_the_catalog_ids_and_objects_are_closed():
 
 
 def test_any_catalog_of_the_same_shape_gives_a_working_model():
-    other = parse_catalog({"g": {"x.count": {"name": "某数", "kind": "count", "definition": "d (某)"}}})
+    other = parse_catalog(
+        {"g": {"x.count": {"name": "某数", "kind": "count", "definition": "d (某)"}}}
+    )
     model = answer_model(other)
     reply = model.model_validate({"figures": [{**FIGURE, "indicator": "x.count"}]})
     assert reply.figures[0].indicator == "x.count"

@@ -10,15 +10,21 @@ from fazhi.text import char_overlap
 
 # Real statements from evals/corpus/kunshan-2021.txt.
 RECEIVED = Figure(
-    indicator="reconsideration.received", value=169, raw="169",
-    quote="市政府收到行政复议申请169件", scope="市政府",
+    indicator="reconsideration.received",
+    value=169,
+    raw="169",
+    quote="市政府收到行政复议申请169件",
+    scope="市政府",
 )
 ACCEPTED_SHORT = Figure(
     indicator="reconsideration.accepted", value=138, raw="138", quote="受理138件", scope=None
 )
 ACCEPTED_LONG = Figure(
-    indicator="reconsideration.accepted", value=138, raw="138",
-    quote="市政府收到行政复议申请169件,受理138件", scope="市政府",
+    indicator="reconsideration.accepted",
+    value=138,
+    raw="138",
+    quote="市政府收到行政复议申请169件,受理138件",
+    scope="市政府",
 )
 RATE = Figure(
     indicator="reconsideration.mediation_rate", value=40.8, raw="40.8%", quote="占比40.8%"
@@ -40,18 +46,23 @@ def test_exact_duplicates_from_overlapping_chunks_collapse_to_one():
 def test_figures_are_concatenated_in_chunk_order_and_tagged_with_their_chunk():
     draft = merge([_answer(2, figures=[RATE]), _answer(0, figures=[RECEIVED])])
     assert [(f.indicator, f.chunk) for f in draft.figures] == [
-        (RECEIVED.indicator, 0), (RATE.indicator, 2)
+        (RECEIVED.indicator, 0),
+        (RATE.indicator, 2),
     ]
 
 
 def test_same_indicator_and_scope_with_different_values_keeps_both_and_records_a_conflict():
-    other = RECEIVED.model_copy(update={"value": 196, "raw": "196", "quote": "收到行政复议申请196件"})
+    other = RECEIVED.model_copy(
+        update={"value": 196, "raw": "196", "quote": "收到行政复议申请196件"}
+    )
     draft = merge([_answer(0, figures=[RECEIVED]), _answer(1, figures=[other])])
     assert [f.value for f in draft.figures] == [169, 196]
     assert len(draft.conflicts) == 1
     conflict = draft.conflicts[0]
     assert (conflict.indicator, conflict.scope, conflict.values) == (
-        "reconsideration.received", "市政府", [169, 196]
+        "reconsideration.received",
+        "市政府",
+        [169, 196],
     )
 
 
@@ -80,14 +91,18 @@ def test_longer_quote_without_scope_inherits_the_shorter_ones_scope():
 
 
 def test_text_items_contained_or_mostly_overlapping_collapse_to_the_longer():
-    longer = "少数领导干部运用法治思维和法治方式深化改革、推动发展、化解矛盾、维护稳定的能力有待提升"
+    longer = (
+        "少数领导干部运用法治思维和法治方式深化改革、推动发展、化解矛盾、维护稳定的能力有待提升"
+    )
     cut = longer[:20]
     near = longer.replace("少数", "部分")  # same passage, two characters differ
     assert char_overlap(longer, near) >= 0.8
-    draft = merge([
-        _answer(0, shortcomings=[TextItem(quote=cut), TextItem(quote=SHORTCOMING)]),
-        _answer(1, shortcomings=[TextItem(quote=longer), TextItem(quote=near)]),
-    ])
+    draft = merge(
+        [
+            _answer(0, shortcomings=[TextItem(quote=cut), TextItem(quote=SHORTCOMING)]),
+            _answer(1, shortcomings=[TextItem(quote=longer), TextItem(quote=near)]),
+        ]
+    )
     assert [t.quote for t in draft.shortcomings] == [longer, SHORTCOMING]
     assert draft.shortcomings[0].chunk == 1
 
@@ -108,7 +123,10 @@ def test_meta_first_chunk_wins_and_a_later_different_value_is_visible():
     assert len(draft.rejected) == 1
     rejection = draft.rejected[0]
     assert (rejection.what, rejection.code, rejection.item, rejection.chunk) == (
-        "meta", "bad_meta", {"year": 2020}, 3
+        "meta",
+        "bad_meta",
+        {"year": 2020},
+        3,
     )
     assert rejection.reason.startswith("conflicting meta: year")
 
@@ -118,7 +136,9 @@ def test_rejections_usage_and_chunk_errors_are_carried_over():
     first_usage = Usage(prompt_tokens=100, completion_tokens=20, calls=1)
     answers = [
         _answer(0, rejected=[gave_up], usage=first_usage),
-        _answer(1, error="timeout after 3 attempts", usage=Usage(prompt_tokens=90, calls=3, reasks=2)),
+        _answer(
+            1, error="timeout after 3 attempts", usage=Usage(prompt_tokens=90, calls=3, reasks=2)
+        ),
     ]
     draft = merge(answers, source="kunshan-2021.txt", chunks=5)
     assert draft.rejected == [gave_up]
@@ -130,11 +150,16 @@ def test_rejections_usage_and_chunk_errors_are_carried_over():
 
 def test_input_order_does_not_change_the_output():
     answers = [
-        _answer(0, figures=[ACCEPTED_SHORT, RATE], meta=Meta(region="昆山市"),
-                shortcomings=[TextItem(quote=SHORTCOMING)]),
+        _answer(
+            0,
+            figures=[ACCEPTED_SHORT, RATE],
+            meta=Meta(region="昆山市"),
+            shortcomings=[TextItem(quote=SHORTCOMING)],
+        ),
         _answer(1, figures=[ACCEPTED_LONG, RECEIVED], meta=Meta(region="昆山", year=2021)),
-        _answer(2, figures=[RECEIVED.model_copy(update={"value": 196, "raw": "196"})],
-                error="bad JSON"),
+        _answer(
+            2, figures=[RECEIVED.model_copy(update={"value": 196, "raw": "196"})], error="bad JSON"
+        ),
     ]
     outputs = {merge(list(p)).model_dump_json() for p in itertools.permutations(answers)}
     assert len(outputs) == 1

@@ -153,7 +153,9 @@ def test_parse_raw(raw, value, percent, approx):
     assert number == Number(value, raw, 0, len(raw), None, percent, approx)
 
 
-@pytest.mark.parametrize("raw", ["", " 169", "169件", "一是", "百", "169 170", "第一", "十一五", "abc"])
+@pytest.mark.parametrize(
+    "raw", ["", " 169", "169件", "一是", "百", "169 170", "第一", "十一五", "abc"]
+)
 def test_parse_raw_refuses_what_is_not_exactly_one_number(raw):
     assert parse_raw(raw) is None
 
@@ -244,7 +246,13 @@ def _chinese(n: int, traditional: bool = False) -> str:
     """n (0..99999) written out the standard way: 一百零五, 十五, 一万零一十."""
     if n == 0:
         return "零"
-    places = [(10000, "萬" if traditional else "万"), (1000, "千"), (100, "百"), (10, "十"), (1, "")]
+    places = [
+        (10000, "萬" if traditional else "万"),
+        (1000, "千"),
+        (100, "百"),
+        (10, "十"),
+        (1, ""),
+    ]
     out, zero_gap = "", False
     for size, name in places:
         digit = n // size % 10

@@ -22,7 +22,11 @@ class QuoteBackend:
         return [
             ChunkAnswer(
                 chunk=c.index,
-                figures=[f.model_copy(update={"chunk": c.index}) for f in self.figures if f.quote in c.text],
+                figures=[
+                    f.model_copy(update={"chunk": c.index})
+                    for f in self.figures
+                    if f.quote in c.text
+                ],
             )
             for c in chunks
         ]
@@ -35,7 +39,9 @@ def test_gold_figures_flow_through_and_a_planted_one_is_rejected():
     result = extract(source, backend, chunk_size=1500)
     assert result.verified and result.backend == "stand-in" and result.prompt_version == "v0"
     assert result.source_sha256 == source.sha256
-    assert {(f.indicator, f.value) for f in result.figures} == {(f.indicator, f.value) for f in gold}
+    assert {(f.indicator, f.value) for f in result.figures} == {
+        (f.indicator, f.value) for f in gold
+    }
     for f in result.figures:
         start, end = f.span
         assert source.text[start:end] == f.quote
@@ -44,7 +50,12 @@ def test_gold_figures_flow_through_and_a_planted_one_is_rejected():
 
 
 def test_a_proposed_figure_that_does_not_verify_is_rejected_not_lost():
-    planted = Figure(indicator="reconsideration.received", value=170, raw="169", quote="市政府收到行政复议申请169件")
+    planted = Figure(
+        indicator="reconsideration.received",
+        value=170,
+        raw="169",
+        quote="市政府收到行政复议申请169件",
+    )
     source, result = extract_file(CORPUS / "kunshan-2021.txt", QuoteBackend([planted]))
     assert result.figures == []
     assert [r.code for r in result.rejected] == ["value_mismatch"]

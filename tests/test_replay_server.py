@@ -40,12 +40,18 @@ class Answer(BaseModel):
     shortcomings: list[str] = []
 
 
-FORMAT = {"type": "json_schema", "json_schema": {"name": "Answer", "schema": Answer.model_json_schema()}}
+FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "Answer", "schema": Answer.model_json_schema()},
+}
 
 
 def ask(server: ReplayServer, chunk: str, *, timeout: float = 5.0, extra: list | None = None):
     client = openai.OpenAI(base_url=server.url, api_key="unused", max_retries=0, timeout=timeout)
-    messages = [{"role": "system", "content": "extract"}, {"role": "user", "content": f"<chunk>\n{chunk}\n</chunk>"}]
+    messages = [
+        {"role": "system", "content": "extract"},
+        {"role": "user", "content": f"<chunk>\n{chunk}\n</chunk>"},
+    ]
     return client.chat.completions.with_raw_response.create(
         model="m", messages=messages + (extra or []), response_format=FORMAT
     )
@@ -83,7 +89,9 @@ def test_echo_ignores_injected_instructions():
 
 def test_echo_without_numbers_answers_no_figures():
     with ReplayServer(mode="echo") as server:
-        answer = Answer.model_validate_json(content_of(ask(server, "坚持党的领导，推进依法行政。"))[0])
+        answer = Answer.model_validate_json(
+            content_of(ask(server, "坚持党的领导，推进依法行政。"))[0]
+        )
     assert answer.figures == []
 
 
@@ -101,7 +109,9 @@ def test_chunk_is_found_in_the_first_user_message_even_after_reasks():
     ("http_503", openai.InternalServerError, 503),
 ])  # fmt: skip
 def test_http_faults(fault, error, status):
-    with ReplayServer(mode="echo", faults=parse_schedule(f"{fault}:at=0"), retry_after=0.25) as server:
+    with ReplayServer(
+        mode="echo", faults=parse_schedule(f"{fault}:at=0"), retry_after=0.25
+    ) as server:
         with pytest.raises(error) as caught:
             ask(server, SENTENCE)
         ok = ask(server, SENTENCE)  # only request 0 was scheduled to fail
@@ -178,18 +188,30 @@ def test_probability_faults_are_the_same_at_every_run_and_order():
     first = {k for k in keys if rule.matches(0, k, "", 0)}
     again = {k for k in reversed(keys) if rule.matches(99, k, "", 0)}
     assert first == again and 30 < len(first) < 90
-    assert {k for k in keys if FaultRule("http_500", probability=0.3, seed=12).matches(0, k, "", 0)} != first
+    assert {
+        k for k in keys if FaultRule("http_500", probability=0.3, seed=12).matches(0, k, "", 0)
+    } != first
 
 
 def test_schedule_spec_parses_and_refuses_nonsense():
     schedule = parse_schedule("rate_limit:at=0|3;http_503:p=0.2,seed=7,times=1;hang:contains=复议")
     assert [r.fault for r in schedule.rules] == ["rate_limit", "http_503", "hang"]
     assert schedule.rules[0].at == {0, 3} and schedule.rules[1].times == 1
-    assert schedule.pick(3, "k", "", 0) == "rate_limit" and schedule.pick(5, "k", "行政复议", 0) == "hang"
+    assert (
+        schedule.pick(3, "k", "", 0) == "rate_limit"
+        and schedule.pick(5, "k", "行政复议", 0) == "hang"
+    )
     for bad in ("explode:at=1", "http_500:at=x", "http_500", "http_500:color=red", "http_500:at"):
         with pytest.raises(FaultSpecError):
             parse_schedule(bad)
-    assert set(FAULTS) >= {"rate_limit", "hang", "drop", "truncated", "bad_schema", "obey_injection"}
+    assert set(FAULTS) >= {
+        "rate_limit",
+        "hang",
+        "drop",
+        "truncated",
+        "bad_schema",
+        "obey_injection",
+    }
 
 
 def _record_cassette(path: Path, server: ReplayServer, chunks: list[str]) -> None:
@@ -197,8 +219,16 @@ def _record_cassette(path: Path, server: ReplayServer, chunks: list[str]) -> Non
     with vcr.use_cassette(str(path), record_mode="all"):
         for chunk in chunks:
             conn = http.client.HTTPConnection("127.0.0.1", server.port)
-            body = {"model": "m", "messages": [{"role": "user", "content": f"<chunk>{chunk}</chunk>"}]}
-            conn.request("POST", "/v1/chat/completions", json.dumps(body), {"Content-Type": "application/json"})
+            body = {
+                "model": "m",
+                "messages": [{"role": "user", "content": f"<chunk>{chunk}</chunk>"}],
+            }
+            conn.request(
+                "POST",
+                "/v1/chat/completions",
+                json.dumps(body),
+                {"Content-Type": "application/json"},
+            )
             conn.getresponse().read()
             conn.close()
 
@@ -211,10 +241,16 @@ def test_replay_serves_recordings_exactly_then_by_chunk_then_round_robin(tmp_pat
         msgs = [{"role": "user", "content": f"<chunk>{SENTENCE}</chunk>"}]
         exact = client.chat.completions.with_raw_response.create(model="m", messages=msgs)
         other_wording = [{"role": "system", "content": "v2"}] + msgs
-        by_chunk = client.chat.completions.with_raw_response.create(model="m", messages=other_wording)
+        by_chunk = client.chat.completions.with_raw_response.create(
+            model="m", messages=other_wording
+        )
         unseen = [{"role": "user", "content": "<chunk>从未录制的段落</chunk>"}]
         fallback = client.chat.completions.with_raw_response.create(model="m", messages=unseen)
-    assert [r.headers["x-replay"] for r in (exact, by_chunk, fallback)] == ["exact", "chunk", "fallback"]
+    assert [r.headers["x-replay"] for r in (exact, by_chunk, fallback)] == [
+        "exact",
+        "chunk",
+        "fallback",
+    ]
     assert "169" in content_of(exact)[0] and content_of(exact)[0] == content_of(by_chunk)[0]
     assert server.stats.sources == {"exact": 1, "chunk": 1, "fallback": 1}
 

@@ -184,7 +184,9 @@ def test_traditional_script_matches_and_stays_as_printed(backend):
 
 
 def test_zero_losses_is_a_figure(backend):
-    text = "法院共审结全区行政诉讼案件309件,行政负责人出庭率100%,以区政府为被告的行政诉讼案件零败诉。"
+    text = (
+        "法院共审结全区行政诉讼案件309件,行政负责人出庭率100%,以区政府为被告的行政诉讼案件零败诉。"
+    )
     figures = figures_of(text, backend)
     assert as_pairs(figures) == {
         ("litigation.concluded", 309),
@@ -197,7 +199,10 @@ def test_zero_losses_is_a_figure(backend):
 def test_an_approximate_count_keeps_its_marker(backend):
     [figure] = figures_of("累计开展各类普法宣传活动50余场,参观人数达4000余人次。", backend)
     assert (figure.indicator, figure.raw, figure.value, figure.approx) == (
-        "publicity.events", "50余", 50, True,
+        "publicity.events",
+        "50余",
+        50,
+        True,
     )
 
 
@@ -292,7 +297,11 @@ def test_a_heading_that_admits_problems_introduces_its_points(backend):
 def test_an_admission_followed_by_yishi_introduces_its_points(backend):
     section = _section("sucheng-2020", "三、法治政府建設存在", "四、下一年度")
     shortcomings, _ = items_of(section.replace("主要表現在:", ""), backend)
-    assert shortcomings == ["法治意識、法治能力有待提高", "政府職能轉變還不夠到位", "法治隊伍建設需進一步加強"]
+    assert shortcomings == [
+        "法治意識、法治能力有待提高",
+        "政府職能轉變還不夠到位",
+        "法治隊伍建設需進一步加強",
+    ]
 
 
 def test_a_section_without_points_gives_one_item_per_sentence(backend):
@@ -309,7 +318,10 @@ def test_a_section_without_points_gives_one_item_per_sentence(backend):
         "少数领导干部运用法治思维和法治方式深化改革、推动发展、化解矛盾、维护稳定的能力有待提升",
         "基层治理体系和治理能力法治化水平有待提高",
     ]
-    assert plans == ["持续推进审批服务高效化、便民化,建设更优质的营商环境", "探索帶有柔性色彩的执法方式,实现惩教相结合"]
+    assert plans == [
+        "持续推进审批服务高效化、便民化,建设更优质的营商环境",
+        "探索帶有柔性色彩的执法方式,实现惩教相结合",
+    ]
 
 
 def test_a_title_naming_the_government_before_guanyu(backend):

@@ -50,7 +50,14 @@ def test_last_context_phrase_before_each_number_is_the_rescans_last_match(stem, 
 
 
 # Phrases whose match a cut shortens or moves: a number, alternatives, repeats, wildcards.
-TRICKY_PHRASES = [r"\d+", "复议|复议申请", "(?:申请)+", "行政.*?复议", "行政.*复议", "(?<=收到)行政"]
+TRICKY_PHRASES = [
+    r"\d+",
+    "复议|复议申请",
+    "(?:申请)+",
+    "行政.*?复议",
+    "行政.*复议",
+    "(?<=收到)行政",
+]
 
 
 @pytest.mark.parametrize("phrase", TRICKY_PHRASES)
@@ -65,7 +72,9 @@ def test_last_phrase_before_is_exact_where_the_cut_shortens_a_match(phrase):
 
 # The 一是 pattern before it was made linear: from every position of a blank run it scanned
 # the rest of the run.
-BACKTRACKING_SHI = re.compile(r"(?:^|(?<=[。；;：:\s]))[ \t\u3000]*([一二三四五六七八九十]{1,3})是", re.M)
+BACKTRACKING_SHI = re.compile(
+    r"(?:^|(?<=[。；;：:\s]))[ \t\u3000]*([一二三四五六七八九十]{1,3})是", re.M
+)
 
 
 def _blanks_before_markers(norm: str) -> str:
@@ -94,7 +103,17 @@ LIST_TAIL = re.compile(r"[，,]?\s*等等?\s*$")  # the regex _list_tail_start r
 def test_list_tail_starts_where_the_regex_started_it():
     item = "基层治理体系和治理能力法治化水平有待提高,等等"
     assert item in report_text("kunshan-2021")
-    variants = [item, item + "。", item[:-1], item[:-2], item + "等", "有待提高， \u3000等 \n", "等", " ", ""]
+    variants = [
+        item,
+        item + "。",
+        item[:-1],
+        item[:-2],
+        item + "等",
+        "有待提高， \u3000等 \n",
+        "等",
+        " ",
+        "",
+    ]
     variants += [v.replace(",", ", \u3000\xa0") for v in variants]
     for text in variants:
         for start in range(len(text) + 1):

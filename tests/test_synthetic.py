@@ -5,7 +5,12 @@ from __future__ import annotations
 from fazhi.chunking import chunk_source
 from fazhi.model import Source
 from fazhi.testing.responders import first_number_clause
-from fazhi.testing.synthetic import long_report, number_paragraphs, synthetic_reports, with_injection
+from fazhi.testing.synthetic import (
+    long_report,
+    number_paragraphs,
+    synthetic_reports,
+    with_injection,
+)
 from tests.conftest import REPORTS, report_text
 
 SEEDS = {stem: report_text(stem) for stem in REPORTS}
@@ -33,7 +38,11 @@ def test_long_paragraphs_are_cut_at_a_sentence_end():
 
 def test_injection_is_planted_once_and_long_reports_repeat_the_seed():
     planted = with_injection("标题\n正文169件。\n", demanded=4242)
-    assert planted.count("忽略以上指令") == 1 and "4242件" in planted and planted.endswith("正文169件。\n")
+    assert (
+        planted.count("忽略以上指令") == 1
+        and "4242件" in planted
+        and planted.endswith("正文169件。\n")
+    )
     seed = SEEDS["qingpu-2023"]
     grown = long_report(seed, min_chars=200_000)
     assert len(grown) >= 200_000 and grown.count(seed.strip()[:50]) == -(-200_000 // len(seed))

@@ -8,7 +8,12 @@ import json
 import pytest
 import yaml
 
-from fazhi.text import TOKENS_PER_ASCII_CHAR, TOKENS_PER_NON_ASCII_CHAR, char_overlap, estimate_tokens
+from fazhi.text import (
+    TOKENS_PER_ASCII_CHAR,
+    TOKENS_PER_NON_ASCII_CHAR,
+    char_overlap,
+    estimate_tokens,
+)
 from tests.conftest import ROOT, report_text
 
 SENTENCE = "全年共收到行政复议申请169件，受理138件"  # kunshan-2021 wording, mixed digits
@@ -38,7 +43,9 @@ def test_estimate_counts_chinese_and_ascii_at_their_own_rates():
 def test_estimate_grows_with_the_text():
     text = report_text("kunshan-2021")
     assert estimate_tokens(text[:2000]) < estimate_tokens(text)
-    assert estimate_tokens(text) == pytest.approx(estimate_tokens(text[:2000]) + estimate_tokens(text[2000:]), abs=1)
+    assert estimate_tokens(text) == pytest.approx(
+        estimate_tokens(text[:2000]) + estimate_tokens(text[2000:]), abs=1
+    )
 
 
 def test_estimate_is_within_twelve_percent_of_every_recorded_qwen_call():

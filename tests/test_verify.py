@@ -182,7 +182,14 @@ def test_meta_fields_the_source_does_not_bear_out_become_none_with_a_reason():
 
 @pytest.mark.parametrize(
     "printed",
-    ["2022-03-15", "2022/3/15", "2022.03.15", "2022年3月15日", "2022年03月\n15日", "二〇二二年三月十五日"],
+    [
+        "2022-03-15",
+        "2022/3/15",
+        "2022.03.15",
+        "2022年3月15日",
+        "2022年03月\n15日",
+        "二〇二二年三月十五日",
+    ],
 )
 def test_published_date_forms(printed):
     from datetime import date
@@ -206,7 +213,9 @@ def test_text_items_not_in_the_source_are_rejected_and_real_ones_get_spans():
 
 
 def test_earlier_rejections_are_kept_and_conflicts_follow_the_surviving_figures():
-    other = RECEIVED.model_copy(update={"value": 196, "raw": "196", "quote": "收到行政复议申请196件"})
+    other = RECEIVED.model_copy(
+        update={"value": 196, "raw": "196", "quote": "收到行政复议申请196件"}
+    )
     draft = Result(
         figures=[RECEIVED, other],
         conflicts=[Conflict(indicator=RECEIVED.indicator, scope="市政府", values=[169, 196])],
@@ -219,7 +228,10 @@ def test_earlier_rejections_are_kept_and_conflicts_follow_the_surviving_figures(
 
 
 def test_verify_does_not_mutate_the_draft():
-    draft = Result(figures=[RECEIVED], shortcomings=[TextItem(quote="基层治理体系和治理能力法治化水平有待提高")])
+    draft = Result(
+        figures=[RECEIVED],
+        shortcomings=[TextItem(quote="基层治理体系和治理能力法治化水平有待提高")],
+    )
     before = draft.model_dump_json()
     verify(draft, KUNSHAN)
     assert draft.model_dump_json() == before

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fazhi import __version__
@@ -71,7 +71,12 @@ def _expand(argument: str) -> list[Path]:
         return [path]
     if glob.has_magic(argument):
         hits = sorted(Path(p) for p in glob.glob(argument, recursive=True))
-        return [r for hit in hits for r in (_reports_under(hit) if hit.is_dir() else [hit]) if _is_report(r)]
+        return [
+            r
+            for hit in hits
+            for r in (_reports_under(hit) if hit.is_dir() else [hit])
+            if _is_report(r)
+        ]
     return []
 
 
@@ -113,12 +118,14 @@ def extract_report(
     catalog: Catalog | None = None,
 ) -> tuple[ReportRecord, Source | None]:
     """Run one report and describe how it went; never raises for a bad report or backend."""
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
     source = result = None
     error = stage = None
     try:
-        source, result = extract_file(path, backend, chunk_size=chunk_size, overlap=overlap, catalog=catalog)
+        source, result = extract_file(
+            path, backend, chunk_size=chunk_size, overlap=overlap, catalog=catalog
+        )
     except IngestError as exc:
         error, stage = str(exc), "read"
     except Exception as exc:  # any backend failure is this report's failure, not the batch's
@@ -129,7 +136,9 @@ def extract_report(
         stage = "chunks"
     record = ReportRecord(
         source=str(path),
-        source_sha256=source.sha256 if source else (sha256 if sha256 is not None else file_sha256(path)),
+        source_sha256=source.sha256
+        if source
+        else (sha256 if sha256 is not None else file_sha256(path)),
         backend=backend.name,
         model=backend.model,
         prompt_version=backend.prompt_version,
@@ -160,11 +169,15 @@ class BatchPlan:
     repaired_bytes: int = 0  # a torn last line cut off the journal
 
 
-def plan_batch(paths: Sequence[Path], backend: Backend, journal: Path | None, *, resume: bool = True) -> BatchPlan:
+def plan_batch(
+    paths: Sequence[Path], backend: Backend, journal: Path | None, *, resume: bool = True
+) -> BatchPlan:
     """Split ``paths`` into work to do and work the journal already holds (without changing it)."""
     finished: dict[RecordKey, ReportRecord] = {}
     if resume and journal is not None:
-        finished = {r.key: r for r in jsonl.latest_records(jsonl.read_records(journal)) if r.status == "ok"}
+        finished = {
+            r.key: r for r in jsonl.latest_records(jsonl.read_records(journal)) if r.status == "ok"
+        }
     plan = BatchPlan(todo=[], done={})
     first_with: dict[str, Path] = {}
     for path in paths:
@@ -251,12 +264,15 @@ def run_batch(
     return BatchSummary(records, plan.duplicates, progress, repaired_bytes=repaired)
 
 
-def _run_all(todo, backend, handle, concurrency, options, progress, notify) -> dict[Path, ReportRecord]:
+def _run_all(
+    todo, backend, handle, concurrency, options, progress, notify
+) -> dict[Path, ReportRecord]:
     """Run the reports on a thread pool; this thread alone appends to the journal."""
     fresh: dict[Path, ReportRecord] = {}
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fazhi-report")
     futures: dict[Future, Path] = {
-        pool.submit(extract_report, path, backend, sha256=sha, **options): path for path, sha in todo
+        pool.submit(extract_report, path, backend, sha256=sha, **options): path
+        for path, sha in todo
     }
 
     def record(future: Future) -> None:
@@ -310,7 +326,9 @@ class Estimate:
         """Cost for prices per million prompt/completion tokens; None without prices."""
         if price_in is None and price_out is None:
             return None
-        return (self.prompt_tokens * (price_in or 0) + self.completion_tokens * (price_out or 0)) / 1e6
+        return (
+            self.prompt_tokens * (price_in or 0) + self.completion_tokens * (price_out or 0)
+        ) / 1e6
 
 
 def estimate_batch(
@@ -354,7 +372,9 @@ def calls_model(backend: Backend) -> bool:
 
 def _estimate_method(backend: Backend) -> str:
     if callable(getattr(backend, "estimate_tokens", None)):
-        return getattr(backend, "estimate_basis", None) or f"estimated by the {backend.name} backend"
+        return (
+            getattr(backend, "estimate_basis", None) or f"estimated by the {backend.name} backend"
+        )
     if not calls_model(backend):
         return f"the {backend.name} backend calls no model: 0 tokens"
     return (
@@ -369,4 +389,8 @@ def prompt_overhead_tokens() -> int:
         folder = data_dir("prompts")
     except FileNotFoundError:
         return 0
-    return sum(text_tokens(p.read_text(encoding="utf-8", errors="replace")) for p in folder.rglob("*") if p.is_file())
+    return sum(
+        text_tokens(p.read_text(encoding="utf-8", errors="replace"))
+        for p in folder.rglob("*")
+        if p.is_file()
+    )

@@ -93,12 +93,11 @@ def chunk_source(
     spans = _pack(text, _units(text, size - repeat), size - repeat)
     paths = _heading_paths(find_headings(text), [own_start for own_start, _ in spans])
     chunks = []
-    for index, ((own_start, end), path) in enumerate(zip(spans, paths)):
+    for index, ((own_start, end), path) in enumerate(zip(spans, paths, strict=False)):
         start = own_start
         if repeat and index:
             start = _last_sentence_start(text, spans[index - 1], repeat)
-        chunks.append(Chunk(index=index, text=text[start:end], start=start, end=end,
-                            headings=path))
+        chunks.append(Chunk(index=index, text=text[start:end], start=start, end=end, headings=path))
     return chunks
 
 
@@ -176,7 +175,7 @@ def _split_after(text: str, marks: str, trailing: str) -> list[tuple[int, int]]:
         spans.append((start, len(text)))
     merged: list[tuple[int, int]] = []
     for span in spans:
-        if merged and not text[span[0]:span[1]].strip():
+        if merged and not text[span[0] : span[1]].strip():
             merged[-1] = (merged[-1][0], span[1])
         else:
             merged.append(span)
@@ -197,8 +196,9 @@ def _units(text: str, size: int) -> list[_Unit]:
     return _glue_headings(text, units)
 
 
-def _split_paragraph(text: str, start: int, end: int, strength: int, size: int,
-                     guard: _NumberGuard) -> list[_Unit]:
+def _split_paragraph(
+    text: str, start: int, end: int, strength: int, size: int, guard: _NumberGuard
+) -> list[_Unit]:
     units: list[_Unit] = []
     for s_start, s_end in _shift(split_sentences(text[start:end]), start):
         kind = _ENUMERATED if _ENUMERATION.match(text, s_start) else _SENTENCE
@@ -257,7 +257,7 @@ def _glue_headings(text: str, units: list[_Unit]) -> list[_Unit]:
 
 
 def _is_bare_heading(text: str, unit: _Unit) -> bool:
-    piece = text[unit.start:unit.end].strip()
+    piece = text[unit.start : unit.end].strip()
     short = len(piece) <= HEADING_MAX + 2
     return unit.strength > _PARAGRAPH and short and bool(_heading_level(piece))
 

@@ -131,7 +131,9 @@ class ReportScore(BaseModel):
 
 def _total(name: str, combine, kind):
     """``combine`` over one field of every report: a derived total, never stored apart."""
-    return computed_field(property(lambda self: combine(getattr(r, name) for r in self.reports)), return_type=kind)
+    return computed_field(
+        property(lambda self: combine(getattr(r, name) for r in self.reports)), return_type=kind
+    )
 
 
 class EvalResult(BaseModel):
@@ -151,8 +153,10 @@ class EvalResult(BaseModel):
     @_derived
     def meta_accuracy(self) -> dict[str, float]:
         n = len(self.reports)
-        return {f: sum(r.meta.get(f, False) for r in self.reports) / n if n else 0.0
-                for f in META_FIELDS}
+        return {
+            f: sum(r.meta.get(f, False) for r in self.reports) / n if n else 0.0
+            for f in META_FIELDS
+        }
 
     shortcomings = _total("shortcomings", sum_counts, Counts)
     plans = _total("plans", sum_counts, Counts)
@@ -209,7 +213,8 @@ def match_figures(gold: list[Figure], predicted: list[Figure]) -> dict[int, int]
     order = sorted(range(len(gold)), key=lambda i: (gold[i].optional, i))
     edges = {
         rank: [
-            j for j, p in enumerate(predicted)
+            j
+            for j, p in enumerate(predicted)
             if p.indicator == gold[i].indicator and values_equal(p.value, gold[i].value)
         ]
         for rank, i in enumerate(order)
@@ -231,8 +236,14 @@ def score_text_items(gold: list[TextItem], predicted: list[TextItem]) -> Counts:
 
 
 def _figure_error(report: str, fig: Figure) -> FigureError:
-    return FigureError(report=report, indicator=fig.indicator, value=fig.value, raw=fig.raw,
-                       quote=fig.quote, scope=fig.scope)
+    return FigureError(
+        report=report,
+        indicator=fig.indicator,
+        value=fig.value,
+        raw=fig.raw,
+        quote=fig.quote,
+        scope=fig.scope,
+    )
 
 
 def _count_by_key(tps: list[str], fps: list[str], fns: list[str]) -> dict[str, Counts]:
@@ -263,8 +274,9 @@ def score_report(
     tp = [predicted.figures[j].indicator for j in sorted(matched_preds)]
     false_pos = [p for j, p in enumerate(predicted.figures) if j not in matched_preds]
     missed = [g for i, g in enumerate(gold.figures) if i not in matches and not g.optional]
-    by_indicator = _count_by_key(tp, [p.indicator for p in false_pos],
-                                 [g.indicator for g in missed])
+    by_indicator = _count_by_key(
+        tp, [p.indicator for p in false_pos], [g.indicator for g in missed]
+    )
     by_group = merge_count_maps({_group(catalog, k): v} for k, v in by_indicator.items())
     return ReportScore(
         report=report,
@@ -296,7 +308,10 @@ def evaluate(
         for stem in sorted(gold)
     ]
     return EvalResult(
-        backend=backend, model=model, prompt_version=prompt_version, reports=reports,
+        backend=backend,
+        model=model,
+        prompt_version=prompt_version,
+        reports=reports,
         missing_predictions=sorted(set(gold) - set(predicted)),
     )
 

@@ -37,8 +37,30 @@ _BOMS = (
 _GB_SUBSETS = {"gb2312", "gbk", "cp936", "ms936", "euc_cn", "euccn"}
 _MIN_PRINTABLE = 0.95
 _HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
-_BLOCK_TAGS = {"p", "div", "br", "li", "tr", "table", "section", "article", "h1", "h2", "h3",
-               "h4", "h5", "h6", "blockquote", "pre", "td", "th", "ul", "ol", "dd", "dt"}
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "table",
+    "section",
+    "article",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "td",
+    "th",
+    "ul",
+    "ol",
+    "dd",
+    "dt",
+}
 
 
 class IngestError(Exception):

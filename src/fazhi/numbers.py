@@ -58,12 +58,7 @@ class Number:
 # Longest first so that 场次 wins over 场 and 个月 over 个.
 _UNITS = sorted(
     dict.fromkeys(
-        """个百分点 個百分點 百分点 百分點 平方公里 平方米 公里 千米 千克 千瓦时 千瓦時 千瓦
-    场次 場次 人次 件次 户次 戶次 家次 批次 班次 车次 車次 架次 小时 小時 个月 個月 分钟 分鐘
-    工作日 课时 課時 学时 學時
-    件 次 元 个 個 人 名 条 條 项 項 家 份 场 場 期 年 月 日 天 周 週 户 戶 所 轮 輪 例 起 篇
-    部 本 册 冊 处 處 座 台 臺 宗 笔 筆 亩 畝 吨 噸 米 岁 歲 位 支 类 類 种 種 套 张 張 级 級
-    层 層 批 间 間 栋 棟 辆 輛 块 塊 节 節 堂 门 門 款 首 幅 单 單 分 秒 斤 倍""".split()
+        ["个百分点", "個百分點", "百分点", "百分點", "平方公里", "平方米", "公里", "千米", "千克", "千瓦时", "千瓦時", "千瓦", "场次", "場次", "人次", "件次", "户次", "戶次", "家次", "批次", "班次", "车次", "車次", "架次", "小时", "小時", "个月", "個月", "分钟", "分鐘", "工作日", "课时", "課時", "学时", "學時", "件", "次", "元", "个", "個", "人", "名", "条", "條", "项", "項", "家", "份", "场", "場", "期", "年", "月", "日", "天", "周", "週", "户", "戶", "所", "轮", "輪", "例", "起", "篇", "部", "本", "册", "冊", "处", "處", "座", "台", "臺", "宗", "笔", "筆", "亩", "畝", "吨", "噸", "米", "岁", "歲", "位", "支", "类", "類", "种", "種", "套", "张", "張", "级", "級", "层", "層", "批", "间", "間", "栋", "棟", "辆", "輛", "块", "塊", "节", "節", "堂", "门", "門", "款", "首", "幅", "单", "單", "分", "秒", "斤", "倍"]
     ),
     key=len,
     reverse=True,
@@ -113,7 +108,7 @@ _CHINESE = re.compile(
 
 # Chinese numerals right after these are ordinals or parts of words (第一, 统一, 逐一, 唯一, 每一,
 # 之一), or names in quotes and titles (“三项制度”, 《两个…》).
-_CN_BLOCKED_BEFORE = set("第统統逐唯每之“「『《〈‘\"")
+_CN_BLOCKED_BEFORE = set('第统統逐唯每之“「『《〈‘"')
 # Fixed words whose numeral is not a count although a measure word follows.
 _CN_WORDS = (
     "一起", "一部分", "一次性", "一把手", "一条龙", "一條龍", "一件事", "一批", "一系列",
@@ -185,7 +180,9 @@ def _chinese_numbers(text: str) -> list[Number]:
 
 
 def _chinese_number(match: re.Match[str], text: str) -> Number | None:
-    count = 100 if match["run"] == "百" and match["pct_pre"] else chinese_int(match["run"])  # 百分之百
+    count = (
+        100 if match["run"] == "百" and match["pct_pre"] else chinese_int(match["run"])
+    )  # 百分之百
     if count is None:
         return None
     return _build(match, text, Decimal(count) * _multiplier(match["mult2"]))

@@ -106,7 +106,9 @@ def _gave_up(chunk: int, reason: str, text: str | None = None) -> Rejection:
     return Rejection(what="figure", code="model_gave_up", reason=reason, item=item, chunk=chunk)
 
 
-def _settle_figures(items: Any, chunk: Chunk, catalog: Catalog) -> tuple[list[Figure], list[Rejection]]:
+def _settle_figures(
+    items: Any, chunk: Chunk, catalog: Catalog
+) -> tuple[list[Figure], list[Rejection]]:
     kept: list[Figure] = []
     rejected: list[Rejection] = []
     for item in items if isinstance(items, list) else []:
@@ -128,7 +130,9 @@ def _settle_meta(item: Any, chunk: Chunk) -> tuple[Meta | None, list[Rejection]]
         meta = Meta(**{k: v for k, v in item.items() if k in Meta.model_fields})
     except ValidationError as exc:
         reason = f"meta is malformed: {exc.errors()[0]['msg']}"
-        return None, [Rejection(what="meta", code="bad_meta", reason=reason, item=item, chunk=chunk.index)]
+        return None, [
+            Rejection(what="meta", code="bad_meta", reason=reason, item=item, chunk=chunk.index)
+        ]
     kept, rejected = check_meta(meta, chunk.text)
     rejected = [r.model_copy(update={"chunk": chunk.index}) for r in rejected]
     return (kept if kept.model_dump(exclude_none=True) else None), rejected
@@ -161,14 +165,18 @@ def salvage(log: CallLog, problem: str, chunk: Chunk, catalog: Catalog) -> Chunk
     data = parse_reply_json(log.last_text)
     if data is None:
         reason = f"{problem}; the last answer is not a JSON object"
-        return ChunkAnswer(chunk=chunk.index, rejected=[_gave_up(chunk.index, reason, log.last_text)])
+        return ChunkAnswer(
+            chunk=chunk.index, rejected=[_gave_up(chunk.index, reason, log.last_text)]
+        )
     cut = log.finish_reason == "length"
     if cut:  # the figure the cut went through is incomplete: it is reported as lost, not checked
         data["figures"] = [f for f in data.get("figures") or [] if _complete(f)]
     answer = settle(data, chunk, catalog)
     if cut:
         checked = len(data["figures"])
-        reason = f"{problem}; {checked} complete figure(s) before the cut were checked, the rest is lost"
+        reason = (
+            f"{problem}; {checked} complete figure(s) before the cut were checked, the rest is lost"
+        )
         answer.rejected.append(_gave_up(chunk.index, reason, log.last_text))
     return answer
 
@@ -237,7 +245,11 @@ class LLMBackend:
         self.prompts: PromptSet = load_prompts(self.catalog, schema_json(self.catalog), folder)
         self.concurrency = max(1, concurrency)
         self.max_reasks = max_reasks
-        self.params = {"temperature": temperature, "max_tokens": max_tokens, "max_reasks": max_reasks}
+        self.params = {
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "max_reasks": max_reasks,
+        }
         self.retry = retry or RetryPolicy()
         self.cache = AnswerCache(cache_dir) if use_cache else None
         # One backend serves several reports at once in a batch, a thread each: "the last call"
@@ -278,7 +290,9 @@ class LLMBackend:
         them by value; concurrent ``answer_async`` calls in one event loop share a thread)."""
         return getattr(self._this_thread, "stats", [])
 
-    async def _answer_all(self, chunks: Sequence[Chunk]) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
+    async def _answer_all(
+        self, chunks: Sequence[Chunk]
+    ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
         client = make_client(self.endpoint, self.retry)
         gate = asyncio.Semaphore(self.concurrency)
         try:
@@ -294,7 +308,9 @@ class LLMBackend:
             text=messages[-1]["content"], params=self.params,
         )  # fmt: skip
 
-    async def _answer_one(self, client, gate: asyncio.Semaphore, chunk: Chunk) -> tuple[ChunkAnswer, ChunkStats]:
+    async def _answer_one(
+        self, client, gate: asyncio.Semaphore, chunk: Chunk
+    ) -> tuple[ChunkAnswer, ChunkStats]:
         messages = self.prompts.messages(chunk.text, chunk.headings)
         key = self._key(messages)
         stats = ChunkStats(chunk=chunk.index, chars=len(chunk.text))
@@ -336,7 +352,9 @@ class LLMBackend:
         )  # fmt: skip
         return answer.model_copy(update={"usage": usage}), log
 
-    def estimate_tokens(self, chunks: Sequence[Chunk], *, reask_share: float = REASK_SHARE) -> tuple[int, int]:
+    def estimate_tokens(
+        self, chunks: Sequence[Chunk], *, reask_share: float = REASK_SHARE
+    ) -> tuple[int, int]:
         """(prompt, completion) tokens a run over ``chunks`` would use; calls nothing.
 
         Each chunk's first call is its rendered messages (plus the answer schema where the mode
@@ -349,8 +367,16 @@ class LLMBackend:
         answer_tokens = min(COMPLETION_TOKENS_PER_CALL, self.params["max_tokens"])
         reasks = reask_share * self.max_reasks
         # re-ask k repeats the first call plus k previous answers and their errors
-        growth = reask_share * (answer_tokens + REASK_ERROR_TOKENS) * self.max_reasks * (self.max_reasks + 1) / 2
-        schema = estimate_tokens(schema_prompt_text(self.endpoint.mode, self.reply_model.model_json_schema()))
+        growth = (
+            reask_share
+            * (answer_tokens + REASK_ERROR_TOKENS)
+            * self.max_reasks
+            * (self.max_reasks + 1)
+            / 2
+        )
+        schema = estimate_tokens(
+            schema_prompt_text(self.endpoint.mode, self.reply_model.model_json_schema())
+        )
         prompt = completion = 0.0
         for chunk in chunks:
             messages = self.prompts.messages(chunk.text, chunk.headings)
@@ -388,7 +414,9 @@ def _from_cache(text: str, index: int) -> ChunkAnswer:
 
 
 def _count(stats: ChunkStats, answer: ChunkAnswer) -> ChunkStats:
-    figures_rejected = [r for r in answer.rejected if r.what == "figure" and r.code != "model_gave_up"]
+    figures_rejected = [
+        r for r in answer.rejected if r.what == "figure" and r.code != "model_gave_up"
+    ]
     stats.kept = len(answer.figures)
     stats.rejected = len(figures_rejected)
     stats.proposed = stats.kept + stats.rejected

@@ -70,7 +70,9 @@ def quantities(text: str, norm: str, rules: Rules) -> list[Quantity]:
     inside = rules_text.enclosed(text)
     found = []
     for number in find_numbers(text):
-        if inside[number.start] or rules.not_a_count.search(norm, max(0, number.start - 8), number.start):
+        if inside[number.start] or rules.not_a_count.search(
+            norm, max(0, number.start - 8), number.start
+        ):
             continue
         unit = norm[number.end : number.end + len(number.unit)] if number.unit else None
         form = _form(number, unit, rules)
@@ -242,7 +244,7 @@ def _sentence_figures(
     figures: list[Found] = []
     stated: set[str] = set()  # indicators of ``figures``
     by_quantity: dict[int, str] = {}  # quantity index -> indicator it was read as
-    for i, (q, window) in enumerate(zip(qs, _windows(norm, sentence, qs))):
+    for i, (q, window) in enumerate(zip(qs, _windows(norm, sentence, qs), strict=False)):
         own_start = window.own_start
         after_breakdown = window.earlier.last_end(rules.breakdown, q.number.start) is not None
         excluded = stated if after_breakdown else set()
@@ -320,7 +322,9 @@ def find_all(text: str, rules: Rules) -> list[Found]:
     """Everything the rules find in one report, each with its offset."""
     norm = rules_text.simplified(text)
     meta = find_meta(text, norm, rules.meta)
-    region = next((norm[s.offset : s.offset + len(str(s.value))] for s in meta if s.field == "region"), None)
+    region = next(
+        (norm[s.offset : s.offset + len(str(s.value))] for s in meta if s.field == "region"), None
+    )
     year = next((int(s.value) for s in meta if s.field == "year"), None)
     return (
         [Found(s.offset, s, "meta") for s in meta]
@@ -351,7 +355,7 @@ class RulesBackend:
         except Exception as exc:  # a rules bug must not lose the report (backend contract)
             error = f"rules backend failed: {type(exc).__name__}: {exc}"
             return [ChunkAnswer(chunk=c.index, error=error) for c in chunks]
-        return [_answer_for(chunk, mine) for chunk, mine in zip(chunks, _per_chunk(found, chunks))]
+        return [_answer_for(chunk, mine) for chunk, mine in zip(chunks, _per_chunk(found, chunks), strict=False)]
 
 
 def _per_chunk(found: list[Found], chunks: Sequence[Chunk]) -> list[list[Found]]:
@@ -360,7 +364,10 @@ def _per_chunk(found: list[Found], chunks: Sequence[Chunk]) -> list[list[Found]]
     by_offset = sorted(range(len(found)), key=lambda i: found[i].offset)
     offsets = [found[i].offset for i in by_offset]
     return [
-        [found[i] for i in sorted(by_offset[bisect_left(offsets, c.start) : bisect_left(offsets, c.end)])]
+        [
+            found[i]
+            for i in sorted(by_offset[bisect_left(offsets, c.start) : bisect_left(offsets, c.end)])
+        ]
         for c in chunks
     ]
 
@@ -369,7 +376,9 @@ def _answer_for(chunk: Chunk, mine: list[Found]) -> ChunkAnswer:
     stated = {f.item.field: f.item.value for f in mine if f.what == "meta"}
     return ChunkAnswer(
         chunk=chunk.index,
-        figures=[f.item.model_copy(update={"chunk": chunk.index}) for f in mine if f.what == "figure"],
+        figures=[
+            f.item.model_copy(update={"chunk": chunk.index}) for f in mine if f.what == "figure"
+        ],
         meta=Meta(**stated) if stated else None,
         shortcomings=[_at(f.item, chunk) for f in mine if f.what == "shortcoming"],
         plans=[_at(f.item, chunk) for f in mine if f.what == "plan"],

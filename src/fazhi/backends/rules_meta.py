@@ -31,9 +31,13 @@ _YEAR = re.compile(r"((?:19|20)\d{2})\s*年度?")
 _DATE_PATTERNS = (
     re.compile(r"(?<!\d)((?:19|20)\d{2})\s*([-./])\s*(\d{1,2})\s*\2\s*(\d{1,2})(?!\d)"),
     re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"),
-    re.compile(r"([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"),
+    re.compile(
+        r"([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"
+    ),
 )
-_ORGAN = re.compile(rf"^[ \t\u3000]*([{_CJK}]{{2,30}}?(?:人民政府|政府|局|委员会|办公室|厅|委))[ \t\u3000]*$")
+_ORGAN = re.compile(
+    rf"^[ \t\u3000]*([{_CJK}]{{2,30}}?(?:人民政府|政府|局|委员会|办公室|厅|委))[ \t\u3000]*$"
+)
 _SIGNATURE_LINES = 12  # a signature sits in the last lines of the text
 
 
@@ -83,7 +87,9 @@ def _from_title(text: str, norm: str, rules: MetaRules, title: re.Match[str]) ->
         found += _names(text, norm, rules, start + before.start(1), start + before.end(1))
     if year and not any(s.field == "region" for s in found):
         # "2023年青浦区法治政府建设情况报告": the region follows the year
-        after = re.compile(rf"\s*([{_CJK}]+?{rules.region_suffix})(?={rules.issuer_body}|法治|依法)")
+        after = re.compile(
+            rf"\s*([{_CJK}]+?{rules.region_suffix})(?={rules.issuer_body}|法治|依法)"
+        )
         match = after.match(norm, year.end(), title.end())
         if match:
             found.append(Stated("region", text[match.start(1) : match.end(1)], match.start(1)))
@@ -134,7 +140,7 @@ def _tail_lines(norm: str) -> list[tuple[int, int]]:
 
 def _signature_issuer(text: str, norm: str) -> Stated | None:
     lines = _tail_lines(norm)
-    for (s, e), (ds, de) in zip(lines, lines[1:]):
+    for (s, e), (ds, de) in zip(lines, lines[1:], strict=False):
         organ = _ORGAN.match(norm, s, e)
         if organ and _date_in(norm, ds, de, whole=True):
             return Stated("issuer", text[organ.start(1) : organ.end(1)], organ.start(1))
@@ -169,7 +175,9 @@ def _first_date(norm: str, start: int, end: int, year: int | None) -> Stated | N
 def _date_in(norm: str, start: int, end: int, whole: bool = False) -> date | None:
     for pattern in _DATE_PATTERNS:
         match = pattern.search(norm, start, end)
-        if match and (not whole or not norm[start : match.start()].strip() + norm[match.end() : end].strip()):
+        if match and (
+            not whole or not norm[start : match.start()].strip() + norm[match.end() : end].strip()
+        ):
             day = _to_date(match)
             if day:
                 return day

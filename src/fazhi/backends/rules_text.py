@@ -113,7 +113,7 @@ def enclosed(text: str, quote_length: int = 20) -> list[bool]:
     ``(含2019年结转结案1件)``) or inside a short quotation (names and slogans like
     ``“最多跑一次”``, ``“7天发四证”``): numbers there are never figures."""
     inside = [False] * len(text)
-    for opening, closing, longest in (("(（", ")）", None), ("“「『\"", "”」』\"", quote_length)):
+    for opening, closing, longest in (("(（", ")）", None), ('“「『"', '”」』"', quote_length)):
         start = None
         for i, ch in enumerate(text):
             if start is None and ch in opening:

@@ -32,7 +32,9 @@ class BackendChoiceError(ValueError):
 
 def llm_configured(opts: LLMOptions) -> bool:
     """An endpoint counts as configured when a URL is given or the environment names one."""
-    return bool(opts.base_url or os.environ.get("OPENAI_BASE_URL") or os.environ.get(opts.api_key_env))
+    return bool(
+        opts.base_url or os.environ.get("OPENAI_BASE_URL") or os.environ.get(opts.api_key_env)
+    )
 
 
 def resolve_name(name: str, opts: LLMOptions, *, announce: bool = True) -> str:

@@ -31,7 +31,9 @@ def stats_command(
         return
     with cache:
         entries = len(cache)
-    typer.echo(f"location  {location}\nentries   {entries}\nsize      {_size(_bytes_under(location))}")
+    typer.echo(
+        f"location  {location}\nentries   {entries}\nsize      {_size(_bytes_under(location))}"
+    )
 
 
 @cache_app.command("clear")
@@ -54,7 +56,8 @@ def clear_command(
 def _cache_at(cache_dir: Path | None):
     """The cache folder, and the cache in it (``None`` when the folder does not exist yet:
     looking must not create it)."""
-    from fazhi.llm.cache import AnswerCache, cache_dir as resolve
+    from fazhi.llm.cache import AnswerCache
+    from fazhi.llm.cache import cache_dir as resolve
 
     location = resolve(cache_dir)
     return location, (AnswerCache(location) if location.is_dir() else None)

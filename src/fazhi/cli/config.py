@@ -74,7 +74,9 @@ def settle(
     environ = dict(os.environ) if environ is None else environ
     unknown = sorted(set(file_values) - set(settings))
     if unknown:
-        raise ConfigError(f"{CONFIG_FILE}: unknown setting {unknown[0]!r}; known: {', '.join(settings)}")
+        raise ConfigError(
+            f"{CONFIG_FILE}: unknown setting {unknown[0]!r}; known: {', '.join(settings)}"
+        )
     settled: dict[str, object] = {}
     for name, setting in settings.items():
         if flags.get(name) is not None:

@@ -6,7 +6,6 @@ Reading files, running extraction and printing happen here; the scoring is ``faz
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,7 +30,8 @@ class EvalInputError(Exception):
 @app.command("eval")
 def eval_command(
     backend: str | None = typer.Option(
-        None, "--backend",
+        None,
+        "--backend",
         help="rules|llm|hybrid|auto (default auto when extracting; with --predictions, a label "
         "for the run, else taken from the prediction files).",
     ),
@@ -42,14 +42,17 @@ def eval_command(
         None, "--base-url", help="OpenAI-compatible endpoint (else OPENAI_BASE_URL)."
     ),
     replay: str | None = typer.Option(
-        None, "--replay", metavar="PREFIX",
+        None,
+        "--replay",
+        metavar="PREFIX",
         help="Replay recorded HTTP exchanges PREFIX-<report>.yaml (vcrpy cassettes, e.g. "
         "cassettes/qwen) instead of calling the endpoint; reports with no recording are left out.",
     ),
     gold: Path = typer.Option(Path("evals/gold"), "--gold", help="Directory of gold JSON files."),
     corpus: Path = typer.Option(Path("evals/corpus"), "--corpus", help="Directory of the reports."),
     predictions: Path | None = typer.Option(
-        None, "--predictions",
+        None,
+        "--predictions",
         help="Score Result JSON files made elsewhere (DIR/<stem>.json) instead of extracting.",
     ),
     errors: bool = typer.Option(False, "--errors", help="List missed figures and false positives."),
@@ -57,7 +60,8 @@ def eval_command(
         None, "--compare", metavar="A.json B.json", help="Compare two eval result files (B - A)."
     ),
     out: Path | None = typer.Option(
-        None, "--out",
+        None,
+        "--out",
         help="Where to write the result JSON "
         "(default evals/results/<backend>-<model>-<prompt>.json).",
     ),
@@ -119,8 +123,12 @@ class _Replay:
 
 
 def _run(
-    backend: str | None, model: str | None, gold_dir: Path, corpus: Path,
-    predictions: Path | None, replay: _Replay,
+    backend: str | None,
+    model: str | None,
+    gold_dir: Path,
+    corpus: Path,
+    predictions: Path | None,
+    replay: _Replay,
 ) -> EvalResult:
     gold = replay.keep(_read_gold(gold_dir))
     if predictions is not None:
@@ -139,7 +147,10 @@ def _run(
 
 
 def _extract_all(
-    backend_name: str, model: str | None, corpus: Path, stems: list[str],
+    backend_name: str,
+    model: str | None,
+    corpus: Path,
+    stems: list[str],
     replay: _Replay | None = None,
 ) -> dict[str, Result]:
     """Run the pipeline over each gold report: the one place eval touches extraction."""
@@ -247,14 +258,23 @@ def _counts_table(title: str, first: str, rows: Iterable[tuple[str, Counts]]) ->
     for name in (first, "TP", "FP", "FN", "P", "R", "F1"):
         table.add_column(name, justify="left" if name == first else "right")
     for key, c in rows:
-        table.add_row(key, str(c.tp), str(c.fp), str(c.fn),
-                      f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}")
+        table.add_row(
+            key,
+            str(c.tp),
+            str(c.fp),
+            str(c.fn),
+            f"{c.precision:.3f}",
+            f"{c.recall:.3f}",
+            f"{c.f1:.3f}",
+        )
     return table
 
 
 def _print_result(console: Console, result: EvalResult) -> None:
-    console.print(f"[bold]{len(result.reports)} reports[/] · backend {result.backend} · "
-                  f"model {result.model or '-'} · prompt {result.prompt_version or '-'}")
+    console.print(
+        f"[bold]{len(result.reports)} reports[/] · backend {result.backend} · "
+        f"model {result.model or '-'} · prompt {result.prompt_version or '-'}"
+    )
     rows = [("all (micro)", result.figures), *result.by_group.items()]
     console.print(_counts_table("Figures", "group", rows))
     meta = Table(title="Meta accuracy", title_justify="left")
@@ -262,19 +282,26 @@ def _print_result(console: Console, result: EvalResult) -> None:
         meta.add_column(name, justify="right")
     meta.add_row(*(f"{v:.2f}" for v in result.meta_accuracy.values()))
     console.print(meta)
-    text_rows = [("shortcomings", result.shortcomings), ("plans", result.plans),
-                 ("combined", result.text_items)]
+    text_rows = [
+        ("shortcomings", result.shortcomings),
+        ("plans", result.plans),
+        ("combined", result.text_items),
+    ]
     console.print(_counts_table("Text items", "kind", text_rows))
     v = result.verification
     codes = ", ".join(f"{k} {n}" for k, n in v.rejected_by_code.items()) or "none"
-    console.print(f"Verification: proposed {v.proposed}, accepted {v.accepted}, "
-                  f"rejected figures {v.rejected_figures}; rejections by code: {codes}")
+    console.print(
+        f"Verification: proposed {v.proposed}, accepted {v.accepted}, "
+        f"rejected figures {v.rejected_figures}; rejections by code: {codes}"
+    )
     u, n = result.usage, max(len(result.reports), 1)
     if u.calls:
-        console.print(f"Usage: {u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, "
-                      f"{u.calls} calls ({result.calls_per_report:.1f}/report, "
-                      f"{(u.prompt_tokens + u.completion_tokens) / n:.0f} tokens/report), "
-                      f"{u.reasks} re-asks, {u.cached} cached")
+        console.print(
+            f"Usage: {u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, "
+            f"{u.calls} calls ({result.calls_per_report:.1f}/report, "
+            f"{(u.prompt_tokens + u.completion_tokens) / n:.0f} tokens/report), "
+            f"{u.reasks} re-asks, {u.cached} cached"
+        )
 
 
 def _print_errors(console: Console, result: EvalResult) -> None:
@@ -283,30 +310,46 @@ def _print_errors(console: Console, result: EvalResult) -> None:
         console.print("No figure errors.")
         return
     for indicator, errs in listing.items():
-        console.print(f"[bold]{indicator}[/]  missed {len(errs.missed)}, "
-                      f"false positives {len(errs.false_positives)}")
+        console.print(
+            f"[bold]{indicator}[/]  missed {len(errs.missed)}, "
+            f"false positives {len(errs.false_positives)}"
+        )
         for tag, items in (("MISS", errs.missed), ("FP  ", errs.false_positives)):
             for e in items:
-                console.print(f"  {tag} {e.report}: {e.raw} (= {e.value}) «{e.quote}»",
-                              markup=False, highlight=False)
+                console.print(
+                    f"  {tag} {e.report}: {e.raw} (= {e.value}) «{e.quote}»",
+                    markup=False,
+                    highlight=False,
+                )
 
 
 def _print_comparison(console: Console, cmp: Comparison, files: tuple[Path, Path]) -> None:
     o = cmp.overall
-    console.print(f"A = {files[0]}\nB = {files[1]}\n"
-                  f"Figures F1 {o.a.f1:.3f} → {o.b.f1:.3f} ({o.f1:+.3f}); "
-                  f"TP {o.tp:+d}, FP {o.fp:+d}, FN {o.fn:+d}")
+    console.print(
+        f"A = {files[0]}\nB = {files[1]}\n"
+        f"Figures F1 {o.a.f1:.3f} → {o.b.f1:.3f} ({o.f1:+.3f}); "
+        f"TP {o.tp:+d}, FP {o.fp:+d}, FN {o.fn:+d}"
+    )
     # Every group is shown; of the indicators, only those whose counts moved.
     changed = [d for d in cmp.by_indicator if (d.tp, d.fp, d.fn) != (0, 0, 0)]
     unchanged = len(cmp.by_indicator) - len(changed)
-    for title, deltas in (("Groups", cmp.by_group),
-                          (f"Indicators that changed ({unchanged} unchanged)", changed)):
+    for title, deltas in (
+        ("Groups", cmp.by_group),
+        (f"Indicators that changed ({unchanged} unchanged)", changed),
+    ):
         table = Table(title=title, title_justify="left")
         for name in ("", "F1 A", "F1 B", "ΔF1", "ΔTP", "ΔFP", "ΔFN"):
             table.add_column(name, justify="left" if not name else "right")
         for d in deltas:
-            table.add_row(d.key, f"{d.a.f1:.3f}", f"{d.b.f1:.3f}", f"{d.f1:+.3f}",
-                          f"{d.tp:+d}", f"{d.fp:+d}", f"{d.fn:+d}")
+            table.add_row(
+                d.key,
+                f"{d.a.f1:.3f}",
+                f"{d.b.f1:.3f}",
+                f"{d.f1:+.3f}",
+                f"{d.tp:+d}",
+                f"{d.fp:+d}",
+                f"{d.fn:+d}",
+            )
         console.print(table)
     console.print(f"better: {', '.join(cmp.better) or 'none'}")
     console.print(f"worse: {', '.join(cmp.worse) or 'none'}")

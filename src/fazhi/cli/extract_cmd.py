@@ -41,46 +41,75 @@ def _option(flag: str, help: str, default=None, **checks):
 @app.command("extract")
 def extract_command(
     paths: list[str] = typer.Argument(
-        ..., metavar="PATH...",
+        ...,
+        metavar="PATH...",
         help="Report files, folders (searched recursively for .txt/.html/.htm/.pdf) or glob patterns.",
     ),
     out: Path | None = typer.Option(
-        None, "-o", "--out",
+        None,
+        "-o",
+        "--out",
         help="One report: the Result JSON (default: stdout; the cleaned text goes beside it "
         "as NAME.source.txt). Several: the JSONL journal, required.",
     ),
     backend: str | None = _option(
-        "--backend", "auto|rules|llm|hybrid (env FAZHI_BACKEND; default auto: llm when an endpoint "
-        "is configured, else rules)."),
+        "--backend",
+        "auto|rules|llm|hybrid (env FAZHI_BACKEND; default auto: llm when an endpoint "
+        "is configured, else rules).",
+    ),
     model: str | None = _option("--model", "Model name for llm/hybrid (env FAZHI_MODEL)."),
-    base_url: str | None = _option("--base-url", "OpenAI-compatible endpoint (env OPENAI_BASE_URL)."),
+    base_url: str | None = _option(
+        "--base-url", "OpenAI-compatible endpoint (env OPENAI_BASE_URL)."
+    ),
     api_key_env: str | None = _option(
-        "--api-key-env", "Environment variable holding the API key (default OPENAI_API_KEY)."),
-    mode: str | None = _option("--mode", "Structured-output mode of the llm backend (e.g. json, tools)."),
+        "--api-key-env", "Environment variable holding the API key (default OPENAI_API_KEY)."
+    ),
+    mode: str | None = _option(
+        "--mode", "Structured-output mode of the llm backend (e.g. json, tools)."
+    ),
     concurrency: int | None = _option(
-        "--concurrency", "Model calls in flight at most: reports at once in a batch, chunks at once "
-        "within them (default 4).", min=1),
+        "--concurrency",
+        "Model calls in flight at most: reports at once in a batch, chunks at once "
+        "within them (default 4).",
+        min=1,
+    ),
     chunk_size: int | None = _option(
-        "--chunk-size", "Characters per chunk (default: the backend's preference).", min=200),
+        "--chunk-size", "Characters per chunk (default: the backend's preference).", min=200
+    ),
     overlap: bool = _option("--overlap", "Overlap chunks by one sentence.", False),
     cache_dir: str | None = _option(
-        "--cache-dir", "LLM answer cache folder (env FAZHI_CACHE_DIR; default ~/.cache/fazhi)."),
+        "--cache-dir", "LLM answer cache folder (env FAZHI_CACHE_DIR; default ~/.cache/fazhi)."
+    ),
     timeout: float | None = _option(
-        "--timeout", "Seconds to wait for one model answer (env FAZHI_TIMEOUT; default 120; a 1.5B "
-        "model on two CPU cores needs ~600).", min=1),
+        "--timeout",
+        "Seconds to wait for one model answer (env FAZHI_TIMEOUT; default 120; a 1.5B "
+        "model on two CPU cores needs ~600).",
+        min=1,
+    ),
     max_reasks: int | None = _option(
-        "--max-reasks", "Times a chunk's answer goes back to the model with the verifier's errors "
-        "(env FAZHI_MAX_REASKS; default 2).", min=0),
+        "--max-reasks",
+        "Times a chunk's answer goes back to the model with the verifier's errors "
+        "(env FAZHI_MAX_REASKS; default 2).",
+        min=0,
+    ),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
-    csv_path: Path | None = _option("--csv", "Also write the long panel: one CSV row per accepted figure."),
+    csv_path: Path | None = _option(
+        "--csv", "Also write the long panel: one CSV row per accepted figure."
+    ),
     dry_run: bool = _option(
-        "--dry-run", "Only count reports and chunks and estimate tokens and cost; call no model.", False),
+        "--dry-run",
+        "Only count reports and chunks and estimate tokens and cost; call no model.",
+        False,
+    ),
     price_in: float | None = _option(
-        "--price-in", "Price per million prompt tokens (for --dry-run and the progress bar)."),
+        "--price-in", "Price per million prompt tokens (for --dry-run and the progress bar)."
+    ),
     price_out: float | None = _option("--price-out", "Price per million completion tokens."),
     resume: bool = _option(
-        "--resume/--no-resume", "Skip reports already done in the JSONL journal (default) or start it afresh.",
-        True),
+        "--resume/--no-resume",
+        "Skip reports already done in the JSONL journal (default) or start it afresh.",
+        True,
+    ),
     strict: bool = _option("--strict", "Exit 1 also when any proposal was rejected.", False),
 ) -> None:
     r"""Extract verified figures, shortcomings and plans from reports.
@@ -105,9 +134,20 @@ def extract_command(
       fazhi extract 'reports/**/*.pdf' -o out.jsonl --backend llm \
         --model qwen2.5-7b --dry-run --price-in 0.3 --price-out 0.6
     """
-    flags = {"backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env,
-             "mode": mode, "concurrency": concurrency, "chunk_size": chunk_size, "cache_dir": cache_dir,
-             "price_in": price_in, "price_out": price_out, "timeout": timeout, "max_reasks": max_reasks}
+    flags = {
+        "backend": backend,
+        "model": model,
+        "base_url": base_url,
+        "api_key_env": api_key_env,
+        "mode": mode,
+        "concurrency": concurrency,
+        "chunk_size": chunk_size,
+        "cache_dir": cache_dir,
+        "price_in": price_in,
+        "price_out": price_out,
+        "timeout": timeout,
+        "max_reasks": max_reasks,
+    }
     try:
         settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
         inputs = find_inputs(paths)
@@ -136,13 +176,17 @@ def _fail(message: str) -> None:
 
 def _is_batch(arguments: list[str], inputs: list[Path], out: Path | None) -> bool:
     """Many reports, a folder or a glob mean a JSONL journal, which then needs -o."""
-    many = len(inputs) > 1 or any(Path(a).is_dir() or (not Path(a).exists() and glob.has_magic(a)) for a in arguments)
+    many = len(inputs) > 1 or any(
+        Path(a).is_dir() or (not Path(a).exists() and glob.has_magic(a)) for a in arguments
+    )
     if out is not None and out.suffix == ".jsonl":
         return True
     if many and out is None:
         raise ExtractInputError(f"{len(inputs)} reports: give -o OUT.jsonl for the JSONL journal")
     if many:
-        raise ExtractInputError(f"-o {out}: several reports are written as JSONL; name it OUT.jsonl")
+        raise ExtractInputError(
+            f"-o {out}: several reports are written as JSONL; name it OUT.jsonl"
+        )
     return False
 
 
@@ -151,17 +195,27 @@ def _build_backend(settings: dict, no_cache: bool, reports: int):
     total = int(settings["concurrency"])
     per_report = max(1, total // max(1, min(total, reports)))
     options = LLMOptions(
-        base_url=settings["base_url"], model=settings["model"], api_key_env=settings["api_key_env"],
-        mode=settings["mode"], concurrency=per_report, cache_dir=settings["cache_dir"],
-        use_cache=not no_cache, timeout=float(settings["timeout"]), max_reasks=int(settings["max_reasks"]),
+        base_url=settings["base_url"],
+        model=settings["model"],
+        api_key_env=settings["api_key_env"],
+        mode=settings["mode"],
+        concurrency=per_report,
+        cache_dir=settings["cache_dir"],
+        use_cache=not no_cache,
+        timeout=float(settings["timeout"]),
+        max_reasks=int(settings["max_reasks"]),
     )
     try:
         return make_backend(str(settings["backend"]), options)
     except ImportError as exc:  # a backend module not installed or not written yet
-        raise BackendChoiceError(f"backend {settings['backend']!r} is not available ({exc})") from None
+        raise BackendChoiceError(
+            f"backend {settings['backend']!r} is not available ({exc})"
+        ) from None
 
 
-def _run_one(path: Path, engine, out: Path | None, options: dict, csv_path: Path | None, strict: bool) -> int:
+def _run_one(
+    path: Path, engine, out: Path | None, options: dict, csv_path: Path | None, strict: bool
+) -> int:
     record, source = extract_report(path, engine, **options)
     if record.error_stage == "read":
         _fail(record.error or "cannot read the report")
@@ -182,16 +236,22 @@ def _run_one(path: Path, engine, out: Path | None, options: dict, csv_path: Path
     return _exit_code([record], strict)
 
 
-def _run_many(inputs, engine, out: Path, settings, options, resume, csv_path, prices, strict) -> int:
+def _run_many(
+    inputs, engine, out: Path, settings, options, resume, csv_path, prices, strict
+) -> int:
     reports = len(inputs)
     workers = min(int(settings["concurrency"]), reports)
     with _progress_bar(prices) as show:
         try:
-            summary = run_batch(inputs, engine, out, concurrency=workers, resume=resume,
-                                on_progress=show, **options)
+            summary = run_batch(
+                inputs, engine, out, concurrency=workers, resume=resume, on_progress=show, **options
+            )
         except KeyboardInterrupt:
-            typer.echo(f"fazhi extract: interrupted; finished reports are in {out} -- "
-                       "run the same command again to resume", err=True)
+            typer.echo(
+                f"fazhi extract: interrupted; finished reports are in {out} -- "
+                "run the same command again to resume",
+                err=True,
+            )
             raise typer.Exit(130) from None
     _print_summary(summary, out)
     if csv_path is not None:
@@ -231,9 +291,11 @@ def _print_summary(summary: BatchSummary, out: Path) -> None:
 def _print_estimate(estimate: Estimate, engine, prices: tuple) -> None:
     cost = estimate.cost(*prices)
     lines = [
-        f"dry run, backend {engine.name}" + (f" ({engine.model})" if engine.model else "")
+        f"dry run, backend {engine.name}"
+        + (f" ({engine.model})" if engine.model else "")
         + ": no model called; tokens and cost are estimates",
-        f"  reports to run      {estimate.reports}" + (f" ({estimate.skipped} already done)" if estimate.skipped else ""),
+        f"  reports to run      {estimate.reports}"
+        + (f" ({estimate.skipped} already done)" if estimate.skipped else ""),
         f"  chunks              {estimate.chunks}",
         f"  prompt tokens       ~{estimate.prompt_tokens:,}",
         f"  completion tokens   ~{estimate.completion_tokens:,}",
@@ -261,11 +323,23 @@ class _progress_bar:
 
     def __enter__(self):
         if self.console.is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
-            self.bar = Progress(TextColumn("extract"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                                console=self.console, transient=False)
+            self.bar = Progress(
+                TextColumn("extract"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=False,
+            )
             self.bar.start()
         return self.show
 
@@ -281,8 +355,9 @@ class _progress_bar:
         if p.usage.prompt_tokens or p.usage.completion_tokens:
             info += f" · tokens {p.usage.prompt_tokens:,}/{p.usage.completion_tokens:,}"
         if any(price is not None for price in self.prices):
-            spent = Estimate(prompt_tokens=p.usage.prompt_tokens,
-                             completion_tokens=p.usage.completion_tokens).cost(*self.prices)
+            spent = Estimate(
+                prompt_tokens=p.usage.prompt_tokens, completion_tokens=p.usage.completion_tokens
+            ).cost(*self.prices)
             info += f" · ≈{_money(spent or 0)}"
         return info
 

@@ -21,10 +21,24 @@ class ShowInputError(Exception):
 
 @app.command("show")
 def show_command(
-    result_path: Path = typer.Argument(..., metavar="RESULT", help="A Result JSON from `fazhi extract`, or a batch's OUT.jsonl (with --pick)."),
-    source: Path | None = typer.Option(None, "--source", help="The report (or its NAME.source.txt); default: the .source.txt beside RESULT, else the path stored in the result."),
-    out: Path | None = typer.Option(None, "-o", "--out", help="Where to write the page (default: RESULT with .html)."),
-    pick: str | None = typer.Option(None, "--pick", help="With a JSONL journal: the report whose source path contains this text."),
+    result_path: Path = typer.Argument(
+        ...,
+        metavar="RESULT",
+        help="A Result JSON from `fazhi extract`, or a batch's OUT.jsonl (with --pick).",
+    ),
+    source: Path | None = typer.Option(
+        None,
+        "--source",
+        help="The report (or its NAME.source.txt); default: the .source.txt beside RESULT, else the path stored in the result.",
+    ),
+    out: Path | None = typer.Option(
+        None, "-o", "--out", help="Where to write the page (default: RESULT with .html)."
+    ),
+    pick: str | None = typer.Option(
+        None,
+        "--pick",
+        help="With a JSONL journal: the report whose source path contains this text.",
+    ),
 ) -> None:
     """Write a result as an HTML page over its source text.
 
@@ -48,7 +62,9 @@ def show_command(
     target = out or result_path.with_suffix(".html")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_view(result, text), encoding="utf-8")
-    typer.echo(f"wrote {target} ({len(result.figures)} figures, {len(result.rejected)} rejected)", err=True)
+    typer.echo(
+        f"wrote {target} ({len(result.figures)} figures, {len(result.rejected)} rejected)", err=True
+    )
 
 
 def _load_result(path: Path, pick: str | None) -> Result:
@@ -68,7 +84,9 @@ def _pick_record(records: list[ReportRecord], path: Path, pick: str | None) -> R
     if len(chosen) != 1:
         names = ", ".join(r.source for r in chosen[:5]) or "none"
         how = f"--pick {pick!r} matches" if pick else "pick one of the"
-        raise ShowInputError(f"{path}: {how} {len(chosen)} reports with results ({names}); use --pick TEXT")
+        raise ShowInputError(
+            f"{path}: {how} {len(chosen)} reports with results ({names}); use --pick TEXT"
+        )
     return chosen[0].result  # type: ignore[return-value]
 
 

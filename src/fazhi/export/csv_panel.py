@@ -18,12 +18,27 @@ from fazhi.catalog import Catalog, default_catalog
 from fazhi.model import Figure, Result
 
 PANEL_COLUMNS: tuple[str, ...] = (
-    "region", "year", "indicator", "group", "value", "kind", "scope", "approx",
-    "raw", "quote", "span_start", "span_end", "source", "backend", "model",
+    "region",
+    "year",
+    "indicator",
+    "group",
+    "value",
+    "kind",
+    "scope",
+    "approx",
+    "raw",
+    "quote",
+    "span_start",
+    "span_end",
+    "source",
+    "backend",
+    "model",
 )
 
 
-def panel_rows(results: Iterable[Result], catalog: Catalog | None = None) -> Iterator[dict[str, str]]:
+def panel_rows(
+    results: Iterable[Result], catalog: Catalog | None = None
+) -> Iterator[dict[str, str]]:
     """One row (column -> cell text) per figure of each result, in report then figure order."""
     catalog = catalog or default_catalog()
     for result in results:

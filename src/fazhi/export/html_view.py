@@ -23,8 +23,18 @@ from fazhi.model import Figure, Result
 
 # Light, mutually distinct backgrounds; the raw number inside is bold on top of them.
 PALETTE = (
-    "#ffe08a", "#b8e0a8", "#a8d8f0", "#f5b7c5", "#d5c4f0", "#ffc9a0",
-    "#a8e6dc", "#e3dc8c", "#c9d6a3", "#f0c0e8", "#c4d0e0", "#f2d0b0",
+    "#ffe08a",
+    "#b8e0a8",
+    "#a8d8f0",
+    "#f5b7c5",
+    "#d5c4f0",
+    "#ffc9a0",
+    "#a8e6dc",
+    "#e3dc8c",
+    "#c9d6a3",
+    "#f0c0e8",
+    "#c4d0e0",
+    "#f2d0b0",
 )
 _KINDS = (("f", "figure"), ("r", "raw"), ("s", "shortcoming"), ("p", "plan"))
 
@@ -48,7 +58,9 @@ def span_mismatches(result: Result, text: str) -> list[str]:
     items += [("plan", i, t.span, t.quote) for i, t in enumerate(result.plans)]
     for what, index, span, quote in items:
         if span is not None and text[span[0] : span[1]] != quote:
-            problems.append(f"{what} {index}: text at {span[0]}-{span[1]} is not its quote {quote!r}")
+            problems.append(
+                f"{what} {index}: text at {span[0]}-{span[1]} is not its quote {quote!r}"
+            )
     return problems
 
 
@@ -58,11 +70,11 @@ def render_view(result: Result, text: str, catalog: Catalog | None = None) -> st
     colours = {group: PALETTE[i % len(PALETTE)] for i, group in enumerate(catalog.groups)}
     title = Path(result.source).name or "fazhi result"
     parts = [
-        "<!doctype html>\n<html lang=\"zh\"><head><meta charset=\"utf-8\">",
+        '<!doctype html>\n<html lang="zh"><head><meta charset="utf-8">',
         f"<title>{escape(title)} · fazhi</title><style>{_css(colours)}</style></head><body>",
         _header(result, title),
         _legend(result, catalog, colours),
-        "<main><div id=\"text\" class=\"text\">",
+        '<main><div id="text" class="text">',
         highlight(result, text, catalog),
         "</div><aside>",
         _figure_table(result, catalog),
@@ -80,7 +92,7 @@ def highlight(result: Result, text: str, catalog: Catalog) -> str:
     cuts = sorted({0, len(text), *(m.start for m in marks), *(m.end for m in marks)})
     out: list[str] = []
     opened: set[tuple[str, int]] = set()
-    for start, end in zip(cuts, cuts[1:]):
+    for start, end in zip(cuts, cuts[1:], strict=False):
         covering = [m for m in marks if m.start <= start and end <= m.end]
         piece = escape(text[start:end])
         if not covering:
@@ -156,7 +168,11 @@ def format_value(figure: Figure, catalog: Catalog) -> str:
 def _header(result: Result, title: str) -> str:
     meta = result.meta
     facts = [meta.region, str(meta.year) if meta.year else None, meta.issuer, meta.published]
-    run = [result.backend, result.model, f"prompt {result.prompt_version}" if result.prompt_version else None]
+    run = [
+        result.backend,
+        result.model,
+        f"prompt {result.prompt_version}" if result.prompt_version else None,
+    ]
     counts = (
         f"{len(result.figures)} figures · {len(result.shortcomings)} shortcomings · "
         f"{len(result.plans)} plans · {len(result.rejected)} rejected · "
@@ -166,8 +182,8 @@ def _header(result: Result, title: str) -> str:
     errors = "".join(f'<p class="warn">chunk error: {escape(e)}</p>' for e in result.chunk_errors)
     return (
         f"<header><h1>{escape(title)}</h1>"
-        f"<p class=\"meta\">{escape(' · '.join(f for f in facts if f) or 'no metadata')}</p>"
-        f"<p class=\"run\">{escape(' · '.join(r for r in run if r))} — {counts}</p>{warn}{errors}</header>"
+        f'<p class="meta">{escape(" · ".join(f for f in facts if f) or "no metadata")}</p>'
+        f'<p class="run">{escape(" · ".join(r for r in run if r))} — {counts}</p>{warn}{errors}</header>'
     )
 
 
@@ -178,8 +194,11 @@ def _legend(result: Result, catalog: Catalog, colours: dict[str, str]) -> str:
         for g in catalog.groups
         if g in used
     ]
-    chips += ['<span class="chip"><b>bold</b>: the number as printed</span>',
-              '<span class="chip sc">shortcoming</span>', '<span class="chip pl">plan</span>']
+    chips += [
+        '<span class="chip"><b>bold</b>: the number as printed</span>',
+        '<span class="chip sc">shortcoming</span>',
+        '<span class="chip pl">plan</span>',
+    ]
     return f'<nav class="legend">{"".join(chips)}</nav>'
 
 
@@ -190,12 +209,12 @@ def _figure_table(result: Result, catalog: Catalog) -> str:
         rows.append(
             f'<tr data-f="{i}"><td>{link}</td>'
             f'<td class="{_group_class(figure.indicator, catalog)}">{escape(figure.indicator)}</td>'
-            f"<td class=\"num\">{'≈' if figure.approx else ''}{escape(format_value(figure, catalog))}</td>"
+            f'<td class="num">{"≈" if figure.approx else ""}{escape(format_value(figure, catalog))}</td>'
             f"<td>{escape(figure.scope or '')}</td></tr>"
         )
     body = "".join(rows) or '<tr><td colspan="4">no figures</td></tr>'
     return (
-        f"<h2>Figures ({len(result.figures)})</h2><table class=\"figs\">"
+        f'<h2>Figures ({len(result.figures)})</h2><table class="figs">'
         f"<tr><th>#</th><th>indicator</th><th>value</th><th>scope</th></tr>{body}</table>"
     )
 
@@ -205,7 +224,9 @@ def _rejected_table(result: Result) -> str:
     for rejection in result.rejected:
         item = rejection.item
         proposed = " · ".join(
-            f"{key}: {item[key]}" for key in ("indicator", "value", "raw", "quote") if item.get(key) is not None
+            f"{key}: {item[key]}"
+            for key in ("indicator", "value", "raw", "quote")
+            if item.get(key) is not None
         )
         rows.append(
             f"<tr><td>{escape(rejection.what)}</td><td><code>{escape(rejection.code)}</code></td>"
@@ -214,7 +235,7 @@ def _rejected_table(result: Result) -> str:
     if not rows:
         return "<section><h2>Rejected (0)</h2><p>Nothing was rejected.</p></section>"
     return (
-        f"<section><h2>Rejected ({len(rows)})</h2><table class=\"rej\"><tr><th>what</th>"
+        f'<section><h2>Rejected ({len(rows)})</h2><table class="rej"><tr><th>what</th>'
         f"<th>code</th><th>reason</th><th>proposed</th></tr>{''.join(rows)}</table></section>"
     )
 

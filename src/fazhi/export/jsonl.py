@@ -50,7 +50,9 @@ class ReportRecord(BaseModel):
         return record_key(self.source_sha256, self.backend, self.model, self.prompt_version)
 
 
-def record_key(sha256: str, backend: str, model: str | None, prompt_version: str | None) -> RecordKey:
+def record_key(
+    sha256: str, backend: str, model: str | None, prompt_version: str | None
+) -> RecordKey:
     return (sha256, backend, model, prompt_version)
 
 
@@ -131,7 +133,9 @@ def _complete_lines(path: Path) -> list[str]:
         return []
     data = path.read_bytes()
     end = data.rfind(b"\n") + 1  # a tail without newline is an unfinished write
-    return [line for line in data[:end].decode("utf-8", errors="replace").splitlines() if line.strip()]
+    return [
+        line for line in data[:end].decode("utf-8", errors="replace").splitlines() if line.strip()
+    ]
 
 
 def _parse(line: str) -> ReportRecord | None:

@@ -47,7 +47,9 @@ log = logging.getLogger("fazhi.llm")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MODES = ("TOOLS", "JSON_SCHEMA", "JSON", "MD_JSON")
-LOCAL_PLACEHOLDER_KEY = "no-key-needed"  # the openai client insists on a string; local servers ignore it
+LOCAL_PLACEHOLDER_KEY = (
+    "no-key-needed"  # the openai client insists on a string; local servers ignore it
+)
 RETRY_AFTER_CAP = 120.0  # seconds: a server asking for longer is treated as down
 
 
@@ -104,11 +106,15 @@ def resolve_endpoint(
 ) -> Endpoint:
     """Fill the defaults from the environment and check that a key exists where one is needed."""
     if not model:
-        raise LLMConfigError("no model given: pass --model (e.g. gpt-4o-mini, or the name a local server uses)")
+        raise LLMConfigError(
+            "no model given: pass --model (e.g. gpt-4o-mini, or the name a local server uses)"
+        )
     url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     if urlsplit(url).scheme not in ("http", "https"):
         raise LLMConfigError(f"base URL {url!r} is not an http(s) URL")
-    endpoint = Endpoint(model, url, parse_mode(mode) if mode else default_mode(url), api_key_env, timeout)
+    endpoint = Endpoint(
+        model, url, parse_mode(mode) if mode else default_mode(url), api_key_env, timeout
+    )
     if not endpoint.local and not os.environ.get(api_key_env):
         host = urlsplit(url).hostname
         raise LLMConfigError(f"{api_key_env} is not set: the endpoint {host} needs an API key")
@@ -120,7 +126,9 @@ def resolve_endpoint(
 
 def retryable(exc: BaseException) -> bool:
     """429, any 5xx, timeouts and dropped connections; never 4xx mistakes of our own."""
-    if isinstance(exc, (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)):
+    if isinstance(
+        exc, (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
+    ):
         return True
     return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
 
@@ -143,7 +151,9 @@ def retry_after(exc: BaseException | None) -> float | None:
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5  # per HTTP request, first try included
-    initial: float = 1.0  # seconds: the n-th retry waits initial * 2**(n-1) plus up to 1 s of jitter
+    initial: float = (
+        1.0  # seconds: the n-th retry waits initial * 2**(n-1) plus up to 1 s of jitter
+    )
     maximum: float = 30.0
     sleep: Callable[[float], Awaitable[None]] | None = None  # tests inject a recorder
 
@@ -157,10 +167,17 @@ class RetryPolicy:
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning("LLM request failed (%s); retry %d in %.1f s", type(exc).__name__, state.attempt_number, wait)
+    log.warning(
+        "LLM request failed (%s); retry %d in %.1f s",
+        type(exc).__name__,
+        state.attempt_number,
+        wait,
+    )
 
 
-def with_retries(create: Callable[..., Awaitable[Any]], policy: RetryPolicy) -> Callable[..., Awaitable[Any]]:
+def with_retries(
+    create: Callable[..., Awaitable[Any]], policy: RetryPolicy
+) -> Callable[..., Awaitable[Any]]:
     """``create`` retried on transient failures, bounded by ``policy.attempts``."""
 
     async def create_with_retries(*args: Any, **kwargs: Any) -> Any:
@@ -180,10 +197,14 @@ def with_retries(create: Callable[..., Awaitable[Any]], policy: RetryPolicy) -> 
     return create_with_retries
 
 
-def make_client(endpoint: Endpoint, policy: RetryPolicy | None = None) -> instructor.AsyncInstructor:
+def make_client(
+    endpoint: Endpoint, policy: RetryPolicy | None = None
+) -> instructor.AsyncInstructor:
     """An instructor client for ``endpoint``; the key is read here from the environment."""
     key = os.environ.get(endpoint.api_key_env) or LOCAL_PLACEHOLDER_KEY
-    raw = openai.AsyncOpenAI(api_key=key, base_url=endpoint.base_url, timeout=endpoint.timeout, max_retries=0)
+    raw = openai.AsyncOpenAI(
+        api_key=key, base_url=endpoint.base_url, timeout=endpoint.timeout, max_retries=0
+    )
     completions = raw.chat.completions
     completions.create = with_retries(completions.create, policy or RetryPolicy())  # type: ignore[method-assign]
     return instructor.from_openai(raw, mode=Mode[endpoint.mode])
@@ -199,7 +220,9 @@ class CallLog:
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cached_prompt_tokens: int = 0  # prompt tokens the server reused from its cache (llama.cpp, OpenAI)
+    cached_prompt_tokens: int = (
+        0  # prompt tokens the server reused from its cache (llama.cpp, OpenAI)
+    )
     seconds: float = 0.0
     last_text: str | None = None
     finish_reason: str | None = None
@@ -281,7 +304,9 @@ async def ask(
         )
         return CallOutcome(reply, log_)
     except IncompleteOutputException:
-        return CallOutcome(None, log_, f"answer cut off at max_tokens={max_tokens} (finish_reason=length)")
+        return CallOutcome(
+            None, log_, f"answer cut off at max_tokens={max_tokens} (finish_reason=length)"
+        )
     except InstructorRetryException as exc:
         failure = _transport_failure(exc)
         if failure is not None:

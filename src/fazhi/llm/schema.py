@@ -123,7 +123,10 @@ def answer_model(catalog: Catalog) -> type[BaseModel]:
         __config__=_STRICT,
         figures=(list[figure_model(catalog)], Field(max_length=MAX_FIGURES)),  # type: ignore[misc]
         meta=(MetaReply | None, None),
-        shortcomings=(list[_text_item("shortcoming")], Field(default=[], max_length=MAX_TEXT_ITEMS)),
+        shortcomings=(
+            list[_text_item("shortcoming")],
+            Field(default=[], max_length=MAX_TEXT_ITEMS),
+        ),
         plans=(list[_text_item("plan")], Field(default=[], max_length=MAX_TEXT_ITEMS)),
     )
 

@@ -41,7 +41,9 @@ class FaultRule:
         if self.fault not in FAULTS:
             raise FaultSpecError(f"unknown fault {self.fault!r}; choose one of {', '.join(FAULTS)}")
         if not (self.at or self.keys or self.contains or self.probability):
-            raise FaultSpecError(f"fault rule {self.fault!r} selects no request (give at, keys, contains or p)")
+            raise FaultSpecError(
+                f"fault rule {self.fault!r} selects no request (give at, keys, contains or p)"
+            )
 
     def matches(self, index: int, key: str, text: str, attempt: int) -> bool:
         if self.times is not None and attempt >= self.times:

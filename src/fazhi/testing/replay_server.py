@@ -50,7 +50,9 @@ class Stats:
     faults: Counter = field(default_factory=Counter)
     attempts: Counter = field(default_factory=Counter)
     sources: Counter = field(default_factory=Counter)  # x-replay values
-    credentials: Counter = field(default_factory=Counter)  # sha256 of each bearer token seen, never the token
+    credentials: Counter = field(
+        default_factory=Counter
+    )  # sha256 of each bearer token seen, never the token
     log: list[tuple[int, str, str | None]] = field(default_factory=list)  # (index, key, fault)
 
     def snapshot(self) -> dict:
@@ -97,7 +99,9 @@ class ReplayServer:
         self.pattern = re.compile(chunk_pattern, re.S) if chunk_pattern else None
         self.store = responders.CassetteStore(responders.load_cassettes(cassettes, self.pattern))
         if mode == "replay" and not len(self.store):
-            raise ValueError("replay mode needs at least one recorded chat completion (--cassettes)")
+            raise ValueError(
+                "replay mode needs at least one recorded chat completion (--cassettes)"
+            )
         self.latency, self.jitter = latency, jitter
         self.faults = faults or FaultSchedule()
         self.retry_after, self.hang_seconds = retry_after, hang_seconds
@@ -122,7 +126,10 @@ class ReplayServer:
 
     def start(self) -> ReplayServer:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="replay-server", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="replay-server",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -194,7 +201,9 @@ class _ChatHandler(BaseHTTPRequestHandler):
         elif path == "/stats":
             self._json(200, self.replay.stats.snapshot())
         elif path == "/v1/models":
-            self._json(200, {"object": "list", "data": [{"id": self.replay.model, "object": "model"}]})
+            self._json(
+                200, {"object": "list", "data": [{"id": self.replay.model, "object": "model"}]}
+            )
         else:
             self._json(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -203,7 +212,9 @@ class _ChatHandler(BaseHTTPRequestHandler):
             self._json(404, {"error": {"message": f"no route {self.path}"}})
             return
         try:
-            request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            request = json.loads(
+                self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}"
+            )
             messages = request["messages"]
         except (ValueError, KeyError, TypeError):
             self._json(400, {"error": {"message": "body must be JSON with a messages list"}})
@@ -223,7 +234,11 @@ class _ChatHandler(BaseHTTPRequestHandler):
             if fault == "rate_limit":
                 headers["retry-after"] = f"{self.replay.retry_after:g}"
                 headers["retry-after-ms"] = f"{self.replay.retry_after * 1000:g}"
-            self._json(HTTP_FAULTS[fault], {"error": {"message": f"injected {fault}", "type": fault}}, headers)
+            self._json(
+                HTTP_FAULTS[fault],
+                {"error": {"message": f"injected {fault}", "type": fault}},
+                headers,
+            )
             return
         if fault == "hang":
             self.replay._stopping.wait(self.replay.hang_seconds)
@@ -237,7 +252,9 @@ class _ChatHandler(BaseHTTPRequestHandler):
         else:
             self._send(200, body, headers)
 
-    def _completion(self, request: dict, messages: list, text: str, fault: str | None) -> tuple[bytes, str]:
+    def _completion(
+        self, request: dict, messages: list, text: str, fault: str | None
+    ) -> tuple[bytes, str]:
         if self.replay.mode == "replay" and fault is None:
             found, how = self.replay.store.lookup(messages, responders.chunk_key(text))
             if found is not None:
@@ -255,7 +272,9 @@ class _ChatHandler(BaseHTTPRequestHandler):
             content, finish = responders.truncate(content), "length"
         prompt_chars = sum(len(responders.message_text(m)) for m in messages)
         body = _chat_completion(request, content, finish, prompt_chars, self.replay.model)
-        return json.dumps(body, ensure_ascii=False).encode("utf-8"), ("echo" if fault is None else fault)
+        return json.dumps(body, ensure_ascii=False).encode("utf-8"), (
+            "echo" if fault is None else fault
+        )
 
     def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
         self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers or {})
@@ -294,13 +313,19 @@ def _requested_schema(request: dict) -> dict | None:
     return None
 
 
-def _chat_completion(request: dict, content: str, finish: str, prompt_chars: int, model: str) -> dict:
+def _chat_completion(
+    request: dict, content: str, finish: str, prompt_chars: int, model: str
+) -> dict:
     """An OpenAI chat.completion; usage is an ESTIMATE (chars / 1.5), marked as such."""
     message: dict = {"role": "assistant", "content": content}
     tools = request.get("tools") or []
     if tools:  # TOOLS mode: the answer travels as the first tool's arguments
         name = (tools[0].get("function") or {}).get("name", "answer")
-        call = {"id": "call_replay", "type": "function", "function": {"name": name, "arguments": content}}
+        call = {
+            "id": "call_replay",
+            "type": "function",
+            "function": {"name": name, "arguments": content},
+        }
         message = {"role": "assistant", "content": None, "tool_calls": [call]}
         finish = "tool_calls" if finish == "stop" else finish
     prompt_tokens, completion_tokens = round(prompt_chars / 1.5), round(len(content) / 1.5)
@@ -326,15 +351,31 @@ def main(argv: list[str] | None = None) -> None:
         epilog="example: python -m fazhi.testing.replay_server --cassettes cassettes --latency 0.3 "
         "--faults 'rate_limit:p=0.1,times=1'",
     )
-    parser.add_argument("--mode", choices=("replay", "echo"), default=None, help="default: replay if --cassettes")
-    parser.add_argument("--cassettes", type=Path, action="append", default=[], help="cassette file or folder")
+    parser.add_argument(
+        "--mode", choices=("replay", "echo"), default=None, help="default: replay if --cassettes"
+    )
+    parser.add_argument(
+        "--cassettes", type=Path, action="append", default=[], help="cassette file or folder"
+    )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
-    parser.add_argument("--jitter", type=float, default=0.0, help="extra uniform random seconds, up to this")
-    parser.add_argument("--faults", default="", help="fault schedule, e.g. 'http_503:p=0.2,seed=1,times=1;hang:at=3'")
-    parser.add_argument("--retry-after", type=float, default=1.0, help="seconds a 429 asks the client to wait")
-    parser.add_argument("--hang-seconds", type=float, default=600.0, help="how long a 'hang' fault stalls")
-    parser.add_argument("--chunk-pattern", default=None, help="regex whose last group is the chunk text")
+    parser.add_argument(
+        "--jitter", type=float, default=0.0, help="extra uniform random seconds, up to this"
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        help="fault schedule, e.g. 'http_503:p=0.2,seed=1,times=1;hang:at=3'",
+    )
+    parser.add_argument(
+        "--retry-after", type=float, default=1.0, help="seconds a 429 asks the client to wait"
+    )
+    parser.add_argument(
+        "--hang-seconds", type=float, default=600.0, help="how long a 'hang' fault stalls"
+    )
+    parser.add_argument(
+        "--chunk-pattern", default=None, help="regex whose last group is the chunk text"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     mode = args.mode or ("replay" if args.cassettes else "echo")

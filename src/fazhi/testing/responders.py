@@ -164,7 +164,9 @@ class SchemaFiller:
         if _is_figure(schema) and self.figure:
             return self._figure(schema)
         props = schema.get("properties", {})
-        return {k: self._value(v, k) for k, v in props.items() if k in schema.get("required", props)}
+        return {
+            k: self._value(v, k) for k, v in props.items() if k in schema.get("required", props)
+        }
 
     def _figure(self, schema: dict) -> dict:
         fig = self.figure
@@ -271,7 +273,9 @@ class Recording:
 def _body_bytes(response: dict) -> bytes:
     body = (response.get("body") or {}).get("string", b"")
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    encoding = {k.lower(): v for k, v in (response.get("headers") or {}).items()}.get("content-encoding")
+    encoding = {k.lower(): v for k, v in (response.get("headers") or {}).items()}.get(
+        "content-encoding"
+    )
     if encoding and "gzip" in str(encoding) or data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     return data
@@ -280,7 +284,9 @@ def _body_bytes(response: dict) -> bytes:
 def load_cassettes(paths: Iterable[Path], pattern: re.Pattern | None = None) -> list[Recording]:
     """Every chat-completion interaction in vcrpy YAML cassettes (files or folders)."""
     recordings = []
-    files = sorted(f for p in paths for f in (Path(p).rglob("*.yaml") if Path(p).is_dir() else [Path(p)]))
+    files = sorted(
+        f for p in paths for f in (Path(p).rglob("*.yaml") if Path(p).is_dir() else [Path(p)])
+    )
     for file in files:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
         for inter in data.get("interactions", []):
@@ -294,9 +300,13 @@ def load_cassettes(paths: Iterable[Path], pattern: re.Pattern | None = None) -> 
             chunk = chunk_text_of(messages, pattern)
             recordings.append(
                 Recording(
-                    messages_key(messages), chunk_key(chunk), status, _body_bytes(resp),
+                    messages_key(messages),
+                    chunk_key(chunk),
+                    status,
+                    _body_bytes(resp),
                     model=str(request.get("model", "")),
-                    prompt_chars=sum(len(message_text(m)) for m in messages), chunk_chars=len(chunk.strip()),
+                    prompt_chars=sum(len(message_text(m)) for m in messages),
+                    chunk_chars=len(chunk.strip()),
                 )  # fmt: skip
             )
     return recordings
