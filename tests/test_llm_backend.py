@@ -234,7 +234,8 @@ def _recorded(stats_path: Path):
 def _backend_like(stats, tmp_path, use_cache=False):
     return LLMBackend(
         model=stats["model"], base_url="http://127.0.0.1:18765/v1", mode=stats["mode"],
-        max_reasks=stats["max_reasks"], concurrency=4, use_cache=use_cache, cache_dir=tmp_path / "cache",
+        max_reasks=stats["max_reasks"], concurrency=4, use_cache=use_cache,
+        cache_dir=tmp_path / "cache",
     )  # fmt: skip
 
 
@@ -381,7 +382,9 @@ TWO_REPORTS = ("kunshan-2021", "qidong-2024")
 
 
 def _usage_is_the_user_message_length(body: dict) -> tuple:
-    """A stub reply whose prompt_tokens tell which chunk was asked (no figures: usage is the point)."""
+    """A stub reply whose prompt_tokens tell which chunk was asked.
+
+    No figures: usage is the point."""
     user = body["messages"][-1]["content"].strip()  # the client trims whitespace around it
     return reply(
         200, completion(json.dumps({"figures": []}), prompt_tokens=len(user), completion_tokens=7)

@@ -22,6 +22,7 @@ from pathlib import Path
 from fazhi import __version__
 from fazhi.catalog import Catalog
 from fazhi.chunking import chunk_source
+from fazhi.errors import FazhiError
 from fazhi.export import jsonl
 from fazhi.export.jsonl import RecordKey, ReportRecord
 from fazhi.ingest import SUPPORTED, IngestError, read_source
@@ -40,7 +41,7 @@ BESIDE_SUFFIX = ".source.txt"  # text fazhi wrote next to a result: output, not 
 ANSWER_CHARS_PER_SOURCE_CHAR = 0.54
 
 
-class NoInputsError(ValueError):
+class NoInputsError(FazhiError, ValueError):
     """An input argument that names no report (one line, for the user)."""
 
 
@@ -378,7 +379,8 @@ def _estimate_method(backend: Backend) -> str:
     if not calls_model(backend):
         return f"the {backend.name} backend calls no model: 0 tokens"
     return (
-        f"rough estimate: the chunks' tokens plus {prompt_overhead_tokens()} prompt tokens per chunk; "
+        f"rough estimate: the chunks' tokens plus {prompt_overhead_tokens()} prompt tokens "
+        "per chunk; "
         f"answers {ANSWER_CHARS_PER_SOURCE_CHAR}x the chunks' tokens, no re-asks"
     )
 

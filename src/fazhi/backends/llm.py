@@ -324,7 +324,8 @@ class LLMBackend:
         stats.__dict__.update(
             seconds=round(log.seconds, 2), calls=log.calls, reasks=log.reasks,
             prompt_tokens=log.prompt_tokens, completion_tokens=log.completion_tokens,
-            cached_prompt_tokens=log.cached_prompt_tokens, finish_reason=log.finish_reason, error=answer.error,
+            cached_prompt_tokens=log.cached_prompt_tokens, finish_reason=log.finish_reason,
+            error=answer.error,
         )  # fmt: skip
         if self.cache is not None and answer.error is None:
             self.cache.put(key, answer.model_copy(update={"usage": Usage()}).model_dump_json())
@@ -391,10 +392,11 @@ class LLMBackend:
     def estimate_basis(self) -> str:
         """How ``estimate_tokens`` counts, in one line for the user."""
         return (
-            f"estimate: the rendered prompts at {TOKENS_PER_NON_ASCII_CHAR} tokens per Chinese (non-ASCII) and "
-            f"{TOKENS_PER_ASCII_CHAR} per ASCII character, {COMPLETION_TOKENS_PER_CALL} answer tokens a call, "
-            f"{REASK_SHARE:.0%} of chunks re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); "
-            "cached chunks cost 0; one report may be off by a factor of 2, a batch less"
+            f"estimate: the rendered prompts at {TOKENS_PER_NON_ASCII_CHAR} tokens per Chinese "
+            f"(non-ASCII) and {TOKENS_PER_ASCII_CHAR} per ASCII character, "
+            f"{COMPLETION_TOKENS_PER_CALL} answer tokens a call, {REASK_SHARE:.0%} of chunks "
+            f"re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); cached chunks cost 0; "
+            "one report may be off by a factor of 2, a batch less"
         )
 
     def stats_dicts(self) -> list[dict[str, Any]]:

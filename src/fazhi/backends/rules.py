@@ -355,7 +355,8 @@ class RulesBackend:
         except Exception as exc:  # a rules bug must not lose the report (backend contract)
             error = f"rules backend failed: {type(exc).__name__}: {exc}"
             return [ChunkAnswer(chunk=c.index, error=error) for c in chunks]
-        return [_answer_for(chunk, mine) for chunk, mine in zip(chunks, _per_chunk(found, chunks), strict=False)]
+        per_chunk = _per_chunk(found, chunks)
+        return [_answer_for(chunk, mine) for chunk, mine in zip(chunks, per_chunk, strict=False)]
 
 
 def _per_chunk(found: list[Found], chunks: Sequence[Chunk]) -> list[list[Found]]:

@@ -10,6 +10,8 @@ import os
 import sys
 from dataclasses import dataclass
 
+from fazhi.errors import FazhiError
+
 BACKENDS = ("auto", "rules", "llm", "hybrid")
 
 
@@ -26,7 +28,7 @@ class LLMOptions:
     timeout: float = 120.0
 
 
-class BackendChoiceError(ValueError):
+class BackendChoiceError(FazhiError, ValueError):
     """A backend that cannot be built as asked (one line, for the user)."""
 
 
@@ -46,7 +48,8 @@ def resolve_name(name: str, opts: LLMOptions, *, announce: bool = True) -> str:
     chosen = "llm" if llm_configured(opts) else "rules"
     if announce:
         hint = (
-            "no LLM endpoint configured (set OPENAI_BASE_URL/OPENAI_API_KEY or --base-url for --backend llm)"
+            "no LLM endpoint configured "
+            "(set OPENAI_BASE_URL/OPENAI_API_KEY or --base-url for --backend llm)"
             if chosen == "rules"
             else "LLM endpoint configured (use --backend rules for the offline extractor)"
         )

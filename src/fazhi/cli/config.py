@@ -17,6 +17,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from fazhi.errors import FazhiError
+
 CONFIG_FILE = "fazhi.toml"
 _KIND_NAMES = {int: "an integer", float: "a number", str: "a string"}
 
@@ -45,7 +47,7 @@ EXTRACT_SETTINGS: dict[str, Setting] = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(FazhiError, ValueError):
     """A setting that cannot be used (one line, for the user)."""
 
 

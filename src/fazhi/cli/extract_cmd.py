@@ -15,7 +15,6 @@ from fazhi.batch import (
     BatchProgress,
     BatchSummary,
     Estimate,
-    NoInputsError,
     estimate_batch,
     extract_report,
     find_inputs,
@@ -24,12 +23,13 @@ from fazhi.batch import (
 )
 from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
-from fazhi.cli.config import EXTRACT_SETTINGS, ConfigError, read_config_file, settle
+from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
+from fazhi.errors import FazhiError
 from fazhi.export import ReportRecord, write_panel
 from fazhi.ingest import write_text_beside
 
 
-class ExtractInputError(Exception):
+class ExtractInputError(FazhiError):
     """A bad invocation: one line on stderr, exit code 2."""
 
 
@@ -43,7 +43,8 @@ def extract_command(
     paths: list[str] = typer.Argument(
         ...,
         metavar="PATH...",
-        help="Report files, folders (searched recursively for .txt/.html/.htm/.pdf) or glob patterns.",
+        help="Report files, folders (searched recursively for .txt/.html/.htm/.pdf) "
+        "or glob patterns.",
     ),
     out: Path | None = typer.Option(
         None,
@@ -148,13 +149,11 @@ def extract_command(
         "timeout": timeout,
         "max_reasks": max_reasks,
     }
-    try:
-        settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
-        inputs = find_inputs(paths)
-        batch = _is_batch(paths, inputs, out)
-        engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
-    except (ConfigError, NoInputsError, BackendChoiceError, ExtractInputError) as exc:
-        _fail(str(exc))
+    # A FazhiError raised here (settings, inputs, backend) is one line and exit 2 (fazhi.cli).
+    settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
+    inputs = find_inputs(paths)
+    batch = _is_batch(paths, inputs, out)
+    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
     options = {"chunk_size": settings["chunk_size"], "overlap": overlap}
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
@@ -299,7 +298,10 @@ def _print_estimate(estimate: Estimate, engine, prices: tuple) -> None:
         f"  chunks              {estimate.chunks}",
         f"  prompt tokens       ~{estimate.prompt_tokens:,}",
         f"  completion tokens   ~{estimate.completion_tokens:,}",
-        f"  estimated cost      {_money(cost) if cost is not None else 'give --price-in/--price-out (per million tokens)'}",
+        "  estimated cost      "
+        + (
+            _money(cost) if cost is not None else "give --price-in/--price-out (per million tokens)"
+        ),
         f"  ({estimate.method})",
     ]
     lines += [f"  unreadable: {error}" for error in estimate.unreadable]

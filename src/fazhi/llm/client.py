@@ -43,6 +43,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from fazhi.errors import FazhiError
+
 log = logging.getLogger("fazhi.llm")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -53,7 +55,7 @@ LOCAL_PLACEHOLDER_KEY = (
 RETRY_AFTER_CAP = 120.0  # seconds: a server asking for longer is treated as down
 
 
-class LLMConfigError(ValueError):
+class LLMConfigError(FazhiError, ValueError):
     """An endpoint that cannot be used as configured (one line for the user)."""
 
 
