@@ -56,7 +56,7 @@ def extract_command(
     backend: str | None = _option(
         "--backend",
         "auto|rules|llm|hybrid (env FAZHI_BACKEND; default auto: llm when an endpoint "
-        "is configured, else rules).",
+        "and a model are configured, else rules).",
     ),
     model: str | None = _option("--model", "Model name for llm/hybrid (env FAZHI_MODEL)."),
     base_url: str | None = _option(
