@@ -72,10 +72,9 @@ def extract_command(
         "--concurrency",
         "Model calls in flight at most: reports at once in a batch, chunks at once "
         "within them (default 4).",
-        min=1,
     ),
     chunk_size: int | None = _option(
-        "--chunk-size", "Characters per chunk (default: the backend's preference).", min=200
+        "--chunk-size", "Characters per chunk (default: the backend's preference)."
     ),
     overlap: bool = _option("--overlap", "Overlap chunks by one sentence.", False),
     cache_dir: str | None = _option(
@@ -85,13 +84,11 @@ def extract_command(
         "--timeout",
         "Seconds to wait for one model answer (env FAZHI_TIMEOUT; default 120; a 1.5B "
         "model on two CPU cores needs ~600).",
-        min=1,
     ),
     max_reasks: int | None = _option(
         "--max-reasks",
         "Times a chunk's answer goes back to the model with the verifier's errors "
         "(env FAZHI_MAX_REASKS; default 2).",
-        min=0,
     ),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
     csv_path: Path | None = _option(
