@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from fazhi import __version__
 from fazhi.catalog import Catalog
@@ -122,7 +123,8 @@ def extract_report(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
     source = result = None
-    error = stage = None
+    error: str | None = None
+    stage: Literal["read", "extract", "chunks"] | None = None
     try:
         source, result = extract_file(
             path, backend, chunk_size=chunk_size, overlap=overlap, catalog=catalog

@@ -131,9 +131,8 @@ class ReportScore(BaseModel):
 
 def _total(name: str, combine, kind):
     """``combine`` over one field of every report: a derived total, never stored apart."""
-    return computed_field(
-        property(lambda self: combine(getattr(r, name) for r in self.reports)), return_type=kind
-    )
+    total = property(lambda self: combine(getattr(r, name) for r in self.reports))
+    return computed_field(return_type=kind)(total)
 
 
 class EvalResult(BaseModel):

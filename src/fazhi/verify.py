@@ -21,7 +21,18 @@ from datetime import date
 from functools import lru_cache
 
 from fazhi.catalog import Catalog, default_catalog
-from fazhi.model import Chunk, Conflict, Figure, Meta, Rejection, Result, Source, Span, TextItem
+from fazhi.model import (
+    Chunk,
+    Conflict,
+    Figure,
+    Meta,
+    Rejection,
+    RejectionCode,
+    Result,
+    Source,
+    Span,
+    TextItem,
+)
 from fazhi.numbers import Number, find_numbers, parse_raw, values_equal
 
 CHINESE_DIGITS = "〇一二三四五六七八九"
@@ -133,7 +144,7 @@ def check_figure(
 ) -> Figure | Rejection:
     """The figure with ``span``/``raw_span`` filled, or the first check it fails."""
 
-    def reject(code: str, reason: str) -> Rejection:
+    def reject(code: RejectionCode, reason: str) -> Rejection:
         item = figure.model_dump(mode="json")
         return Rejection(what="figure", code=code, reason=reason, item=item, chunk=figure.chunk)
 
@@ -219,7 +230,7 @@ def _meta_problem(name: str, value: object, text: str) -> str | None:
         found = locate(str(value), text) is not None
         return None if found else f"{name} {value!r} does not occur in the source"
     if name == "year":
-        found = year_in_source(int(value), text)
+        found = isinstance(value, int) and year_in_source(value, text)
         return None if found else f"year {value} is not printed in the source"
     try:
         day = date.fromisoformat(str(value))
@@ -239,7 +250,7 @@ def check_meta(meta: Meta, text: str) -> tuple[Meta, list[Rejection]]:
             rejections.append(
                 Rejection(what="meta", code="bad_meta", reason=problem, item={name: value})
             )
-    return Meta(**fields), rejections
+    return Meta.model_validate(fields), rejections
 
 
 # --- text items ----------------------------------------------------------------------------
@@ -258,7 +269,7 @@ def check_items(
         if span is None:
             rejections.append(
                 Rejection(
-                    what=what,
+                    what=what,  # type: ignore[arg-type]  # "shortcoming" or "plan"; pydantic checks
                     code="quote_not_in_source",
                     reason=f"{what} {_short(item.quote)} is not in the source",
                     item=item.model_dump(mode="json"),
@@ -303,7 +314,10 @@ def verify(
     for figure in draft.figures:
         hint = chunk_spans.get(figure.chunk) if figure.chunk is not None else None
         checked = check_figure(figure, text, catalog, hint)
-        (rejected if isinstance(checked, Rejection) else figures).append(checked)
+        if isinstance(checked, Rejection):
+            rejected.append(checked)
+        else:
+            figures.append(checked)
     meta, meta_rejections = check_meta(draft.meta, text)
     shortcomings, shortcoming_rejections = check_items(
         draft.shortcomings, text, "shortcoming", chunk_spans

@@ -245,7 +245,7 @@ class LLMBackend:
         self.prompts: PromptSet = load_prompts(self.catalog, schema_json(self.catalog), folder)
         self.concurrency = max(1, concurrency)
         self.max_reasks = max_reasks
-        self.params = {
+        self.params: dict[str, Any] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "max_reasks": max_reasks,
@@ -298,7 +298,8 @@ class LLMBackend:
         try:
             results = await asyncio.gather(*(self._answer_one(client, gate, c) for c in chunks))
         finally:
-            await client.client.close()
+            if client.client is not None:  # the openai client instructor wraps
+                await client.client.close()
         return [answer for answer, _ in results], [stats for _, stats in results]
 
     def _key(self, messages: list[dict[str, str]]) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import click
 import typer
+from typer import _click  # typer vendors click; TyperGroup.invoke takes its Context
 from typer.core import TyperGroup
 
 from fazhi import __version__
@@ -23,7 +23,7 @@ USER_ERROR_EXIT = 2  # exit 1 means "a report failed"; 2 is "fix the invocation 
 class _Commands(TyperGroup):
     """The command group: maps every ``FazhiError`` to ``fazhi COMMAND: message`` and exit 2."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: _click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except FazhiError as err:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -79,7 +80,7 @@ def read_config_file(section: str, directory: Path | None = None) -> dict[str, o
 
 
 def settle(
-    flags: dict[str, object],
+    flags: Mapping[str, object],
     settings: dict[str, Setting],
     file_values: dict[str, object],
     environ: dict[str, str] | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -151,7 +152,7 @@ def extract_command(
     inputs = find_inputs(paths)
     batch = _is_batch(paths, inputs, out)
     engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
-    options = {"chunk_size": settings["chunk_size"], "overlap": overlap}
+    options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
         plan = plan_batch(inputs, engine, out if batch and resume else None, resume=resume)
@@ -159,6 +160,7 @@ def extract_command(
         _print_estimate(estimate, engine, prices)
         raise typer.Exit(1 if estimate.unreadable else 0)
     if batch:
+        assert out is not None  # _is_batch refuses a batch without -o OUT.jsonl
         code = _run_many(inputs, engine, out, settings, options, resume, csv_path, prices, strict)
     else:
         code = _run_one(inputs[0], engine, out, options, csv_path, strict)
@@ -317,8 +319,8 @@ class _progress_bar:
 
         self.prices = prices
         self.console = Console(stderr=True)
-        self.bar = None
-        self.task = None
+        self.bar: Any = None  # rich.progress.Progress, imported only on a terminal
+        self.task: Any = None
 
     def __enter__(self):
         if self.console.is_terminal:

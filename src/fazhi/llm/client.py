@@ -208,7 +208,7 @@ def make_client(
         api_key=key, base_url=endpoint.base_url, timeout=endpoint.timeout, max_retries=0
     )
     completions = raw.chat.completions
-    completions.create = with_retries(completions.create, policy or RetryPolicy())  # type: ignore[method-assign]
+    completions.create = with_retries(completions.create, policy or RetryPolicy())  # type: ignore[method-assign,assignment]
     return instructor.from_openai(raw, mode=Mode[endpoint.mode])
 
 
