@@ -334,7 +334,9 @@ def test_dry_run_of_the_llm_backend_prints_its_estimate_and_what_it_assumes():
 
 
 def test_timeout_and_max_reasks_reach_the_llm_backend(monkeypatch):
-    """A slow local model needs a longer wait than the default; the flags and env must get through."""
+    """A slow local model needs a longer wait than the default.
+
+    The flags and env must get through."""
     from fazhi.cli import extract_cmd
     from fazhi.cli.config import EXTRACT_SETTINGS, settle
 

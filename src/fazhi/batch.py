@@ -18,10 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from fazhi import __version__
 from fazhi.catalog import Catalog
 from fazhi.chunking import chunk_source
+from fazhi.errors import FazhiError
 from fazhi.export import jsonl
 from fazhi.export.jsonl import RecordKey, ReportRecord
 from fazhi.ingest import SUPPORTED, IngestError, read_source
@@ -40,7 +42,7 @@ BESIDE_SUFFIX = ".source.txt"  # text fazhi wrote next to a result: output, not 
 ANSWER_CHARS_PER_SOURCE_CHAR = 0.54
 
 
-class NoInputsError(ValueError):
+class NoInputsError(FazhiError, ValueError):
     """An input argument that names no report (one line, for the user)."""
 
 
@@ -121,7 +123,8 @@ def extract_report(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
     source = result = None
-    error = stage = None
+    error: str | None = None
+    stage: Literal["read", "extract", "chunks"] | None = None
     try:
         source, result = extract_file(
             path, backend, chunk_size=chunk_size, overlap=overlap, catalog=catalog

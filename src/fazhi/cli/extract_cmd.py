@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -15,7 +16,6 @@ from fazhi.batch import (
     BatchProgress,
     BatchSummary,
     Estimate,
-    NoInputsError,
     estimate_batch,
     extract_report,
     find_inputs,
@@ -24,12 +24,13 @@ from fazhi.batch import (
 )
 from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
-from fazhi.cli.config import EXTRACT_SETTINGS, ConfigError, read_config_file, settle
+from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
+from fazhi.errors import FazhiError
 from fazhi.export import ReportRecord, write_panel
 from fazhi.ingest import write_text_beside
 
 
-class ExtractInputError(Exception):
+class ExtractInputError(FazhiError):
     """A bad invocation: one line on stderr, exit code 2."""
 
 
@@ -43,7 +44,8 @@ def extract_command(
     paths: list[str] = typer.Argument(
         ...,
         metavar="PATH...",
-        help="Report files, folders (searched recursively for .txt/.html/.htm/.pdf) or glob patterns.",
+        help="Report files, folders (searched recursively for .txt/.html/.htm/.pdf) "
+        "or glob patterns.",
     ),
     out: Path | None = typer.Option(
         None,
@@ -55,7 +57,7 @@ def extract_command(
     backend: str | None = _option(
         "--backend",
         "auto|rules|llm|hybrid (env FAZHI_BACKEND; default auto: llm when an endpoint "
-        "is configured, else rules).",
+        "and a model are configured, else rules).",
     ),
     model: str | None = _option("--model", "Model name for llm/hybrid (env FAZHI_MODEL)."),
     base_url: str | None = _option(
@@ -71,10 +73,9 @@ def extract_command(
         "--concurrency",
         "Model calls in flight at most: reports at once in a batch, chunks at once "
         "within them (default 4).",
-        min=1,
     ),
     chunk_size: int | None = _option(
-        "--chunk-size", "Characters per chunk (default: the backend's preference).", min=200
+        "--chunk-size", "Characters per chunk (default: the backend's preference)."
     ),
     overlap: bool = _option("--overlap", "Overlap chunks by one sentence.", False),
     cache_dir: str | None = _option(
@@ -84,13 +85,11 @@ def extract_command(
         "--timeout",
         "Seconds to wait for one model answer (env FAZHI_TIMEOUT; default 120; a 1.5B "
         "model on two CPU cores needs ~600).",
-        min=1,
     ),
     max_reasks: int | None = _option(
         "--max-reasks",
         "Times a chunk's answer goes back to the model with the verifier's errors "
         "(env FAZHI_MAX_REASKS; default 2).",
-        min=0,
     ),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
     csv_path: Path | None = _option(
@@ -148,14 +147,12 @@ def extract_command(
         "timeout": timeout,
         "max_reasks": max_reasks,
     }
-    try:
-        settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
-        inputs = find_inputs(paths)
-        batch = _is_batch(paths, inputs, out)
-        engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
-    except (ConfigError, NoInputsError, BackendChoiceError, ExtractInputError) as exc:
-        _fail(str(exc))
-    options = {"chunk_size": settings["chunk_size"], "overlap": overlap}
+    # A FazhiError raised here (settings, inputs, backend) is one line and exit 2 (fazhi.cli).
+    settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
+    inputs = find_inputs(paths)
+    batch = _is_batch(paths, inputs, out)
+    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
+    options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
         plan = plan_batch(inputs, engine, out if batch and resume else None, resume=resume)
@@ -163,6 +160,7 @@ def extract_command(
         _print_estimate(estimate, engine, prices)
         raise typer.Exit(1 if estimate.unreadable else 0)
     if batch:
+        assert out is not None  # _is_batch refuses a batch without -o OUT.jsonl
         code = _run_many(inputs, engine, out, settings, options, resume, csv_path, prices, strict)
     else:
         code = _run_one(inputs[0], engine, out, options, csv_path, strict)
@@ -299,7 +297,10 @@ def _print_estimate(estimate: Estimate, engine, prices: tuple) -> None:
         f"  chunks              {estimate.chunks}",
         f"  prompt tokens       ~{estimate.prompt_tokens:,}",
         f"  completion tokens   ~{estimate.completion_tokens:,}",
-        f"  estimated cost      {_money(cost) if cost is not None else 'give --price-in/--price-out (per million tokens)'}",
+        "  estimated cost      "
+        + (
+            _money(cost) if cost is not None else "give --price-in/--price-out (per million tokens)"
+        ),
         f"  ({estimate.method})",
     ]
     lines += [f"  unreadable: {error}" for error in estimate.unreadable]
@@ -318,8 +319,8 @@ class _progress_bar:
 
         self.prices = prices
         self.console = Console(stderr=True)
-        self.bar = None
-        self.task = None
+        self.bar: Any = None  # rich.progress.Progress, imported only on a terminal
+        self.task: Any = None
 
     def __enter__(self):
         if self.console.is_terminal:
