@@ -438,5 +438,5 @@ def test_a_concurrent_batch_records_each_reports_own_usage(tmp_path):
         )
     for record in summary.records:
         chunks = chunk_source(read_source(Path(record.source)), size=backend.preferred_chunk_size)
-        assert record.status == "ok" and record.usage.calls == len(chunks)
+        assert record.status == "complete" and record.usage.calls == len(chunks)
         assert record.usage.prompt_tokens == sum(_expected_prompt_tokens(backend, chunks))
