@@ -135,8 +135,9 @@ def runs(reports, tmp_path_factory):
             chunk_size=CHUNK_SIZE,
         )
         resumed_stats = server.stats
-    return {"clean": clean, "faulty": faulty, "faulty_stats": faulty_stats, "resumed": resumed,
-            "resumed_stats": resumed_stats, "journal": work / "faulty.jsonl"}  # fmt: skip
+    return {"clean": clean, "faulty": faulty, "faulty_stats": faulty_stats,
+            "resumed": resumed, "resumed_stats": resumed_stats,
+            "journal": work / "faulty.jsonl"}  # fmt: skip
 
 
 def test_the_clean_run_is_all_ok_with_figures(runs):

@@ -22,6 +22,7 @@ from pathlib import Path
 from fazhi import __version__
 from fazhi.catalog import Catalog
 from fazhi.chunking import chunk_source
+from fazhi.errors import FazhiError
 from fazhi.export import jsonl
 from fazhi.export.jsonl import ErrorStage, RecordKey, ReportRecord
 from fazhi.ingest import SUPPORTED, IngestError, read_source
@@ -45,7 +46,7 @@ ANSWER_CHARS_PER_SOURCE_CHAR = 0.54
 INTERRUPT_GRACE_SECONDS = 2.0
 
 
-class NoInputsError(ValueError):
+class NoInputsError(FazhiError, ValueError):
     """An input argument that names no report (one line, for the user)."""
 
 

@@ -16,7 +16,6 @@ from fazhi.batch import (
     BatchProgress,
     BatchSummary,
     Estimate,
-    NoInputsError,
     estimate_batch,
     find_inputs,
     plan_batch,
@@ -25,13 +24,14 @@ from fazhi.batch import (
 )
 from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
-from fazhi.cli.config import EXTRACT_SETTINGS, ConfigError, read_config_file, settle
-from fazhi.cli.output_paths import OutputPathError, check_output, describe
+from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
+from fazhi.cli.output_paths import check_output, describe
+from fazhi.errors import FazhiError
 from fazhi.export import ReportRecord, write_panel
 from fazhi.ingest import write_text_beside
 
 
-class ExtractInputError(Exception):
+class ExtractInputError(FazhiError):
     """A bad invocation: one line on stderr, exit code 2."""
 
 
@@ -58,7 +58,7 @@ def extract_command(
     backend: str | None = _option(
         "--backend",
         "auto|rules|llm|hybrid (env FAZHI_BACKEND; default auto: llm when an endpoint "
-        "is configured, else rules).",
+        "and a model are configured, else rules).",
     ),
     model: str | None = _option("--model", "Model name for llm/hybrid (env FAZHI_MODEL)."),
     base_url: str | None = _option(
@@ -74,10 +74,9 @@ def extract_command(
         "--concurrency",
         "Model calls in flight at most: reports at once in a batch, chunks at once "
         "within them (default 4).",
-        min=1,
     ),
     chunk_size: int | None = _option(
-        "--chunk-size", "Characters per chunk (default: the backend's preference).", min=200
+        "--chunk-size", "Characters per chunk (default: the backend's preference)."
     ),
     overlap: bool = _option("--overlap", "Overlap chunks by one sentence.", False),
     cache_dir: str | None = _option(
@@ -87,13 +86,11 @@ def extract_command(
         "--timeout",
         "Seconds to wait for one model answer (env FAZHI_TIMEOUT; default 120; a 1.5B "
         "model on two CPU cores needs ~600).",
-        min=1,
     ),
     max_reasks: int | None = _option(
         "--max-reasks",
         "Times a chunk's answer goes back to the model with the verifier's errors "
         "(env FAZHI_MAX_REASKS; default 2).",
-        min=0,
     ),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
     csv_path: Path | None = _option(
@@ -165,22 +162,15 @@ def extract_command(
         "timeout": timeout,
         "max_reasks": max_reasks,
     }
-    try:
-        settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
-        inputs = find_inputs(paths)
-        batch = _is_batch(paths, inputs, out)
-        for path, flag in ((out, "-o"), (csv_path, "--csv")):
-            if path is not None and not dry_run:
-                check_output(path, inputs, flag)
-        engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
-    except (
-        ConfigError,
-        NoInputsError,
-        BackendChoiceError,
-        ExtractInputError,
-        OutputPathError,
-    ) as exc:
-        _fail(str(exc))
+    # A FazhiError raised here (settings, inputs, outputs, backend) is one line and exit 2
+    # (mapped once in fazhi.cli).
+    settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
+    inputs = find_inputs(paths)
+    batch = _is_batch(paths, inputs, out)
+    for path, flag in ((out, "-o"), (csv_path, "--csv")):
+        if path is not None and not dry_run:
+            check_output(path, inputs, flag)
+    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
     options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
@@ -356,8 +346,8 @@ class _progress_bar:
 
         self.prices = prices
         self.console = Console(stderr=True)
-        self.bar = None
-        self.task = None
+        self.bar: Any = None  # rich.progress.Progress, imported only on a terminal
+        self.task: Any = None
 
     def __enter__(self):
         if self.console.is_terminal:

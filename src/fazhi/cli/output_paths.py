@@ -10,8 +10,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from fazhi.errors import FazhiError
 
-class OutputPathError(Exception):
+
+class OutputPathError(FazhiError):
     """An output path that cannot or must not be written: one line, exit code 2."""
 
 
