@@ -7,7 +7,9 @@ its quote, an unknown indicator ... becomes a validation error with the verifier
 instructor re-asks the model (``max_reasks`` times). Whatever still fails after that is neither
 lost nor passed on: the last answer is taken apart, the figures that verify are kept and the
 rest go to ``ChunkAnswer.rejected`` with the verifier's code (``model_gave_up`` when the last
-answer is not even JSON). ``value`` is always ``parse_raw(raw)``: the model never computes it.
+answer is not even JSON). An answer cut off at ``max_tokens`` or not JSON at all is incomplete:
+the chunk also gets ``error`` set, so it is never cached and the next run asks again.
+``value`` is always ``parse_raw(raw)``: the model never computes it.
 
 Chunks run concurrently (asyncio, ``concurrency`` at a time); each checked answer is cached on
 disk, keyed by everything it depends on, so a second run makes no calls.
@@ -22,7 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -96,7 +98,8 @@ def chunk_check(chunk: Chunk, catalog: Catalog):
             return _reasons([checked]) if isinstance(checked, Rejection) else None
         if what == "meta":
             return _reasons(check_meta(Meta(**item), chunk.text)[1])
-        return _reasons(check_items([TextItem(quote=item)], chunk.text, what)[1])
+        kind: Literal["shortcoming", "plan"] = "plan" if what == "plan" else "shortcoming"
+        return _reasons(check_items([TextItem(quote=item)], chunk.text, kind)[1])
 
     return check
 
@@ -138,7 +141,9 @@ def _settle_meta(item: Any, chunk: Chunk) -> tuple[Meta | None, list[Rejection]]
     return (kept if kept.model_dump(exclude_none=True) else None), rejected
 
 
-def _settle_items(items: Any, chunk: Chunk, what: str) -> tuple[list[TextItem], list[Rejection]]:
+def _settle_items(
+    items: Any, chunk: Chunk, what: Literal["shortcoming", "plan"]
+) -> tuple[list[TextItem], list[Rejection]]:
     quotes = [TextItem(quote=q, chunk=chunk.index) for q in (items or []) if isinstance(q, str)]
     kept, rejected = check_items(quotes, chunk.text, what)
     return [k.model_copy(update={"span": None}) for k in kept], rejected
@@ -161,12 +166,19 @@ def settle(data: dict[str, Any], chunk: Chunk, catalog: Catalog) -> ChunkAnswer:
 
 
 def salvage(log: CallLog, problem: str, chunk: Chunk, catalog: Catalog) -> ChunkAnswer:
-    """The last answer of a conversation that never validated, checked item by item."""
+    """The last answer of a conversation that never validated, checked item by item.
+
+    An answer that is not JSON, or was cut off at ``max_tokens``, is incomplete: the chunk gets
+    ``error`` set (so it is never cached, the report is not complete, and the next run asks
+    again), while whatever verifies of it is still kept. A complete JSON answer whose figures
+    still fail after the re-asks is the model's final word: its failures are rejections only.
+    """
     data = parse_reply_json(log.last_text)
     if data is None:
         reason = f"{problem}; the last answer is not a JSON object"
+        rejection = _gave_up(chunk.index, reason, log.last_text)
         return ChunkAnswer(
-            chunk=chunk.index, rejected=[_gave_up(chunk.index, reason, log.last_text)]
+            chunk=chunk.index, rejected=[rejection], error=f"model_gave_up: {reason}"
         )
     cut = log.finish_reason == "length"
     if cut:  # the figure the cut went through is incomplete: it is reported as lost, not checked
@@ -178,6 +190,7 @@ def salvage(log: CallLog, problem: str, chunk: Chunk, catalog: Catalog) -> Chunk
             f"{problem}; {checked} complete figure(s) before the cut were checked, the rest is lost"
         )
         answer.rejected.append(_gave_up(chunk.index, reason, log.last_text))
+        answer.error = f"incomplete answer: {reason}"
     return answer
 
 
@@ -245,7 +258,8 @@ class LLMBackend:
         self.prompts: PromptSet = load_prompts(self.catalog, schema_json(self.catalog), folder)
         self.concurrency = max(1, concurrency)
         self.max_reasks = max_reasks
-        self.params: dict[str, Any] = {
+        self.max_tokens = max_tokens
+        self.params: dict[str, float | int] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "max_reasks": max_reasks,
@@ -298,7 +312,7 @@ class LLMBackend:
         try:
             results = await asyncio.gather(*(self._answer_one(client, gate, c) for c in chunks))
         finally:
-            if client.client is not None:  # the openai client instructor wraps
+            if client.client is not None:
                 await client.client.close()
         return [answer for answer, _ in results], [stats for _, stats in results]
 
@@ -338,7 +352,7 @@ class LLMBackend:
             outcome = await ask(
                 client, self.endpoint, self.reply_model, messages, context=context,
                 max_reasks=self.max_reasks, temperature=self.params["temperature"],
-                max_tokens=self.params["max_tokens"],
+                max_tokens=self.max_tokens,
             )  # fmt: skip
         except Exception as exc:  # a request that failed for good: recorded, the report goes on
             log = CallLog()
@@ -396,8 +410,8 @@ class LLMBackend:
             f"estimate: the rendered prompts at {TOKENS_PER_NON_ASCII_CHAR} tokens per Chinese "
             f"(non-ASCII) and {TOKENS_PER_ASCII_CHAR} per ASCII character, "
             f"{COMPLETION_TOKENS_PER_CALL} answer tokens a call, {REASK_SHARE:.0%} of chunks "
-            f"re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); cached chunks cost 0; "
-            "one report may be off by a factor of 2, a batch less"
+            f"re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); "
+            "cached chunks cost 0; one report may be off by a factor of 2, a batch less"
         )
 
     def stats_dicts(self) -> list[dict[str, Any]]:
