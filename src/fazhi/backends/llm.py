@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 
@@ -98,8 +98,8 @@ def chunk_check(chunk: Chunk, catalog: Catalog):
             return _reasons([checked]) if isinstance(checked, Rejection) else None
         if what == "meta":
             return _reasons(check_meta(Meta(**item), chunk.text)[1])
-        kind: Literal["shortcoming", "plan"] = "plan" if what == "plan" else "shortcoming"
-        return _reasons(check_items([TextItem(quote=item)], chunk.text, kind)[1])
+        text_kind = cast(Literal["shortcoming", "plan"], what)  # the schema's only other fields
+        return _reasons(check_items([TextItem(quote=item)], chunk.text, text_kind)[1])
 
     return check
 
@@ -259,7 +259,7 @@ class LLMBackend:
         self.concurrency = max(1, concurrency)
         self.max_reasks = max_reasks
         self.max_tokens = max_tokens
-        self.params: dict[str, float | int] = {
+        self.params: dict[str, Any] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "max_reasks": max_reasks,
@@ -312,7 +312,7 @@ class LLMBackend:
         try:
             results = await asyncio.gather(*(self._answer_one(client, gate, c) for c in chunks))
         finally:
-            if client.client is not None:
+            if client.client is not None:  # the openai client instructor wraps
                 await client.client.close()
         return [answer for answer, _ in results], [stats for _, stats in results]
 
@@ -410,8 +410,8 @@ class LLMBackend:
             f"estimate: the rendered prompts at {TOKENS_PER_NON_ASCII_CHAR} tokens per Chinese "
             f"(non-ASCII) and {TOKENS_PER_ASCII_CHAR} per ASCII character, "
             f"{COMPLETION_TOKENS_PER_CALL} answer tokens a call, {REASK_SHARE:.0%} of chunks "
-            f"re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); "
-            "cached chunks cost 0; one report may be off by a factor of 2, a batch less"
+            f"re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); cached chunks cost 0; "
+            "one report may be off by a factor of 2, a batch less"
         )
 
     def stats_dicts(self) -> list[dict[str, Any]]:
