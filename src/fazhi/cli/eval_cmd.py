@@ -117,7 +117,7 @@ class _Replay:
             typer.echo(f"fazhi eval: no recording {self.cassette(stem)}; {stem} left out", err=True)
         return kept
 
-    def around(self, stem: str):
+    def around(self, stem: str) -> contextlib.AbstractContextManager[object]:
         if not self.prefix:
             return contextlib.nullcontext()
         from fazhi.llm.recording import use_cassette  # vcrpy, record_mode none: never the network
