@@ -1,4 +1,4 @@
-"""fazhi.numbers: every number as printed, on real report sentences, the gold figures and properties."""
+"""fazhi.numbers: every number as printed, on report sentences, the gold figures and properties."""
 
 from __future__ import annotations
 
@@ -283,7 +283,10 @@ def test_chinese_numerals_round_trip(n, traditional):
         assert (found.raw, found.value, found.unit) == (written, n, "次")
 
 
-_ALPHABET = "0123456789０１２３４５６７８９.,，%％ 余多约近以上左右万亿萬億千百分之零〇一二两三十件次元个人“”第是、"
+_ALPHABET = (
+    "0123456789０１２３４５６７８９.,，%％ 余多约近以上左右"
+    "万亿萬億千百分之零〇一二两三十件次元个人“”第是、"
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -297,3 +300,23 @@ def test_find_numbers_never_crashes_and_spans_slice_back(text):
     digits = {m.start() for m in re.finditer("[0-9０-９]", text)}
     covered = {i for n in find_numbers(text) for i in range(n.start, n.end)}
     assert digits <= covered
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "收到1\u200b69件",
+        "1\u200c69件",
+        "1\u2060,234人",
+        "40.\u200b8%",
+        "1\u00ad69件",
+        "16\ufeff9件",
+    ],
+)
+def test_digits_split_by_an_invisible_character_are_no_number_at_all(text):
+    # Never 69 out of 1\u200b69: a wrong value must not verify (issue 19, item 3).
+    assert [n.raw for n in find_numbers(text) if any(c.isdigit() for c in n.raw)] == []
+
+
+def test_an_invisible_character_between_words_and_numbers_splits_nothing():
+    assert [n.value for n in find_numbers("共\u200b3件，2021年\u200b3月")] == [3, 2021, 3]

@@ -58,7 +58,128 @@ class Number:
 # Longest first so that 场次 wins over 场 and 个月 over 个.
 _UNITS = sorted(
     dict.fromkeys(
-        ["个百分点", "個百分點", "百分点", "百分點", "平方公里", "平方米", "公里", "千米", "千克", "千瓦时", "千瓦時", "千瓦", "场次", "場次", "人次", "件次", "户次", "戶次", "家次", "批次", "班次", "车次", "車次", "架次", "小时", "小時", "个月", "個月", "分钟", "分鐘", "工作日", "课时", "課時", "学时", "學時", "件", "次", "元", "个", "個", "人", "名", "条", "條", "项", "項", "家", "份", "场", "場", "期", "年", "月", "日", "天", "周", "週", "户", "戶", "所", "轮", "輪", "例", "起", "篇", "部", "本", "册", "冊", "处", "處", "座", "台", "臺", "宗", "笔", "筆", "亩", "畝", "吨", "噸", "米", "岁", "歲", "位", "支", "类", "類", "种", "種", "套", "张", "張", "级", "級", "层", "層", "批", "间", "間", "栋", "棟", "辆", "輛", "块", "塊", "节", "節", "堂", "门", "門", "款", "首", "幅", "单", "單", "分", "秒", "斤", "倍"]
+        [
+            "个百分点",
+            "個百分點",
+            "百分点",
+            "百分點",
+            "平方公里",
+            "平方米",
+            "公里",
+            "千米",
+            "千克",
+            "千瓦时",
+            "千瓦時",
+            "千瓦",
+            "场次",
+            "場次",
+            "人次",
+            "件次",
+            "户次",
+            "戶次",
+            "家次",
+            "批次",
+            "班次",
+            "车次",
+            "車次",
+            "架次",
+            "小时",
+            "小時",
+            "个月",
+            "個月",
+            "分钟",
+            "分鐘",
+            "工作日",
+            "课时",
+            "課時",
+            "学时",
+            "學時",
+            "件",
+            "次",
+            "元",
+            "个",
+            "個",
+            "人",
+            "名",
+            "条",
+            "條",
+            "项",
+            "項",
+            "家",
+            "份",
+            "场",
+            "場",
+            "期",
+            "年",
+            "月",
+            "日",
+            "天",
+            "周",
+            "週",
+            "户",
+            "戶",
+            "所",
+            "轮",
+            "輪",
+            "例",
+            "起",
+            "篇",
+            "部",
+            "本",
+            "册",
+            "冊",
+            "处",
+            "處",
+            "座",
+            "台",
+            "臺",
+            "宗",
+            "笔",
+            "筆",
+            "亩",
+            "畝",
+            "吨",
+            "噸",
+            "米",
+            "岁",
+            "歲",
+            "位",
+            "支",
+            "类",
+            "類",
+            "种",
+            "種",
+            "套",
+            "张",
+            "張",
+            "级",
+            "級",
+            "层",
+            "層",
+            "批",
+            "间",
+            "間",
+            "栋",
+            "棟",
+            "辆",
+            "輛",
+            "块",
+            "塊",
+            "节",
+            "節",
+            "堂",
+            "门",
+            "門",
+            "款",
+            "首",
+            "幅",
+            "单",
+            "單",
+            "分",
+            "秒",
+            "斤",
+            "倍",
+        ]
     ),
     key=len,
     reverse=True,
@@ -125,9 +246,28 @@ def values_equal(a: float, b: float) -> bool:
     return math.isclose(float(a), float(b), rel_tol=1e-6)
 
 
+# Invisible characters that no reader sees: digits on both sides of them are one number split
+# by page residue (``1\u200b69件``), which is never read as two (fazhi.ingest removes them).
+_INVISIBLE = "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+_SPLIT_BEFORE = re.compile(rf"{_DIGIT}[.．,，]?{_INVISIBLE}+[.．,，]?\Z")
+_SPLIT_AFTER = re.compile(rf"[.．,，]?{_INVISIBLE}+[.．,，]?{_DIGIT}")
+
+
+def _split_by_invisible(number: Number, text: str) -> bool:
+    before = text[max(0, number.start - 12) : number.start]
+    starts_digit = number.raw[:1].translate(_FULLWIDTH).isdigit()
+    ends_digit = number.raw[-1:].translate(_FULLWIDTH).isdigit()
+    return bool(
+        (starts_digit and _SPLIT_BEFORE.search(before))
+        or (ends_digit and _SPLIT_AFTER.match(text, number.end))
+    )
+
+
 def find_numbers(text: str) -> list[Number]:
-    """Every number in ``text``, left to right, non-overlapping."""
-    found = [*_arabic_numbers(text), *_chinese_numbers(text)]
+    """Every number in ``text``, left to right, non-overlapping; digits split by an invisible
+    character (``1\u200b69``) give no number at all rather than a wrong one."""
+    found = [n for n in _arabic_numbers(text) if not _split_by_invisible(n, text)]
+    found += _chinese_numbers(text)
     found.sort(key=lambda n: (n.start, -n.end))
     kept: list[Number] = []
     for number in found:

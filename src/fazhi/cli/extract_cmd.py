@@ -18,13 +18,13 @@ from fazhi.batch import (
     NoInputsError,
     estimate_batch,
     extract_report,
-    find_inputs,
     plan_batch,
     run_batch,
 )
 from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
 from fazhi.cli.config import EXTRACT_SETTINGS, ConfigError, read_config_file, settle
+from fazhi.discover import discover, skipped_summary
 from fazhi.export import ReportRecord, write_panel
 from fazhi.ingest import write_text_beside
 
@@ -150,7 +150,10 @@ def extract_command(
     }
     try:
         settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
-        inputs = find_inputs(paths)
+        found = discover(paths)
+        inputs = found.inputs
+        for line in skipped_summary(found.skipped):
+            typer.echo(line, err=True)
         batch = _is_batch(paths, inputs, out)
         engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
     except (ConfigError, NoInputsError, BackendChoiceError, ExtractInputError) as exc:
