@@ -427,3 +427,18 @@ def test_a_corpus_report_as_a_narrow_pdf_scores_as_its_text(tmp_path):
 def test_every_corpus_report_as_a_narrow_pdf_scores_as_its_text(stem, tmp_path):
     text_f1, pdf_f1 = _pdf_and_text_scores(stem, tmp_path)
     assert abs(text_f1 - pdf_f1) <= 0.02, (text_f1, pdf_f1)
+
+
+def test_the_result_names_the_encoding_and_kind(tmp_path):
+    from fazhi.backends.rules import RulesBackend
+    from fazhi.pipeline import extract_file
+
+    path = tmp_path / "gb.txt"
+    path.write_bytes(report_text("qidong-2024").encode("gb18030"))
+    _, result = extract_file(path, RulesBackend())
+    assert (result.encoding, result.kind, result.warnings) == ("gb18030", "txt", [])
+    dirty = _txt(tmp_path, f"{REPORT}受理1\u200b69件\n", "dirty.txt")
+    _, result = extract_file(dirty, RulesBackend())
+    assert (result.encoding, result.kind) == ("utf-8", "txt")
+    assert result.warnings and "invisible" in result.warnings[0]
+    assert "encoding" in result.model_dump(mode="json")

@@ -16,13 +16,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fazhi.errors import FazhiError
 from fazhi.ingest import CONVERT_FIRST, SUPPORTED, expected_types
 
 REPORT_SUFFIXES = tuple(SUPPORTED)
 BESIDE_SUFFIX = ".source.txt"  # text fazhi wrote next to a result: output, not a report
 
 
-class NoInputsError(ValueError):
+class NoInputsError(FazhiError, ValueError):
     """An input argument that names no report (one line, for the user)."""
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from fazhi.errors import FazhiError
 from fazhi.ingest.clean import clean_text
 from fazhi.ingest.decode import Undecodable, decode_bytes, decode_report_bytes
 from fazhi.ingest.html import html_text
@@ -48,7 +49,7 @@ CONVERT_FIRST = {
 }
 
 
-class IngestError(Exception):
+class IngestError(FazhiError):
     """A file that cannot become a ``Source``; ``str()`` is one line naming the file."""
 
     def __init__(self, path: str | Path, problem: str) -> None:

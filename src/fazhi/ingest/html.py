@@ -41,7 +41,7 @@ def _decode_html(data: bytes) -> tuple[str, str]:
 
 
 def _lxml_body_text(html: str) -> str:
-    import lxml.html  # type: ignore[import-untyped]
+    import lxml.html
 
     try:
         root = lxml.html.document_fromstring(html)
