@@ -417,14 +417,9 @@ def _pdf_and_text_scores(stem: str, tmp_path) -> tuple[float, float]:
     )
 
 
-def test_a_corpus_report_as_a_narrow_pdf_scores_as_its_text(tmp_path):
-    text_f1, pdf_f1 = _pdf_and_text_scores("kunshan-2021", tmp_path)
-    assert abs(text_f1 - pdf_f1) <= 0.02, (text_f1, pdf_f1)
-
-
-@pytest.mark.slow
 @pytest.mark.parametrize("stem", REPORTS)
 def test_every_corpus_report_as_a_narrow_pdf_scores_as_its_text(stem, tmp_path):
+    # About a second a report (render, read, extract twice): fast enough to run always.
     text_f1, pdf_f1 = _pdf_and_text_scores(stem, tmp_path)
     assert abs(text_f1 - pdf_f1) <= 0.02, (text_f1, pdf_f1)
 
@@ -442,3 +437,40 @@ def test_the_result_names_the_encoding_and_kind(tmp_path):
     assert (result.encoding, result.kind) == ("utf-8", "txt")
     assert result.warnings and "invisible" in result.warnings[0]
     assert "encoding" in result.model_dump(mode="json")
+
+
+@pytest.mark.parametrize(
+    ("line", "furniture"),
+    [
+        ("— 1 —", True),
+        ("- 2 -", True),
+        ("第3页", True),
+        ("第 3 页 共 9 页", True),
+        ("3/9", True),
+        ("12", True),
+        ("2021年", False),
+        ("1.提升依法行政能力", False),
+        ("共办理案件3件", False),
+    ],
+)
+def test_page_number_lines(line, furniture):
+    from fazhi.ingest.pdf import _PAGE_NUMBER
+
+    assert bool(_PAGE_NUMBER.fullmatch(line)) is furniture
+
+
+def test_a_personal_note_in_a_folder_is_not_taken_as_a_report(tmp_path):
+    from typer.testing import CliRunner
+
+    from fazhi.cli import app
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "kunshan.txt").write_bytes((CORPUS / "kunshan-2021.txt").read_bytes())
+    _txt(folder, "明天去超市买菜，记得给妈妈打电话。周末和朋友去爬山。\n", "note.txt")
+    out = tmp_path / "out.jsonl"
+    run = CliRunner().invoke(app, ["extract", str(folder), "-o", str(out), "--backend", "rules"])
+    assert run.exit_code == 1  # a file in the batch is not a report: named, the rest written
+    assert "note.txt" in run.stderr and "does not read as a government report" in run.stderr
+    records = [line for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(records) == 2

@@ -322,3 +322,13 @@ def test_digits_split_by_an_invisible_character_are_no_number_at_all(text):
 
 def test_an_invisible_character_between_words_and_numbers_splits_nothing():
     assert [n.value for n in find_numbers("共\u200b3件，2021年\u200b3月")] == [3, 2021, 3]
+
+
+def test_full_width_digits_point_comma_and_percent_are_read_as_printed():
+    # Ingest leaves full-width forms alone (raw stays as printed); the finder reads them.
+    assert [
+        (n.raw, n.value, n.percent) for n in find_numbers("纠错率４０．８％，受理１，２３４件")
+    ] == [
+        ("４０．８％", 40.8, True),
+        ("１，２３４", 1234, False),
+    ]
