@@ -20,6 +20,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import date
 from functools import lru_cache
+from typing import Literal
 
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.model import (
@@ -331,7 +332,7 @@ def check_meta(meta: Meta, text: str) -> tuple[Meta, list[Rejection]]:
 def check_items(
     items: list[TextItem],
     text: str,
-    what: str,
+    what: Literal["shortcoming", "plan"],
     chunk_spans: dict[int, Span] | None = None,
 ) -> tuple[list[TextItem], list[Rejection]]:
     """Items whose quote occurs in the source (with ``span`` and the exact slice), and the rest."""
