@@ -54,6 +54,7 @@ def test_a_report_full_of_zero_width_characters_gives_the_clean_figures(tmp_path
     shown = (tmp_path / "dirty.source.txt").read_text(encoding="utf-8")
     assert not any(ch in shown for ch in ZERO_WIDTH)
     assert any("invisible" in w for w in result["warnings"])
+    assert "warning:" in run.stderr and "invisible character(s)" in run.stderr  # said, too
     for figure in result["figures"]:
         start, end = figure["raw_span"]
         assert shown[start:end] == figure["raw"]

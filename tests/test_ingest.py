@@ -474,3 +474,17 @@ def test_a_personal_note_in_a_folder_is_not_taken_as_a_report(tmp_path):
     assert "note.txt" in run.stderr and "does not read as a government report" in run.stderr
     records = [line for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(records) == 2
+
+
+@pytest.mark.parametrize("stem", REPORTS)
+def test_every_corpus_report_as_mojibake_is_named_and_as_bomless_utf16_is_read(stem, tmp_path):
+    text = report_text(stem)
+    routes = [("cp1252", "utf-8"), ("latin-1", "utf-8"), ("latin-1", "gb18030")]
+    for wrong, right in routes:
+        garbled = text.encode(right).decode(wrong, errors="ignore")
+        with pytest.raises(IngestError, match="mojibake"):
+            read_source(_txt(tmp_path, garbled, f"{wrong}-{right}.txt"))
+    for codec in ("utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{codec}.txt"
+        path.write_bytes(text.encode(codec))
+        assert (read_source(path).text, read_source(path).encoding) == (text, codec)

@@ -254,6 +254,8 @@ def _run_one(
             if source is not None:
                 beside = write_text_beside(source, out)
                 typer.echo(f"wrote {out} and {beside}", err=True)
+    for warning in source.warnings if source is not None else ():
+        typer.echo(f"fazhi extract: warning: {path}: {warning}", err=True)
     if record.status != "complete":
         typer.echo(f"fazhi extract: {record.status}: {record.error}", err=True)
     if csv_path is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
 
-from fazhi.ingest.report_check import cjk_share
+from fazhi.ingest.report_check import cjk_share, mojibake_problem
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -56,6 +56,10 @@ def decode_report_bytes(data: bytes) -> Decoded:
     decoded = _decode(data)
     decoded.text = normalise_newlines(decoded.text)
     if _printable_ratio(decoded.text) < _MIN_PRINTABLE:
+        # UTF-8 once read as Latin-1 is full of C1 control characters: say what it is.
+        garbled = mojibake_problem(decoded.text)
+        if garbled is not None:
+            raise Undecodable(garbled)
         enc = decoded.encoding
         raise Undecodable(f"looks binary (decodes as {enc} mostly to control characters)")
     return decoded

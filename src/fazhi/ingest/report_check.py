@@ -34,18 +34,25 @@ def problem_with(text: str) -> str | None:
     """Why ``text`` is not a Chinese report (one line), or ``None`` when it reads as one."""
     share = cjk_share(text)
     if share < MIN_CJK_SHARE:
-        route = mojibake_route(text)
-        if route is not None:
-            wrong, right = route
-            return (
-                f"mojibake: {right} text that was decoded as {wrong} and saved again; "
-                f"re-save it from the original file (it reads as Chinese when re-encoded)"
-            )
-        return f"not Chinese text: {share:.0%} of its characters are Chinese"
+        return mojibake_problem(text) or (
+            f"not Chinese text: {share:.0%} of its characters are Chinese"
+        )
     if not any(marker in text for marker in REPORT_MARKERS):
         shown = "、".join(REPORT_MARKERS[:6])
         return f"does not read as a government report (none of {shown}… occurs in it)"
     return None
+
+
+def mojibake_problem(text: str) -> str | None:
+    """One line saying how ``text`` was garbled, or ``None`` if it is no known mojibake."""
+    route = mojibake_route(text)
+    if route is None:
+        return None
+    wrong, right = route
+    return (
+        f"mojibake: {right} text that was decoded as {wrong} and saved again; "
+        f"re-save it from the original file (it reads as Chinese when re-encoded)"
+    )
 
 
 def mojibake_route(text: str) -> tuple[str, str] | None:
