@@ -56,3 +56,12 @@ def test_the_cli_names_skipped_files_on_stderr(tmp_path):
     stderr = result.stderr
     assert "skipped 5 file(s) that are not reports:" in stderr
     assert "old.doc" in stderr and "dangling symbolic link" in stderr
+
+
+def test_a_glob_names_what_it_matched_but_passed_over(tmp_path):
+    folder = _folder(tmp_path)
+    found = discover([str(folder / "*.*")])
+    assert [p.name for p in found.inputs] == ["a.txt"]
+    assert {"old.doc", "photo.png", "a.source.txt", "gone.txt"} <= {
+        s.path.name for s in found.skipped
+    }

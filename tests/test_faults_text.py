@@ -77,3 +77,14 @@ def test_verify_never_accepts_the_piece_a_zero_width_character_cuts_off(tmp_path
     run = _fazhi("verify", str(claimed), "-s", str(report))
     assert run.returncode == 1, run.stderr
     assert "raw_not_in_quote" in run.stderr or "raw '69'" in run.stderr
+
+
+def test_a_mojibake_report_is_one_line_and_exit_2_never_a_clean_empty_result(tmp_path):
+    text = (CORPUS / "qingpu-2023.txt").read_text(encoding="utf-8")
+    garbled = tmp_path / "garbled.txt"
+    garbled.write_text(text.encode("utf-8").decode("cp1252", errors="ignore"), encoding="utf-8")
+    out = tmp_path / "out.json"
+    run = _fazhi("extract", str(garbled), "-o", str(out), "--backend", "rules")
+    assert run.returncode == 2 and not out.exists()
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "mojibake" in lines[0] and "cp1252" in lines[0]

@@ -488,3 +488,15 @@ def test_every_corpus_report_as_mojibake_is_named_and_as_bomless_utf16_is_read(s
         path = tmp_path / f"{codec}.txt"
         path.write_bytes(text.encode(codec))
         assert (read_source(path).text, read_source(path).encoding) == (text, codec)
+
+
+def test_zero_width_characters_in_an_html_page_are_removed_too(tmp_path):
+    page = (
+        "<html><body><article><p>某某区人民政府依法行政，全年办理行政复议案件1&#8203;69件，"
+        "纠错率40.&#8288;8%。</p></article></body></html>"
+    )
+    path = tmp_path / "page.html"
+    path.write_text(page, encoding="utf-8")
+    source = read_source(path)
+    assert "169件" in source.text and "40.8%" in source.text
+    assert not any(ch in source.text for ch in "\u200b\u2060")
