@@ -128,9 +128,28 @@ def values_equal(a: float, b: float) -> bool:
     return math.isclose(float(a), float(b), rel_tol=1e-6)
 
 
+# Invisible characters that no reader sees: digits on both sides of them are one number split
+# by page residue (``1\u200b69件``), which is never read as two (fazhi.ingest removes them).
+_INVISIBLE = "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+_SPLIT_BEFORE = re.compile(rf"{_DIGIT}[.．,，]?{_INVISIBLE}+[.．,，]?\Z")
+_SPLIT_AFTER = re.compile(rf"[.．,，]?{_INVISIBLE}+[.．,，]?{_DIGIT}")
+
+
+def _split_by_invisible(number: Number, text: str) -> bool:
+    before = text[max(0, number.start - 12) : number.start]
+    starts_digit = number.raw[:1].translate(_FULLWIDTH).isdigit()
+    ends_digit = number.raw[-1:].translate(_FULLWIDTH).isdigit()
+    return bool(
+        (starts_digit and _SPLIT_BEFORE.search(before))
+        or (ends_digit and _SPLIT_AFTER.match(text, number.end))
+    )
+
+
 def find_numbers(text: str) -> list[Number]:
-    """Every number in ``text``, left to right, non-overlapping."""
-    found = [*_arabic_numbers(text), *_chinese_numbers(text)]
+    """Every number in ``text``, left to right, non-overlapping; digits split by an invisible
+    character (``1\u200b69``) give no number at all rather than a wrong one."""
+    found = [n for n in _arabic_numbers(text) if not _split_by_invisible(n, text)]
+    found += _chinese_numbers(text)
     found.sort(key=lambda n: (n.start, -n.end))
     kept: list[Number] = []
     for number in found:

@@ -17,7 +17,6 @@ from fazhi.batch import (
     BatchSummary,
     Estimate,
     estimate_batch,
-    find_inputs,
     plan_batch,
     run_batch,
     run_one,
@@ -26,6 +25,7 @@ from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
 from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
 from fazhi.cli.output_paths import check_output, describe
+from fazhi.discover import discover, skipped_summary
 from fazhi.errors import FazhiError
 from fazhi.export import ReportRecord, write_panel
 from fazhi.ingest import write_text_beside
@@ -165,7 +165,10 @@ def extract_command(
     # A FazhiError raised here (settings, inputs, outputs, backend) is one line and exit 2
     # (mapped once in fazhi.cli).
     settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
-    inputs = find_inputs(paths)
+    found = discover(paths)
+    inputs = found.inputs
+    for line in skipped_summary(found.skipped):
+        typer.echo(line, err=True)
     batch = _is_batch(paths, inputs, out)
     for path, flag in ((out, "-o"), (csv_path, "--csv")):
         if path is not None and not dry_run:
@@ -251,6 +254,8 @@ def _run_one(
             if source is not None:
                 beside = write_text_beside(source, out)
                 typer.echo(f"wrote {out} and {beside}", err=True)
+    for warning in source.warnings if source is not None else ():
+        typer.echo(f"fazhi extract: warning: {path}: {warning}", err=True)
     if record.status != "complete":
         typer.echo(f"fazhi extract: {record.status}: {record.error}", err=True)
     if csv_path is not None:
