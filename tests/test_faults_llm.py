@@ -4,6 +4,8 @@ or stub (hand-scripted or synthetic echo answers, NOT a model)."""
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from fazhi.batch import run_batch
 from fazhi.chunking import chunk_source
 from fazhi.ingest import read_source
 from fazhi.llm.client import RetryPolicy
+from fazhi.llm.reachability import CircuitBreaker, EndpointUnreachable, connection_failure
 from fazhi.testing.faults import FaultRule, FaultSchedule
 from fazhi.testing.replay_server import ReplayServer
 from fazhi.testing.responders import chunk_key
@@ -112,3 +115,116 @@ def test_truncation_then_rerun_recovers_the_figures(tmp_path):
 
 def _chunks(path: Path):
     return chunk_source(read_source(path), size=CHUNK_SIZE)
+
+
+# --- 2. a dead endpoint fails fast, and a circuit breaker stops asking it ----------------------
+
+
+class Sleeps(list):
+    async def __call__(self, seconds):
+        self.append(seconds)
+
+
+def closed_url() -> str:
+    """A loopback URL on a port nobody listens on (free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def dead_backend(url: str, sleeps: Sleeps, **options) -> LLMBackend:
+    retry = RetryPolicy(attempts=5, sleep=sleeps)
+    options = {"use_cache": False, "concurrency": 1, **options}
+    return LLMBackend(model="m", base_url=url, retry=retry, **options)
+
+
+def test_a_refused_connection_is_not_retried_and_the_error_names_the_url():
+    sleeps, url = Sleeps(), closed_url()
+    started = time.perf_counter()
+    [failed] = dead_backend(url, sleeps).answer(synthetic.chunks((0,)), synthetic.source())
+    assert sleeps == []  # no backoff: not a single retry
+    assert failed.error == f"EndpointUnreachable: endpoint {url} unreachable: connection refused"
+    assert time.perf_counter() - started < 5
+
+
+def test_a_failed_dns_lookup_is_not_retried_and_names_the_url(monkeypatch):
+    def no_such_host(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
+    sleeps, url = Sleeps(), "https://llm.example.invalid/v1"
+    [failed] = dead_backend(url, sleeps).answer(synthetic.chunks((0,)), synthetic.source())
+    assert sleeps == [] and failed.error.endswith(f"{url} unreachable: DNS lookup failed")
+
+
+def test_transient_failures_are_still_retried_and_the_retry_line_names_the_url(caplog):
+    sleeps = Sleeps()
+    script = [reply(503, {"error": {"message": "busy"}}), answer([synthetic.MEDIATION])]
+    with running_stub(script) as stub:
+        [ok] = dead_backend(stub.url, sleeps).answer(synthetic.chunks((1,)), synthetic.source())
+    assert ok.error is None and len(sleeps) == 1
+    assert any(stub.url in r.getMessage() for r in caplog.records if "retry" in r.getMessage())
+
+
+def test_connection_failures_are_told_apart_from_other_transport_errors():
+    class ConnectTimeout(Exception):  # the HTTP layer's class is recognised by its name
+        pass
+
+    def chained(outer: Exception, cause: BaseException) -> Exception:
+        outer.__cause__ = cause
+        return outer
+
+    refused = chained(RuntimeError("Connection error."), ConnectionRefusedError(111, "refused"))
+    assert connection_failure(refused) == ("connection refused", False)
+    assert connection_failure(chained(RuntimeError(), ConnectTimeout())) == (
+        "connect timeout",
+        True,
+    )
+    assert connection_failure(chained(RuntimeError(), ConnectionResetError())) is None
+    assert connection_failure(ValueError("a 4xx of our own")) is None
+
+
+def test_the_circuit_breaker_opens_after_n_consecutive_failures_and_a_success_resets_it():
+    breaker = CircuitBreaker("http://127.0.0.1:1/v1", threshold=3)
+    breaker.failed("connection refused")
+    breaker.failed("connection refused")
+    breaker.connected()
+    breaker.failed("connection refused")
+    breaker.failed("connection refused")
+    breaker.check()  # two in a row since the success: still closed
+    breaker.failed("connection refused")
+    with pytest.raises(EndpointUnreachable, match="circuit open after 3 failures"):
+        breaker.check()
+    with pytest.raises(ValueError):
+        CircuitBreaker("http://127.0.0.1:1/v1", threshold=0)
+
+
+def test_after_n_refusals_the_remaining_chunks_fail_at_once_with_the_reason():
+    url, chunks = closed_url(), synthetic.chunks() * 4  # eight chunks
+    chunks = [c.model_copy(update={"index": i}) for i, c in enumerate(chunks)]
+    backend = dead_backend(url, Sleeps(), breaker_after=3)
+    answers = backend.answer(chunks, synthetic.source())
+    errors = [a.error for a in answers]
+    assert all(e.endswith("unreachable: connection refused") for e in errors[:3])
+    open_reason = f"endpoint {url} unreachable: circuit open after 3 failures (connection refused)"
+    assert all(e.endswith(open_reason) for e in errors[3:])
+
+
+def test_a_batch_against_a_dead_endpoint_fails_every_report_fast_with_the_reason(tmp_path):
+    """Eight reports against a closed port (the red-team pass measured 177 s to fail)."""
+    reports, url = small_reports(tmp_path / "reports", 8), closed_url()
+    backend = dead_backend(url, Sleeps(), concurrency=2)
+    started = time.perf_counter()
+    summary = run_batch(reports, backend, tmp_path / "out.jsonl", concurrency=2)
+    seconds = time.perf_counter() - started
+    assert [r.status for r in summary.records] == ["failed"] * 8
+    assert all(f"endpoint {url} unreachable" in r.error for r in summary.records)
+    refused = sum(r.error.endswith("connection refused") for r in summary.records)
+    assert 5 <= refused <= 5 + 3  # the default threshold, plus requests already in flight
+    assert all(
+        r.error.endswith(("connection refused", "(connection refused)")) for r in summary.records
+    )
+    assert any("circuit open after 5 failures" in r.error for r in summary.records)
+    assert seconds < 10, f"{seconds:.1f} s to fail against a closed port"

@@ -39,6 +39,7 @@ from fazhi.llm.client import (
     resolve_endpoint,
 )
 from fazhi.llm.prompts import PromptSet, load_prompts, schema_prompt_text
+from fazhi.llm.reachability import DEFAULT_BREAKER_AFTER, CircuitBreaker
 from fazhi.llm.schema import answer_model, schema_json
 from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Rejection, Source, TextItem, Usage
 from fazhi.numbers import parse_raw
@@ -247,8 +248,12 @@ class LLMBackend:
         catalog: Catalog | None = None,
         retry: RetryPolicy | None = None,
         prompts_dir: str | Path | None = None,
+        breaker_after: int = DEFAULT_BREAKER_AFTER,
     ):
         self.endpoint = resolve_endpoint(model, base_url, api_key_env, mode, timeout)
+        # one breaker for the backend's life: a batch stops asking a dead endpoint for every
+        # report, not just for the report that found it dead
+        self.breaker = CircuitBreaker(self.endpoint.base_url, breaker_after)
         self.catalog = catalog or default_catalog()
         self.reply_model = answer_model(self.catalog)
         folder = Path(prompts_dir) if prompts_dir else None
@@ -304,7 +309,7 @@ class LLMBackend:
     async def _answer_all(
         self, chunks: Sequence[Chunk]
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
-        client = make_client(self.endpoint, self.retry)
+        client = make_client(self.endpoint, self.retry, self.breaker)
         gate = asyncio.Semaphore(self.concurrency)
         try:
             results = await asyncio.gather(*(self._answer_one(client, gate, c) for c in chunks))

@@ -145,7 +145,8 @@ def schema_json(catalog: Catalog) -> str:
 
 
 def main() -> None:
-    """``python -m fazhi.llm.schema``: rewrite ``schemas/chunk_answer.schema.json`` from the catalog."""
+    """``python -m fazhi.llm.schema``: rewrite ``schemas/chunk_answer.schema.json`` from the
+    catalog."""
     from fazhi.catalog import default_catalog
     from fazhi.resources import data_file
 
