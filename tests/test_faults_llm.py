@@ -4,7 +4,13 @@ or stub (hand-scripted or synthetic echo answers, NOT a model)."""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import shutil
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +20,7 @@ from fazhi.backends.llm import LLMBackend
 from fazhi.batch import run_batch
 from fazhi.chunking import chunk_source
 from fazhi.ingest import read_source
+from fazhi.llm.cache import AnswerCache
 from fazhi.llm.client import RetryPolicy
 from fazhi.llm.reachability import CircuitBreaker, EndpointUnreachable, connection_failure
 from fazhi.testing.faults import FaultRule, FaultSchedule
@@ -228,3 +235,104 @@ def test_a_batch_against_a_dead_endpoint_fails_every_report_fast_with_the_reason
     )
     assert any("circuit open after 5 failures" in r.error for r in summary.records)
     assert seconds < 10, f"{seconds:.1f} s to fail against a closed port"
+
+
+# --- 3. a corrupt cache is set aside, the run goes on -------------------------------------------
+
+
+def filled_cache(folder: Path, entries: int = 50) -> Path:
+    with AnswerCache(folder) as cache:
+        for i in range(entries):
+            cache.put(f"key-{i}", "x" * 2000)
+    return folder / "answers" / "cache.db"
+
+
+def truncate(path: Path) -> None:
+    with path.open("r+b") as handle:
+        handle.truncate(path.stat().st_size // 3)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "store-is-a-file"])
+def test_a_corrupt_cache_is_moved_aside_with_one_warning_and_a_fresh_one_used(
+    tmp_path, caplog, damage
+):
+    database = filled_cache(tmp_path)
+    if damage == "truncated":
+        truncate(database)
+    elif damage == "garbage":
+        database.write_bytes(b"not a database " * 100)
+    else:
+        shutil.rmtree(database.parent)
+        database.parent.write_text("junk")
+    with caplog.at_level(logging.WARNING, logger="fazhi.llm"):
+        cache = AnswerCache(tmp_path)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "corrupt" in warnings[0] and ".corrupt-" in warnings[0]
+    with cache:
+        assert cache.get("key-1") is None and len(cache) == 0
+        cache.put("key-1", "fresh")
+        assert cache.get("key-1") == "fresh"
+        [aside] = cache.corrupt_files()
+    assert aside.exists() and ".corrupt-" in aside.name
+    with AnswerCache(tmp_path) as again:  # the fresh store is a working one
+        assert again.get("key-1") == "fresh"
+
+
+def test_a_locked_or_unreadable_cache_is_not_mistaken_for_a_corrupt_one(tmp_path):
+    import sqlite3
+
+    from fazhi.llm.cache import _is_corrupt
+
+    assert _is_corrupt(sqlite3.DatabaseError("file is not a database"))
+    assert not _is_corrupt(sqlite3.OperationalError("database is locked"))
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FAZHI_"))}
+    command = [sys.executable, "-c", "from fazhi.cli import main; main()", *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, env={**environment, **(env or {})}, timeout=300
+    )
+
+
+def test_cache_stats_and_clear_work_on_garbage(tmp_path):
+    database = filled_cache(tmp_path / "cache")
+    database.write_bytes(b"\x00garbage" * 500)
+    stats = cli("cache", "stats", "--cache-dir", str(tmp_path / "cache"))
+    assert stats.returncode == 0, stats.stderr
+    assert "entries   0" in stats.stdout and "corrupt   1 file(s) set aside" in stats.stdout
+    assert len(stats.stderr.strip().splitlines()) == 1 and "corrupt" in stats.stderr
+    cleared = cli("cache", "clear", "--cache-dir", str(tmp_path / "cache"))
+    assert cleared.returncode == 0 and "1 corrupt file(s) set aside" in cleared.stdout
+    assert not list((tmp_path / "cache").rglob("*.corrupt-*"))
+    (tmp_path / "cache" / "answers").rename(tmp_path / "moved")
+    (tmp_path / "cache" / "answers").write_text("junk")  # a store that is not even a folder
+    assert cli("cache", "clear", "--cache-dir", str(tmp_path / "cache")).returncode == 0
+
+
+def test_corrupt_cache_scenario_the_batch_goes_on_and_matches(tmp_path):
+    """Fault-suite scenario "corrupt-cache": a batch fills the cache, the sqlite file is cut to a
+    third, and the next batch warns once on stderr, sets the file aside, asks again and ends
+    with the same results as the first."""
+    reports = small_reports(tmp_path / "reports", 4)
+    cache = tmp_path / "cache"
+    with ReplayServer(mode="echo") as server:
+        args = ["extract", str(tmp_path / "reports"), "--backend", "llm", "--model", "replay",
+                "--base-url", server.url, "--cache-dir", str(cache)]  # fmt: skip
+        first = cli(*args, "-o", str(tmp_path / "first.jsonl"))
+        assert first.returncode == 0, first.stderr
+        truncate(cache / "answers" / "cache.db")
+        server.reset_stats()
+        second = cli(*args, "-o", str(tmp_path / "second.jsonl"))
+        asked = server.stats.requests
+    assert second.returncode == 0, second.stderr
+    warned = [line for line in second.stderr.splitlines() if "cache was corrupt" in line]
+    assert len(warned) == 1 and "moved aside" in warned[0]
+    assert asked == len(reports)  # one chunk each, none of them served from the lost cache
+    assert len(list((cache / "answers").glob("cache.db.corrupt-*"))) == 1
+    assert _figures(tmp_path / "first.jsonl") == _figures(tmp_path / "second.jsonl")
+
+
+def _figures(journal: Path) -> list:
+    records = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+    return sorted((r["source"], json.dumps(r["result"]["figures"])) for r in records)
