@@ -4,6 +4,7 @@ or stub (hand-scripted or synthetic echo answers, NOT a model)."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -21,8 +22,9 @@ from fazhi.batch import run_batch
 from fazhi.chunking import chunk_source
 from fazhi.ingest import read_source
 from fazhi.llm.cache import AnswerCache
-from fazhi.llm.client import RetryPolicy
+from fazhi.llm.client import LLMConfigError, RetryPolicy, resolve_endpoint
 from fazhi.llm.reachability import CircuitBreaker, EndpointUnreachable, connection_failure
+from fazhi.llm.redact import install_log_redaction, redact
 from fazhi.testing.faults import FaultRule, FaultSchedule
 from fazhi.testing.replay_server import ReplayServer
 from fazhi.testing.responders import chunk_key
@@ -336,3 +338,101 @@ def test_corrupt_cache_scenario_the_batch_goes_on_and_matches(tmp_path):
 def _figures(journal: Path) -> list:
     records = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
     return sorted((r["source"], json.dumps(r["result"]["figures"])) for r in records)
+
+
+# --- 4. secrets in URLs never printed ------------------------------------------------------------
+
+PLANTED = "planted-Secret-7f3a9"  # a password and a key that must appear nowhere we write
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"http://user:{PLANTED}@127.0.0.1:8080/v1", "http://***@127.0.0.1:8080/v1"),
+        (f"https://{PLANTED}@api.example.com/v1", "https://***@api.example.com/v1"),
+        (
+            f"https://h.example.com/v1?api-version=2&api-key={PLANTED}",
+            "https://h.example.com/v1?api-version=2&api-key=***",
+        ),  # fmt: skip
+        ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
+        ("see http://a.example/v1 and mailto:x@y", "see http://a.example/v1 and mailto:x@y"),
+    ],
+)
+def test_redact_masks_url_credentials_and_secret_query_values(url, shown):
+    assert redact(url) == shown
+
+
+@pytest.mark.parametrize("where", ["flag", "environment"])
+def test_a_base_url_with_credentials_is_refused_in_one_line_without_the_password(
+    monkeypatch, where
+):
+    url = f"http://user:{PLANTED}@127.0.0.1:8080/v1"
+    if where == "environment":
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+    with pytest.raises(LLMConfigError) as refused:
+        resolve_endpoint("m", url if where == "flag" else None)
+    message = str(refused.value)
+    assert PLANTED not in message and "\n" not in message
+    assert "http://***@127.0.0.1:8080/v1" in message and "--api-key-env" in message
+
+
+def test_the_log_filter_masks_urls_in_openai_and_httpx_debug_records():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        install_log_redaction()
+        for name in ("openai._base_client", "httpx2", "fazhi.llm"):
+            logger = logging.getLogger(name)
+            level = logger.level
+            logger.setLevel(logging.DEBUG)
+            logger.debug("HTTP Request: POST %s", f"http://u:{PLANTED}@127.0.0.1:1/v1/chat")
+            logger.setLevel(level)
+    finally:
+        root.removeHandler(handler)
+    written = stream.getvalue()
+    assert written.count("http://***@127.0.0.1:1/v1/chat") == 3 and PLANTED not in written
+
+
+def test_no_planted_secret_reaches_output_journal_cache_or_debug_logs(tmp_path):
+    """With OPENAI_LOG=debug: a URL with a password is refused without printing it, and a
+    planted API key reaches the server but no stdout, stderr, journal, result or cache file."""
+    reports = small_reports(tmp_path / "reports", 2)
+    cache, journal = tmp_path / "cache", tmp_path / "out.jsonl"
+    debug = {"OPENAI_LOG": "debug", "OPENAI_API_KEY": PLANTED}
+    with ReplayServer(mode="echo") as server:
+        port = server.port
+        base = ["extract", str(tmp_path / "reports"), "--backend", "llm", "--model", "replay",
+                "--cache-dir", str(cache), "-o", str(journal)]  # fmt: skip
+        refused = cli(*base, "--base-url", f"http://user:{PLANTED}@127.0.0.1:{port}/v1", env=debug)
+        ran = cli(*base, "--base-url", server.url, env=debug)
+        credentials = dict(server.stats.credentials)
+    assert refused.returncode != 0 and "--api-key-env" in refused.stderr
+    assert ran.returncode == 0, ran.stderr
+    assert "HTTP Request" in ran.stderr or "Request options" in ran.stderr  # debug logs were on
+    assert len(reports) == sum(credentials.values()) and "none" not in credentials  # key was sent
+    written = [refused.stdout, refused.stderr, ran.stdout, ran.stderr]
+    written += [
+        p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()
+    ]
+    assert all(PLANTED not in text for text in written)
+
+
+def test_the_breaker_threshold_is_a_flag_of_fazhi_extract(tmp_path, three_chunk_report):
+    url = closed_url()
+    done = cli("extract", str(three_chunk_report), "--backend", "llm", "--model", "m",
+               "--base-url", url, "--breaker-after", "1", "--concurrency", "1", "--no-cache",
+               "-o", str(tmp_path / "k.json"))  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    result = json.loads((tmp_path / "k.json").read_text(encoding="utf-8"))
+    errors = result["chunk_errors"]
+    assert len(errors) == 3 and errors[0].endswith(f"{url} unreachable: connection refused")
+    assert all("circuit open after 1 failures" in e for e in errors[1:])
+
+
+@pytest.fixture
+def three_chunk_report(tmp_path) -> Path:
+    path = tmp_path / "k.txt"  # 2,500 characters: three chunks of the LLM backend's 1,000
+    path.write_text(report_text("kunshan-2021")[:2500], encoding="utf-8")
+    return path

@@ -92,6 +92,13 @@ def extract_command(
         "(env FAZHI_MAX_REASKS; default 2).",
         min=0,
     ),
+    breaker_after: int = _option(
+        "--breaker-after",
+        "Stop asking an endpoint after this many connection failures in a row; the chunks "
+        "left fail with the reason (default 5).",
+        5,
+        min=1,
+    ),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
     csv_path: Path | None = _option(
         "--csv", "Also write the long panel: one CSV row per accepted figure."
@@ -152,7 +159,7 @@ def extract_command(
         settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
         inputs = find_inputs(paths)
         batch = _is_batch(paths, inputs, out)
-        engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
+        engine = _build_backend(settings, no_cache, len(inputs) if batch else 1, breaker_after)
     except (ConfigError, NoInputsError, BackendChoiceError, ExtractInputError) as exc:
         _fail(str(exc))
     options = {"chunk_size": settings["chunk_size"], "overlap": overlap}
@@ -190,7 +197,7 @@ def _is_batch(arguments: list[str], inputs: list[Path], out: Path | None) -> boo
     return False
 
 
-def _build_backend(settings: dict, no_cache: bool, reports: int):
+def _build_backend(settings: dict, no_cache: bool, reports: int, breaker_after: int = 5):
     """The backend, with model calls in flight shared between reports and their chunks."""
     total = int(settings["concurrency"])
     per_report = max(1, total // max(1, min(total, reports)))
@@ -204,6 +211,7 @@ def _build_backend(settings: dict, no_cache: bool, reports: int):
         use_cache=not no_cache,
         timeout=float(settings["timeout"]),
         max_reasks=int(settings["max_reasks"]),
+        breaker_after=breaker_after,
     )
     try:
         return make_backend(str(settings["backend"]), options)
