@@ -22,7 +22,7 @@ from fazhi.batch import run_batch
 from fazhi.chunking import chunk_source
 from fazhi.ingest import read_source
 from fazhi.llm.cache import AnswerCache
-from fazhi.llm.client import LLMConfigError, RetryPolicy, resolve_endpoint
+from fazhi.llm.client import LLMConfigError, RetryPolicy, resolve_endpoint, with_retries
 from fazhi.llm.reachability import CircuitBreaker, EndpointUnreachable, connection_failure
 from fazhi.llm.redact import install_log_redaction, redact
 from fazhi.testing.faults import FaultRule, FaultSchedule
@@ -436,3 +436,45 @@ def three_chunk_report(tmp_path) -> Path:
     path = tmp_path / "k.txt"  # 2,500 characters: three chunks of the LLM backend's 1,000
     path.write_text(report_text("kunshan-2021")[:2500], encoding="utf-8")
     return path
+
+
+def test_any_http_answer_resets_the_breaker_and_refusals_in_a_row_open_it():
+    """The wiring: a refusal counts, a 503 (the server answered) resets the count."""
+    import asyncio
+
+    import openai
+
+    def refused() -> Exception:
+        error = openai.APIConnectionError(request=None)  # type: ignore[arg-type]
+        error.__cause__ = ConnectionRefusedError(111, "Connect call failed")
+        return error
+
+    class Busy(openai.APIStatusError):
+        def __init__(self):
+            Exception.__init__(self, "busy")
+            self.status_code = 503
+
+    outcomes = [refused(), Busy(), refused(), refused(), "ok"]
+
+    async def create(**_):
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    breaker = CircuitBreaker("http://127.0.0.1:1/v1", threshold=2)
+    ask = with_retries(create, RetryPolicy(attempts=1), url=breaker.url, breaker=breaker)
+
+    async def five_requests() -> list[str]:
+        seen = []
+        for _ in range(5):
+            try:
+                seen.append(await ask())
+            except Exception as exc:
+                seen.append(type(exc).__name__)
+        return seen
+
+    seen = asyncio.run(five_requests())
+    assert seen == ["EndpointUnreachable", "Busy", "EndpointUnreachable", "EndpointUnreachable",
+                    "EndpointUnreachable"]  # fmt: skip
+    assert breaker.opened and outcomes == ["ok"]  # the fifth request was never sent
