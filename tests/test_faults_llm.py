@@ -285,13 +285,42 @@ def test_a_corrupt_cache_is_moved_aside_with_one_warning_and_a_fresh_one_used(
         assert again.get("key-1") == "fresh"
 
 
-def test_a_locked_or_unreadable_cache_is_not_mistaken_for_a_corrupt_one(tmp_path):
+class FailingStore:
+    """Stands in for a diskcache store whose file went bad (or got locked) while open."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def get(self, key):
+        raise self.error
+
+    def close(self):
+        pass
+
+
+def test_corruption_met_during_a_run_sets_the_store_aside_and_the_read_misses(tmp_path, caplog):
     import sqlite3
 
-    from fazhi.llm.cache import _is_corrupt
+    filled_cache(tmp_path)
+    cache = AnswerCache(tmp_path)
+    cache._store = FailingStore(sqlite3.DatabaseError("database disk image is malformed"))
+    with caplog.at_level(logging.WARNING, logger="fazhi.llm"):
+        assert cache.get("key-1") is None  # the fresh store has nothing
+    assert len(caplog.records) == 1 and "malformed" in caplog.records[0].getMessage()
+    cache.put("key-1", "fresh")
+    assert cache.get("key-1") == "fresh" and len(cache.corrupt_files()) == 1
+    cache.close()
 
-    assert _is_corrupt(sqlite3.DatabaseError("file is not a database"))
-    assert not _is_corrupt(sqlite3.OperationalError("database is locked"))
+
+def test_a_locked_cache_is_not_mistaken_for_a_corrupt_one(tmp_path):
+    import sqlite3
+
+    filled_cache(tmp_path)
+    cache = AnswerCache(tmp_path)
+    cache._store = FailingStore(sqlite3.OperationalError("database is locked"))
+    with pytest.raises(sqlite3.OperationalError):
+        cache.get("key-1")
+    assert cache.corrupt_files() == [] and (tmp_path / "answers" / "cache.db").exists()
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
