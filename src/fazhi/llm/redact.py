@@ -38,7 +38,10 @@ class RedactingFilter(logging.Filter):
     """Rewrites each record's message (arguments applied) through ``redact``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logging's to report, never ours to raise
+            return True
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
