@@ -512,3 +512,17 @@ def test_any_http_answer_resets_the_breaker_and_refusals_in_a_row_open_it():
     assert seen == ["EndpointUnreachable", "Busy", "EndpointUnreachable", "EndpointUnreachable",
                     "EndpointUnreachable"]  # fmt: skip
     assert breaker.opened and outcomes == ["ok"]  # the fifth request was never sent
+
+
+def test_a_wrong_url_or_key_opens_the_breaker_too_and_every_error_names_the_url():
+    """401/403/404 would be the answer to every later request as well: they count like a
+    refusal, and each chunk's error line names the endpoint."""
+    chunks = [c.model_copy(update={"index": i}) for i, c in enumerate(synthetic.chunks() * 2)]
+    not_found = reply(404, {"error": {"message": "no such route"}})
+    with running_stub([not_found] * 10) as stub:
+        backend = dead_backend(stub.url, Sleeps(), breaker_after=2)
+        errors = [a.error for a in backend.answer(chunks, synthetic.source())]
+        asked = len(stub.requests)
+    assert asked == 2  # then the breaker opened
+    assert errors[0].startswith(f"NotFoundError from {stub.url}: Error code: 404")
+    assert all("circuit open after 2 failures (HTTP 404)" in e for e in errors[2:])

@@ -56,6 +56,9 @@ LOCAL_PLACEHOLDER_KEY = (
     "no-key-needed"  # the openai client insists on a string; local servers ignore it
 )
 RETRY_AFTER_CAP = 120.0  # seconds: a server asking for longer is treated as down
+# Answers that every later request would get as well -- wrong key, no access, wrong URL or
+# model -- so they count towards the circuit breaker like a refused connection.
+ENDPOINT_REFUSALS = (401, 403, 404)
 
 
 class LLMConfigError(ValueError):
@@ -210,8 +213,10 @@ def _guarded(
             if worth_retrying:
                 raise
             raise unreachable(url, reason) from exc
-        except openai.APIStatusError:
-            if breaker is not None:
+        except openai.APIStatusError as exc:
+            if breaker is not None and exc.status_code in ENDPOINT_REFUSALS:
+                breaker.failed(f"HTTP {exc.status_code}")
+            elif breaker is not None:
                 breaker.connected()
             raise
         if breaker is not None:
