@@ -331,19 +331,28 @@ def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     )
 
 
+def in_process(*args: str):
+    """``fazhi ARGS`` in this process (typer's runner): no interpreter start-up to wait for."""
+    from typer.testing import CliRunner
+
+    from fazhi.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
 def test_cache_stats_and_clear_work_on_garbage(tmp_path):
     database = filled_cache(tmp_path / "cache")
     database.write_bytes(b"\x00garbage" * 500)
-    stats = cli("cache", "stats", "--cache-dir", str(tmp_path / "cache"))
-    assert stats.returncode == 0, stats.stderr
+    stats = in_process("cache", "stats", "--cache-dir", str(tmp_path / "cache"))
+    assert stats.exit_code == 0, stats.output
     assert "entries   0" in stats.stdout and "corrupt   1 file(s) set aside" in stats.stdout
-    assert len(stats.stderr.strip().splitlines()) == 1 and "corrupt" in stats.stderr
-    cleared = cli("cache", "clear", "--cache-dir", str(tmp_path / "cache"))
-    assert cleared.returncode == 0 and "1 corrupt file(s) set aside" in cleared.stdout
+    cleared = in_process("cache", "clear", "--cache-dir", str(tmp_path / "cache"))
+    assert cleared.exit_code == 0 and "1 corrupt file(s) set aside" in cleared.stdout
     assert not list((tmp_path / "cache").rglob("*.corrupt-*"))
     (tmp_path / "cache" / "answers").rename(tmp_path / "moved")
     (tmp_path / "cache" / "answers").write_text("junk")  # a store that is not even a folder
-    assert cli("cache", "clear", "--cache-dir", str(tmp_path / "cache")).returncode == 0
+    assert in_process("cache", "clear", "--cache-dir", str(tmp_path / "cache")).exit_code == 0
+    assert in_process("cache", "stats", "--cache-dir", str(tmp_path / "cache")).exit_code == 0
 
 
 def test_corrupt_cache_scenario_the_batch_goes_on_and_matches(tmp_path):
@@ -353,11 +362,14 @@ def test_corrupt_cache_scenario_the_batch_goes_on_and_matches(tmp_path):
     reports = small_reports(tmp_path / "reports", 4)
     cache = tmp_path / "cache"
     with ReplayServer(mode="echo") as server:
+        # the first batch fills the cache (in this process: one interpreter start-up less)
+        filling = LLMBackend(model="replay", base_url=server.url, cache_dir=cache)
+        first = run_batch(reports, filling, tmp_path / "first.jsonl")
+        assert all(done(r) for r in first.records)
+        filling.cache.close()
+        truncate(cache / "answers" / "cache.db")
         args = ["extract", str(tmp_path / "reports"), "--backend", "llm", "--model", "replay",
                 "--base-url", server.url, "--cache-dir", str(cache)]  # fmt: skip
-        first = cli(*args, "-o", str(tmp_path / "first.jsonl"))
-        assert first.returncode == 0, first.stderr
-        truncate(cache / "answers" / "cache.db")
         server.reset_stats()
         second = cli(*args, "-o", str(tmp_path / "second.jsonl"))
         asked = server.stats.requests
@@ -453,12 +465,15 @@ def test_no_planted_secret_reaches_output_journal_cache_or_debug_logs(tmp_path):
     assert all(PLANTED not in text for text in written)
 
 
-def test_the_breaker_threshold_is_a_flag_of_fazhi_extract(tmp_path, three_chunk_report):
+def test_the_breaker_threshold_is_a_flag_of_fazhi_extract(
+    tmp_path, three_chunk_report, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # no fazhi.toml of the caller's
     url = closed_url()
-    done = cli("extract", str(three_chunk_report), "--backend", "llm", "--model", "m",
-               "--base-url", url, "--breaker-after", "1", "--concurrency", "1", "--no-cache",
-               "-o", str(tmp_path / "k.json"))  # fmt: skip
-    assert done.returncode == 1, done.stderr
+    done = in_process("extract", str(three_chunk_report), "--backend", "llm", "--model", "m",
+                      "--base-url", url, "--breaker-after", "1", "--concurrency", "1",
+                      "--no-cache", "-o", str(tmp_path / "k.json"))  # fmt: skip
+    assert done.exit_code == 1, done.output
     result = json.loads((tmp_path / "k.json").read_text(encoding="utf-8"))
     errors = result["chunk_errors"]
     assert len(errors) == 3 and errors[0].endswith(f"{url} unreachable: connection refused")
