@@ -51,11 +51,6 @@ def replay_backend(url: str, cache: Path | None, **options) -> LLMBackend:
     )
 
 
-def done(record) -> bool:
-    """A report whose every chunk was answered ("ok" before result statuses, "complete" with)."""
-    return record.status in ("ok", "complete")
-
-
 def outcome(record) -> dict:
     return record.result.model_dump(exclude={"usage", "source"}) if record.result else {}
 
@@ -98,7 +93,7 @@ def test_a_cut_off_answer_keeps_what_verified_as_proposals():
 
 def test_truncation_then_rerun_recovers_the_figures(tmp_path):
     """Fault-suite scenario "truncation-then-rerun": the replay server cuts every chunk of two
-    reports once; those reports are not ok, and a rerun against the healthy server re-asks just
+    reports once; those reports are not complete, and a rerun against the healthy server re-asks just
     those chunks and ends equal to a fault-free run."""
     reports = small_reports(tmp_path / "reports", 6)
     cut_reports = (1, 4)
@@ -115,13 +110,13 @@ def test_truncation_then_rerun_recovers_the_figures(tmp_path):
         server.reset_stats()
         rerun = run_batch(reports, backend, journal, chunk_size=CHUNK_SIZE)
         asked = server.stats.requests
-    not_done = {i for i, r in enumerate(first.records) if not done(r)}
-    assert not_done == set(cut_reports)
+    not_ok = {i for i, r in enumerate(first.records) if r.status != "complete"}
+    assert not_ok == set(cut_reports)
     for i in cut_reports:
         assert first.records[i].result.chunk_errors
         assert "incomplete answer" in first.records[i].error
     assert asked == len(keys)  # only the cut chunks were asked again
-    assert all(done(r) for r in rerun.records)
+    assert all(r.status == "complete" for r in rerun.records)
     for i in cut_reports:
         assert outcome(rerun.records[i]) == outcome(clean.records[i]), reports[i].name
         assert rerun.records[i].result.figures
@@ -365,7 +360,7 @@ def test_corrupt_cache_scenario_the_batch_goes_on_and_matches(tmp_path):
         # the first batch fills the cache (in this process: one interpreter start-up less)
         filling = LLMBackend(model="replay", base_url=server.url, cache_dir=cache)
         first = run_batch(reports, filling, tmp_path / "first.jsonl")
-        assert all(done(r) for r in first.records)
+        assert all(r.status == "complete" for r in first.records)
         filling.cache.close()
         truncate(cache / "answers" / "cache.db")
         args = ["extract", str(tmp_path / "reports"), "--backend", "llm", "--model", "replay",

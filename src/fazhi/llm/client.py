@@ -45,6 +45,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from fazhi.errors import FazhiError
 from fazhi.llm.reachability import CircuitBreaker, connection_failure, unreachable
 from fazhi.llm.redact import has_credentials, install_log_redaction, redact
 
@@ -61,7 +62,7 @@ RETRY_AFTER_CAP = 120.0  # seconds: a server asking for longer is treated as dow
 ENDPOINT_REFUSALS = (401, 403, 404)
 
 
-class LLMConfigError(ValueError):
+class LLMConfigError(FazhiError, ValueError):
     """An endpoint that cannot be used as configured (one line for the user)."""
 
 
