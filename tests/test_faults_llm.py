@@ -93,8 +93,8 @@ def test_a_cut_off_answer_keeps_what_verified_as_proposals():
 
 def test_truncation_then_rerun_recovers_the_figures(tmp_path):
     """Fault-suite scenario "truncation-then-rerun": the replay server cuts every chunk of two
-    reports once; those reports are not complete, and a rerun against the healthy server re-asks just
-    those chunks and ends equal to a fault-free run."""
+    reports once; those reports are not complete, and a rerun against the healthy server
+    re-asks just those chunks and ends equal to a fault-free run."""
     reports = small_reports(tmp_path / "reports", 6)
     cut_reports = (1, 4)
     keys = {chunk_key(c.text) for i in cut_reports for c in _chunks(reports[i])}
@@ -449,7 +449,8 @@ def test_no_planted_secret_reaches_output_journal_cache_or_debug_logs(tmp_path):
         refused = cli(*base, "--base-url", f"http://user:{PLANTED}@127.0.0.1:{port}/v1", env=debug)
         ran = cli(*base, "--base-url", server.url, env=debug)
         credentials = dict(server.stats.credentials)
-    assert refused.returncode != 0 and "--api-key-env" in refused.stderr
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "--api-key-env" in refused.stderr  # one line
     assert ran.returncode == 0, ran.stderr
     assert "HTTP Request" in ran.stderr or "Request options" in ran.stderr  # debug logs were on
     assert len(reports) == sum(credentials.values()) and "none" not in credentials  # key was sent

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -100,7 +100,8 @@ def chunk_check(chunk: Chunk, catalog: Catalog):
             return _reasons([checked]) if isinstance(checked, Rejection) else None
         if what == "meta":
             return _reasons(check_meta(Meta(**item), chunk.text)[1])
-        return _reasons(check_items([TextItem(quote=item)], chunk.text, what)[1])
+        kind: Literal["shortcoming", "plan"] = "plan" if what == "plan" else "shortcoming"
+        return _reasons(check_items([TextItem(quote=item)], chunk.text, kind)[1])
 
     return check
 
@@ -142,7 +143,9 @@ def _settle_meta(item: Any, chunk: Chunk) -> tuple[Meta | None, list[Rejection]]
     return (kept if kept.model_dump(exclude_none=True) else None), rejected
 
 
-def _settle_items(items: Any, chunk: Chunk, what: str) -> tuple[list[TextItem], list[Rejection]]:
+def _settle_items(
+    items: Any, chunk: Chunk, what: Literal["shortcoming", "plan"]
+) -> tuple[list[TextItem], list[Rejection]]:
     quotes = [TextItem(quote=q, chunk=chunk.index) for q in (items or []) if isinstance(q, str)]
     kept, rejected = check_items(quotes, chunk.text, what)
     return [k.model_copy(update={"span": None}) for k in kept], rejected
