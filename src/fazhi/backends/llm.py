@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 
@@ -100,8 +100,8 @@ def chunk_check(chunk: Chunk, catalog: Catalog):
             return _reasons([checked]) if isinstance(checked, Rejection) else None
         if what == "meta":
             return _reasons(check_meta(Meta(**item), chunk.text)[1])
-        kind: Literal["shortcoming", "plan"] = "plan" if what == "plan" else "shortcoming"
-        return _reasons(check_items([TextItem(quote=item)], chunk.text, kind)[1])
+        text_kind = cast(Literal["shortcoming", "plan"], what)  # the schema's only other fields
+        return _reasons(check_items([TextItem(quote=item)], chunk.text, text_kind)[1])
 
     return check
 
