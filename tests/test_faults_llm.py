@@ -1,17 +1,12 @@
 """Faults around LLM calls that must not lose data or hang: cut-off and given-up answers, dead
-endpoints, corrupt caches, secrets in URLs. Every scenario runs against a loopback replay server
-or stub (hand-scripted or synthetic echo answers, NOT a model)."""
+endpoints and the circuit breaker. Every scenario runs against a loopback replay server or stub
+(hand-scripted or synthetic echo answers, NOT a model). Corrupt caches: test_llm_cache_corrupt;
+secrets in URLs: test_llm_secrets."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
-import os
-import shutil
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,27 +16,18 @@ from fazhi.backends.llm import LLMBackend
 from fazhi.batch import run_batch
 from fazhi.chunking import chunk_source
 from fazhi.ingest import read_source
-from fazhi.llm.cache import AnswerCache
-from fazhi.llm.client import LLMConfigError, RetryPolicy, resolve_endpoint, with_retries
+from fazhi.llm.client import RetryPolicy, with_retries
 from fazhi.llm.reachability import CircuitBreaker, EndpointUnreachable, connection_failure
-from fazhi.llm.redact import install_log_redaction, redact
 from fazhi.testing.faults import FaultRule, FaultSchedule
 from fazhi.testing.replay_server import ReplayServer
 from fazhi.testing.responders import chunk_key
-from fazhi.testing.synthetic import synthetic_reports, write_reports
 from tests import llm_synthetic as synthetic
-from tests.conftest import REPORTS, report_text
+from tests.conftest import report_text
+from tests.llm_faults_support import closed_url, in_process, small_reports
 from tests.llm_stub import answer, completion, reply, running_stub
 
 CHUNK_SIZE = 500
 FAST_RETRY = RetryPolicy(attempts=3, initial=0.01, maximum=0.05)
-
-
-def small_reports(folder: Path, count: int) -> list[Path]:
-    made = synthetic_reports(
-        {stem: report_text(stem) for stem in REPORTS}, count, tag_paragraphs=True
-    )
-    return write_reports(folder, made)
 
 
 def replay_backend(url: str, cache: Path | None, **options) -> LLMBackend:
@@ -132,14 +118,6 @@ def _chunks(path: Path):
 class Sleeps(list):
     async def __call__(self, seconds):
         self.append(seconds)
-
-
-def closed_url() -> str:
-    """A loopback URL on a port nobody listens on (free a moment ago)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 def dead_backend(url: str, sleeps: Sleeps, **options) -> LLMBackend:
@@ -237,228 +215,6 @@ def test_a_batch_against_a_dead_endpoint_fails_every_report_fast_with_the_reason
     )
     assert any("circuit open after 5 failures" in r.error for r in summary.records)
     assert seconds < 10, f"{seconds:.1f} s to fail against a closed port"
-
-
-# --- 3. a corrupt cache is set aside, the run goes on -------------------------------------------
-
-
-def filled_cache(folder: Path, entries: int = 50) -> Path:
-    with AnswerCache(folder) as cache:
-        for i in range(entries):
-            cache.put(f"key-{i}", "x" * 2000)
-    return folder / "answers" / "cache.db"
-
-
-def truncate(path: Path) -> None:
-    with path.open("r+b") as handle:
-        handle.truncate(path.stat().st_size // 3)
-
-
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "store-is-a-file"])
-def test_a_corrupt_cache_is_moved_aside_with_one_warning_and_a_fresh_one_used(
-    tmp_path, caplog, damage
-):
-    database = filled_cache(tmp_path)
-    if damage == "truncated":
-        truncate(database)
-    elif damage == "garbage":
-        database.write_bytes(b"not a database " * 100)
-    else:
-        shutil.rmtree(database.parent)
-        database.parent.write_text("junk")
-    with caplog.at_level(logging.WARNING, logger="fazhi.llm"):
-        cache = AnswerCache(tmp_path)
-    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warnings) == 1 and "corrupt" in warnings[0] and ".corrupt-" in warnings[0]
-    with cache:
-        assert cache.get("key-1") is None and len(cache) == 0
-        cache.put("key-1", "fresh")
-        assert cache.get("key-1") == "fresh"
-        [aside] = cache.corrupt_files()
-    assert aside.exists() and ".corrupt-" in aside.name
-    with AnswerCache(tmp_path) as again:  # the fresh store is a working one
-        assert again.get("key-1") == "fresh"
-
-
-class FailingStore:
-    """Stands in for a diskcache store whose file went bad (or got locked) while open."""
-
-    def __init__(self, error: Exception):
-        self.error = error
-
-    def get(self, key):
-        raise self.error
-
-    def close(self):
-        pass
-
-
-def test_corruption_met_during_a_run_sets_the_store_aside_and_the_read_misses(tmp_path, caplog):
-    import sqlite3
-
-    filled_cache(tmp_path)
-    cache = AnswerCache(tmp_path)
-    cache._store = FailingStore(sqlite3.DatabaseError("database disk image is malformed"))
-    with caplog.at_level(logging.WARNING, logger="fazhi.llm"):
-        assert cache.get("key-1") is None  # the fresh store has nothing
-    assert len(caplog.records) == 1 and "malformed" in caplog.records[0].getMessage()
-    cache.put("key-1", "fresh")
-    assert cache.get("key-1") == "fresh" and len(cache.corrupt_files()) == 1
-    cache.close()
-
-
-def test_a_locked_cache_is_not_mistaken_for_a_corrupt_one(tmp_path):
-    import sqlite3
-
-    filled_cache(tmp_path)
-    cache = AnswerCache(tmp_path)
-    cache._store = FailingStore(sqlite3.OperationalError("database is locked"))
-    with pytest.raises(sqlite3.OperationalError):
-        cache.get("key-1")
-    assert cache.corrupt_files() == [] and (tmp_path / "answers" / "cache.db").exists()
-
-
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FAZHI_"))}
-    command = [sys.executable, "-c", "from fazhi.cli import main; main()", *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, env={**environment, **(env or {})}, timeout=300
-    )
-
-
-def in_process(*args: str):
-    """``fazhi ARGS`` in this process (typer's runner): no interpreter start-up to wait for."""
-    from typer.testing import CliRunner
-
-    from fazhi.cli import app
-
-    return CliRunner().invoke(app, list(args))
-
-
-def test_cache_stats_and_clear_work_on_garbage(tmp_path):
-    database = filled_cache(tmp_path / "cache")
-    database.write_bytes(b"\x00garbage" * 500)
-    stats = in_process("cache", "stats", "--cache-dir", str(tmp_path / "cache"))
-    assert stats.exit_code == 0, stats.output
-    assert "entries   0" in stats.stdout and "corrupt   1 file(s) set aside" in stats.stdout
-    cleared = in_process("cache", "clear", "--cache-dir", str(tmp_path / "cache"))
-    assert cleared.exit_code == 0 and "1 corrupt file(s) set aside" in cleared.stdout
-    assert not list((tmp_path / "cache").rglob("*.corrupt-*"))
-    (tmp_path / "cache" / "answers").rename(tmp_path / "moved")
-    (tmp_path / "cache" / "answers").write_text("junk")  # a store that is not even a folder
-    assert in_process("cache", "clear", "--cache-dir", str(tmp_path / "cache")).exit_code == 0
-    assert in_process("cache", "stats", "--cache-dir", str(tmp_path / "cache")).exit_code == 0
-
-
-def test_corrupt_cache_scenario_the_batch_goes_on_and_matches(tmp_path):
-    """Fault-suite scenario "corrupt-cache": a batch fills the cache, the sqlite file is cut to a
-    third, and the next batch warns once on stderr, sets the file aside, asks again and ends
-    with the same results as the first."""
-    reports = small_reports(tmp_path / "reports", 4)
-    cache = tmp_path / "cache"
-    with ReplayServer(mode="echo") as server:
-        # the first batch fills the cache (in this process: one interpreter start-up less)
-        filling = LLMBackend(model="replay", base_url=server.url, cache_dir=cache)
-        first = run_batch(reports, filling, tmp_path / "first.jsonl")
-        assert all(r.status == "complete" for r in first.records)
-        filling.cache.close()
-        truncate(cache / "answers" / "cache.db")
-        args = ["extract", str(tmp_path / "reports"), "--backend", "llm", "--model", "replay",
-                "--base-url", server.url, "--cache-dir", str(cache)]  # fmt: skip
-        server.reset_stats()
-        second = cli(*args, "-o", str(tmp_path / "second.jsonl"))
-        asked = server.stats.requests
-    assert second.returncode == 0, second.stderr
-    warned = [line for line in second.stderr.splitlines() if "cache was corrupt" in line]
-    assert len(warned) == 1 and "moved aside" in warned[0]
-    assert asked == len(reports)  # one chunk each, none of them served from the lost cache
-    assert len(list((cache / "answers").glob("cache.db.corrupt-*"))) == 1
-    assert _figures(tmp_path / "first.jsonl") == _figures(tmp_path / "second.jsonl")
-
-
-def _figures(journal: Path) -> list:
-    records = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
-    return sorted((r["source"], json.dumps(r["result"]["figures"])) for r in records)
-
-
-# --- 4. secrets in URLs never printed ------------------------------------------------------------
-
-PLANTED = "planted-Secret-7f3a9"  # a password and a key that must appear nowhere we write
-
-
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        (f"http://user:{PLANTED}@127.0.0.1:8080/v1", "http://***@127.0.0.1:8080/v1"),
-        (f"https://{PLANTED}@api.example.com/v1", "https://***@api.example.com/v1"),
-        (
-            f"https://h.example.com/v1?api-version=2&api-key={PLANTED}",
-            "https://h.example.com/v1?api-version=2&api-key=***",
-        ),  # fmt: skip
-        ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
-        ("see http://a.example/v1 and mailto:x@y", "see http://a.example/v1 and mailto:x@y"),
-    ],
-)
-def test_redact_masks_url_credentials_and_secret_query_values(url, shown):
-    assert redact(url) == shown
-
-
-@pytest.mark.parametrize("where", ["flag", "environment"])
-def test_a_base_url_with_credentials_is_refused_in_one_line_without_the_password(
-    monkeypatch, where
-):
-    url = f"http://user:{PLANTED}@127.0.0.1:8080/v1"
-    if where == "environment":
-        monkeypatch.setenv("OPENAI_BASE_URL", url)
-    with pytest.raises(LLMConfigError) as refused:
-        resolve_endpoint("m", url if where == "flag" else None)
-    message = str(refused.value)
-    assert PLANTED not in message and "\n" not in message
-    assert "http://***@127.0.0.1:8080/v1" in message and "--api-key-env" in message
-
-
-def test_the_log_filter_masks_urls_in_openai_and_httpx_debug_records():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        install_log_redaction()
-        for name in ("openai._base_client", "httpx2", "fazhi.llm"):
-            logger = logging.getLogger(name)
-            level = logger.level
-            logger.setLevel(logging.DEBUG)
-            logger.debug("HTTP Request: POST %s", f"http://u:{PLANTED}@127.0.0.1:1/v1/chat")
-            logger.setLevel(level)
-    finally:
-        root.removeHandler(handler)
-    written = stream.getvalue()
-    assert written.count("http://***@127.0.0.1:1/v1/chat") == 3 and PLANTED not in written
-
-
-def test_no_planted_secret_reaches_output_journal_cache_or_debug_logs(tmp_path):
-    """With OPENAI_LOG=debug: a URL with a password is refused without printing it, and a
-    planted API key reaches the server but no stdout, stderr, journal, result or cache file."""
-    reports = small_reports(tmp_path / "reports", 2)
-    cache, journal = tmp_path / "cache", tmp_path / "out.jsonl"
-    debug = {"OPENAI_LOG": "debug", "OPENAI_API_KEY": PLANTED}
-    with ReplayServer(mode="echo") as server:
-        port = server.port
-        base = ["extract", str(tmp_path / "reports"), "--backend", "llm", "--model", "replay",
-                "--cache-dir", str(cache), "-o", str(journal)]  # fmt: skip
-        refused = cli(*base, "--base-url", f"http://user:{PLANTED}@127.0.0.1:{port}/v1", env=debug)
-        ran = cli(*base, "--base-url", server.url, env=debug)
-        credentials = dict(server.stats.credentials)
-    assert refused.returncode == 2 and refused.stdout == ""
-    assert refused.stderr.count("\n") == 1 and "--api-key-env" in refused.stderr  # one line
-    assert ran.returncode == 0, ran.stderr
-    assert "HTTP Request" in ran.stderr or "Request options" in ran.stderr  # debug logs were on
-    assert len(reports) == sum(credentials.values()) and "none" not in credentials  # key was sent
-    written = [refused.stdout, refused.stderr, ran.stdout, ran.stderr]
-    written += [
-        p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()
-    ]
-    assert all(PLANTED not in text for text in written)
 
 
 def test_the_breaker_threshold_is_a_flag_of_fazhi_extract(
