@@ -132,7 +132,7 @@ def test_a_refused_connection_is_not_retried_and_the_error_names_the_url():
     [failed] = dead_backend(url, sleeps).answer(synthetic.chunks((0,)), synthetic.source())
     assert sleeps == []  # no backoff: not a single retry
     assert failed.error == f"EndpointUnreachable: endpoint {url} unreachable: connection refused"
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 10  # a sanity bound: the sleeps above are the proof
 
 
 def test_a_failed_dns_lookup_is_not_retried_and_names_the_url(monkeypatch):
