@@ -92,6 +92,13 @@ def extract_command(
         "Times a chunk's answer goes back to the model with the verifier's errors "
         "(env FAZHI_MAX_REASKS; default 2).",
     ),
+    breaker_after: int = _option(
+        "--breaker-after",
+        "Stop asking an endpoint after this many connection failures in a row; the chunks "
+        "left fail with the reason (default 5).",
+        5,
+        min=1,
+    ),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
     csv_path: Path | None = _option(
         "--csv", "Also write the long panel: one CSV row per accepted figure."
@@ -173,7 +180,7 @@ def extract_command(
     for path, flag in ((out, "-o"), (csv_path, "--csv")):
         if path is not None and not dry_run:
             check_output(path, inputs, flag)
-    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
+    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1, breaker_after)
     options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
@@ -216,7 +223,7 @@ def _is_batch(arguments: list[str], inputs: list[Path], out: Path | None) -> boo
     return False
 
 
-def _build_backend(settings: dict, no_cache: bool, reports: int):
+def _build_backend(settings: dict, no_cache: bool, reports: int, breaker_after: int = 5):
     """The backend, with model calls in flight shared between reports and their chunks."""
     total = int(settings["concurrency"])
     per_report = max(1, total // max(1, min(total, reports)))
@@ -230,6 +237,7 @@ def _build_backend(settings: dict, no_cache: bool, reports: int):
         use_cache=not no_cache,
         timeout=float(settings["timeout"]),
         max_reasks=int(settings["max_reasks"]),
+        breaker_after=breaker_after,
     )
     try:
         return make_backend(str(settings["backend"]), options)
