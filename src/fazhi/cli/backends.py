@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 
 BACKENDS = ("auto", "rules", "llm", "hybrid")
+LLM_STYLES = ("label", "quote")  # label: the model labels numbers the code found (default)
 
 
 @dataclass
@@ -24,6 +25,8 @@ class LLMOptions:
     use_cache: bool = True
     max_reasks: int = 2
     timeout: float = 120.0
+    llm_style: str = "label"
+    context_tokens: int | None = None
 
 
 class BackendChoiceError(ValueError):
@@ -78,6 +81,18 @@ def _make_llm(opts: LLMOptions):
     model = opts.model or os.environ.get("FAZHI_MODEL")
     if not model:
         raise BackendChoiceError("the llm backend needs a model: pass --model or set FAZHI_MODEL")
+    if opts.llm_style not in LLM_STYLES:
+        raise BackendChoiceError(
+            f"unknown LLM style {opts.llm_style!r}; choose one of {', '.join(LLM_STYLES)}"
+        )
+    if opts.llm_style == "label":
+        from fazhi.backends.llm_label import LabelBackend
+
+        return LabelBackend(
+            model=model, base_url=base_url, api_key_env=opts.api_key_env, mode=opts.mode,
+            concurrency=opts.concurrency, cache_dir=opts.cache_dir, use_cache=opts.use_cache,
+            max_reasks=opts.max_reasks, timeout=opts.timeout, context_tokens=opts.context_tokens,
+        )  # fmt: skip
     return LLMBackend(
         model=model,
         base_url=base_url,

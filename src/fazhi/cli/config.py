@@ -40,6 +40,8 @@ EXTRACT_SETTINGS: dict[str, Setting] = {
     "cache_dir": Setting("FAZHI_CACHE_DIR", None, str),
     "timeout": Setting("FAZHI_TIMEOUT", 120.0, float),
     "max_reasks": Setting("FAZHI_MAX_REASKS", 2, int),
+    "llm_style": Setting("FAZHI_LLM_STYLE", "label", str),
+    "context_tokens": Setting("FAZHI_CONTEXT_TOKENS", None, int),
     "price_in": Setting("FAZHI_PRICE_IN", None, float),
     "price_out": Setting("FAZHI_PRICE_OUT", None, float),
 }

@@ -92,6 +92,17 @@ def extract_command(
         "(env FAZHI_MAX_REASKS; default 2).",
         min=0,
     ),
+    llm_style: str | None = _option(
+        "--llm-style",
+        "label: the model labels the numbers the code marked (default); quote: the model "
+        "writes each figure's quote and number (env FAZHI_LLM_STYLE).",
+    ),
+    context_tokens: int | None = _option(
+        "--context-tokens",
+        "Context window of the model in tokens, for label mode's request size (default: "
+        "known hosted models' window, 8192 for local servers; env FAZHI_CONTEXT_TOKENS).",
+        min=2000,
+    ),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
     csv_path: Path | None = _option(
         "--csv", "Also write the long panel: one CSV row per accepted figure."
@@ -147,6 +158,8 @@ def extract_command(
         "price_out": price_out,
         "timeout": timeout,
         "max_reasks": max_reasks,
+        "llm_style": llm_style,
+        "context_tokens": context_tokens,
     }
     try:
         settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
@@ -204,6 +217,8 @@ def _build_backend(settings: dict, no_cache: bool, reports: int):
         use_cache=not no_cache,
         timeout=float(settings["timeout"]),
         max_reasks=int(settings["max_reasks"]),
+        llm_style=str(settings["llm_style"]),
+        context_tokens=settings["context_tokens"],
     )
     try:
         return make_backend(str(settings["backend"]), options)
