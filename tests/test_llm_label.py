@@ -40,13 +40,13 @@ def request_text(body: dict) -> str:
 
 def candidate_after(body: dict, raw: str) -> str:
     """The id the request marked right after ``raw`` (what a model would read off the text)."""
-    match = re.search(re.escape(raw) + r"⟨(n\d+)⟩", request_text(body))
+    match = re.search(re.escape(raw) + r"\[(n\d+)\]", request_text(body))
     assert match, f"{raw} not marked in the request"
     return match.group(1)
 
 
 def sentence_of(body: dict, words: str) -> str:
-    match = re.search(r"⟨(s\d+)⟩[^⟨]*?" + re.escape(words), request_text(body))
+    match = re.search(r"\[(s\d+)\][^[]*?" + re.escape(words), request_text(body))
     assert match, f"no marked sentence with {words}"
     return match.group(1)
 
@@ -57,12 +57,11 @@ def label_reply(content: dict, finish_reason: str = "stop") -> tuple:
 
 def good_answer(body: dict) -> dict:
     return {
-        "figures": [
-            {"id": candidate_after(body, "169"), "indicator": "reconsideration.received",
-             "scope": "市政府"},
-            {"id": candidate_after(body, "零"), "indicator": "litigation.lost", "scope": None},
-            {"id": candidate_after(body, "50余"), "indicator": "publicity.events", "scope": None},
-        ],
+        "figures": {
+            candidate_after(body, "169"): ["reconsideration.received", "市政府"],
+            candidate_after(body, "零"): ["litigation.lost", None],
+            candidate_after(body, "50余"): ["publicity.events", None],
+        },
         "shortcomings": [f"{sentence_of(body, '执法队伍')}-{sentence_of(body, '基层法治')}"],
         "plans": [sentence_of(body, "2022年将继续")],
         "meta": {"region": "昆山市", "issuer": "昆山市人民政府", "year": 2021,
@@ -77,9 +76,9 @@ def backend(url: str, tmp_path, **options) -> LabelBackend:
 def test_request_marks_candidates_and_tail_sentences_only():
     index = SourceIndex(REPORT)
     view = render(index, Layout.of(index), 0, len(REPORT), "full")
-    assert "169⟨" in view.text and "“零⟨" in view.text and "50余⟨" in view.text
-    assert "2021⟨" not in view.text and "15⟨" not in view.text  # a year, a date: no candidates
-    assert "⟨s" not in view.text.split("二、")[0]  # sentences are marked in the tail section only
+    assert "169[" in view.text and "“零[" in view.text and "50余[" in view.text
+    assert "2021[" not in view.text and "15[" not in view.text  # a year, a date: no candidates
+    assert "[s" not in view.text.split("二、")[0]  # sentences are marked in the tail section only
     assert {index.text[s:e].strip() for s, e in view.sentences.values()} >= {
         "执法队伍专业化水平有待提高。"
     }
@@ -121,11 +120,11 @@ def test_reasks_name_each_problem_in_chinese_one_line_each(tmp_path):
             return label_reply(good_answer(body))
         bad = good_answer(body)
         n169 = candidate_after(body, "169")
-        bad["figures"] = [
-            {"id": "n999", "indicator": "reconsideration.received", "scope": None},
-            {"id": n169, "indicator": "reconsideration.unknown", "scope": None},
-            {"id": candidate_after(body, "100%"), "indicator": "reconsideration.received"},
-        ]
+        bad["figures"] = {
+            "n999": ["reconsideration.received", None],
+            n169: ["reconsideration.unknown", None],
+            candidate_after(body, "100%"): ["reconsideration.received"],
+        }
         bad["plans"] = ["s999"]
         bad["meta"] = {"region": "苏州市"}
         return label_reply(bad)
@@ -137,7 +136,7 @@ def test_reasks_name_each_problem_in_chinese_one_line_each(tmp_path):
     n169, n100 = candidate_after(first, "169"), candidate_after(first, "100%")
     assert second["messages"][-1]["content"] == (
         "上一个答案有以下问题，请改正后重新输出完整的 JSON：\n"
-        "- 候选 n999 不在本段：只用本段原文里标出的 ⟨n…⟩ 编号\n"
+        "- 候选 n999 不在本段：只用本段原文里标出的 [n…] 编号\n"
         f"- 指标 id “reconsideration.unknown” 不在指标表中（候选 {n169}）：从指标表选一个 id\n"
         f"- 候选 {n100}（“100%”）不能标为 reconsideration.received："
         "该指标要件数或金额，不是百分数\n"
@@ -152,8 +151,8 @@ def test_reasks_name_each_problem_in_chinese_one_line_each(tmp_path):
 def test_what_is_still_wrong_after_the_reasks_is_rejected_by_verify(tmp_path):
     def answer(body: dict) -> tuple:
         return label_reply(
-            {"figures": [{"id": candidate_after(body, "169"), "indicator": "no.such"},
-                         {"id": "n999", "indicator": "reconsideration.received"}]}
+            {"figures": {candidate_after(body, "169"): ["no.such", None],
+                         "n999": ["reconsideration.received", None]}}
         )  # fmt: skip
 
     with running_stub([]) as stub:
@@ -167,8 +166,9 @@ def test_a_cut_off_answer_splits_its_request_and_loses_nothing(tmp_path):
     # The "model" can answer at most one candidate per request: more and it is cut off.
     def answer(body: dict) -> tuple:
         full = good_answer_safe(body)
-        if len(set(re.findall(r"⟨n\d+⟩", request_text(body)))) > 1:
-            return label_reply({"figures": full["figures"][:1]}, finish_reason="length")
+        if len(set(re.findall(r"\[n\d+\]", request_text(body)))) > 1:
+            first = dict(list(full["figures"].items())[:1])
+            return label_reply({"figures": first}, finish_reason="length")
         return label_reply(full)
 
     with running_stub([]) as stub:
@@ -181,12 +181,12 @@ def test_a_cut_off_answer_splits_its_request_and_loses_nothing(tmp_path):
 def good_answer_safe(body: dict) -> dict:
     """``good_answer`` for whatever part of the report a request shows."""
     text = request_text(body)
-    figures = [
-        {"id": m.group(2), "indicator": ind, "scope": None}
+    figures = {
+        m.group(2): [ind, None]
         for raw, ind in (("169", "reconsideration.received"), ("零", "litigation.lost"),
                          ("50余", "publicity.events"))
-        for m in re.finditer("(" + re.escape(raw) + r")⟨(n\d+)⟩", text)
-    ]  # fmt: skip
+        for m in re.finditer("(" + re.escape(raw) + r")\[(n\d+)\]", text)
+    }  # fmt: skip
     return {"figures": figures}
 
 
@@ -196,7 +196,7 @@ def test_a_dense_sentence_beyond_every_cap_is_recorded_not_dropped(tmp_path):
 
     def answer(body: dict) -> tuple:
         if "各镇分别受理" in request_text(body):
-            return label_reply({"figures": []}, finish_reason="length")  # always too long
+            return label_reply({"figures": {}}, finish_reason="length")  # always too long
         return label_reply(good_answer_safe(body))
 
     with running_stub([]) as stub:
@@ -221,7 +221,7 @@ def test_a_second_run_is_answered_from_the_cache(tmp_path):
 def test_schema_file_is_the_generated_schema_and_has_no_caps_or_enum():
     assert data_file("schemas", SCHEMA_FILE).read_text(encoding="utf-8") == label_schema_json()
     schema = label_schema_json()
-    assert "maxItems" not in schema and "enum" not in schema
+    assert "maxItems" not in schema and "enum" not in schema and "maxLength" not in schema
 
 
 def test_context_budget_picks_one_request_per_report_for_hosted_models():
@@ -230,3 +230,19 @@ def test_context_budget_picks_one_request_per_report_for_hosted_models():
     assert context_budget("anything", local=True, given=32_000) == 32_000
     hosted = LabelBackend(model="stub", base_url="http://127.0.0.1:9/v1", context_tokens=128_000)
     assert hosted.preferred_chunk_size > 50_000
+
+
+def test_dates_times_and_codes_are_not_candidates():
+    text = "索引号kss622/2022-00020，时间：2022-03-15 13:41，第9次会议，〔2022〕7号，受理12件。"
+    index = SourceIndex(text)
+    view = render(index, Layout.of(index), 0, len(text), "full")
+    assert [c.number.raw for c in view.candidates.values()] == ["12"]
+
+
+def test_split_budget_exhausted_is_recorded_as_lost(tmp_path):
+    with running_stub([]) as stub:
+        stub.responder = lambda body: label_reply({"figures": {}}, finish_reason="length")
+        result = extract(source(), backend(stub.url, tmp_path, max_splits=1))
+    assert len(stub.requests) == 3  # the report, then its two halves, each cut off again
+    lost = {r.item["raw"] for r in result.rejected if r.code == "model_gave_up"}
+    assert lost == {"169", "150", "61", "零", "100%", "50余"} and result.chunk_errors

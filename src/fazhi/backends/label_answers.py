@@ -29,9 +29,31 @@ def _short(text: str, limit: int = 20) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def figure_items(data: dict[str, Any]) -> list[Any]:
-    items = data.get("figures")
-    return items if isinstance(items, list) else []
+def figure_labels(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``(candidate id, label)`` pairs of an answer's ``figures`` (a list of
+    ``{"id", "indicator", "scope"}`` objects is read too: models sometimes answer so)."""
+    figures = data.get("figures")
+    if isinstance(figures, dict):
+        return [(str(cid).strip(), label) for cid, label in figures.items()]
+    if isinstance(figures, list):
+        return [
+            (str(f.get("id") or "").strip(), [f.get("indicator"), f.get("scope")])
+            if isinstance(f, dict)
+            else ("", f)
+            for f in figures
+        ]
+    return []
+
+
+def parse_label(label: Any) -> tuple[str, str | None] | None:
+    """``["indicator", "scope" | null]`` (or a bare indicator id) as a pair; None if malformed."""
+    if isinstance(label, str):
+        return label.strip(), None
+    if not isinstance(label, list) or not 1 <= len(label) <= 2 or not isinstance(label[0], str):
+        return None
+    scope = label[1] if len(label) == 2 else None
+    scope = str(scope).strip() if scope is not None else None
+    return label[0].strip(), scope or None
 
 
 def problems(data: dict[str, Any] | None, view: View, catalog: Catalog, text: str) -> list[str]:
@@ -39,9 +61,8 @@ def problems(data: dict[str, Any] | None, view: View, catalog: Catalog, text: st
     if data is None:
         return ["答案不是一个 JSON 对象：只输出符合格式的 JSON"]
     found: list[str] = []
-    labelled: dict[str, str] = {}
-    for pos, item in enumerate(figure_items(data), 1):
-        found += _figure_problems(pos, item, view, catalog, text, labelled)
+    for cid, label in figure_labels(data):
+        found += _figure_problems(cid, label, view, catalog, text)
     for what in ("shortcomings", "plans"):
         for entry in data.get(what) or []:
             found += _sentence_problems(what, entry, view)
@@ -49,36 +70,27 @@ def problems(data: dict[str, Any] | None, view: View, catalog: Catalog, text: st
     return found
 
 
-def _figure_problems(
-    pos: int, item: Any, view: View, catalog: Catalog, text: str, labelled: dict[str, str]
-) -> list[str]:
-    if not isinstance(item, dict) or not item.get("id") or not item.get("indicator"):
-        return [f"figures 第{pos}项要有 id 和 indicator"]
-    cid, indicator = str(item["id"]).strip(), str(item["indicator"]).strip()
+def _figure_problems(cid: str, label: Any, view: View, catalog: Catalog, text: str) -> list[str]:
     candidate = view.candidates.get(cid)
     if candidate is None:
-        return [f"候选 {cid} 不在本段：只用本段原文里标出的 ⟨n…⟩ 编号"]
+        return [f"候选 {cid or '（空）'} 不在本段：只用本段原文里标出的 [n…] 编号"]
+    parsed = parse_label(label)
+    if parsed is None:
+        return [f'候选 {cid} 的值要写成 ["指标id", "范围"] 或 ["指标id", null]']
+    indicator, scope = parsed
     if indicator not in catalog:
         return [f"指标 id “{_short(indicator, 40)}” 不在指标表中（候选 {cid}）：从指标表选一个 id"]
     found = []
-    if cid in labelled and labelled[cid] != indicator:
-        found.append(f"候选 {cid} 标了两个指标（{labelled[cid]}、{indicator}）：只留一个")
-    labelled[cid] = indicator
     is_percent = catalog[indicator].kind == "percent"
     if is_percent != candidate.number.percent:
         wanted = "百分数" if is_percent else "件数或金额，不是百分数"
         found.append(
             f"候选 {cid}（“{candidate.number.raw}”）不能标为 {indicator}：该指标要{wanted}"
         )
-    scope = item.get("scope")
-    if scope and foreign_numbers(str(scope), text):
-        found.append(
-            f"候选 {cid} 的 scope “{_short(str(scope))}” 有原文没有的数字：照抄原文或写 null"
-        )
-    elif scope and str(scope).strip() and "".join(str(scope).split()) not in "".join(text.split()):
-        found.append(
-            f"候选 {cid} 的 scope “{_short(str(scope))}” 不在原文中：照抄原文的词或写 null"
-        )
+    if scope and foreign_numbers(scope, text):
+        found.append(f"候选 {cid} 的 scope “{_short(scope)}” 有原文没有的数字：照抄原文或写 null")
+    elif scope and "".join(scope.split()) not in "".join(text.split()):
+        found.append(f"候选 {cid} 的 scope “{_short(scope)}” 不在原文中：照抄原文的词或写 null")
     return found
 
 
@@ -122,35 +134,37 @@ def proposals(data: dict[str, Any] | None, view: View, chunk: int, text: str) ->
     answer = ChunkAnswer(chunk=chunk)
     if data is None:
         return answer
-    for item in figure_items(data):
-        if not isinstance(item, dict):
-            continue
-        cid = str(item.get("id") or "").strip()
+    for cid, label in figure_labels(data):
         candidate = view.candidates.get(cid)
-        if candidate is None:
-            reason = f"candidate {cid!r} is not among the numbers this request marked"
+        parsed = parse_label(label)
+        if candidate is None or parsed is None:
+            why = (
+                "is not among the numbers this request marked"
+                if candidate is None
+                else ("has no indicator")
+            )
             answer.rejected.append(
                 Rejection(
                     what="figure",
-                    code="number_not_in_source",
-                    reason=reason,
-                    item=item,
+                    code="number_not_in_source" if candidate is None else "unknown_indicator",
+                    reason=f"candidate {cid!r} {why}",
+                    item={"id": cid, "label": label},
                     chunk=chunk,
-                )
+                )  # fmt: skip
             )
             continue
         n, (start, end) = candidate.number, candidate.clause
-        scope = item.get("scope")
+        indicator, scope = parsed
         answer.figures.append(
             Figure(
-                indicator=str(item.get("indicator") or "").strip(),
+                indicator=indicator,
                 value=n.value,
                 raw=n.raw,
                 quote=text[start:end],
-                scope=str(scope).strip() if scope and str(scope).strip() else None,
+                scope=scope,
                 approx=n.approx,
                 chunk=chunk,
-            )
+            )  # fmt: skip
         )
     for what in ("shortcomings", "plans"):
         items, rejected = _text_items(data.get(what), view, chunk, text, what[:-1])

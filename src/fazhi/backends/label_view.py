@@ -1,7 +1,7 @@
 """What a label-mode request shows: a span of the report with its candidates and sentences marked.
 
-Every candidate number (``fazhi.index``) is followed by its id, ``169⟨n12⟩件``; every sentence of
-a section that may hold shortcomings or plans starts with its id, ``⟨s40⟩``. The model answers
+Every candidate number (``fazhi.index``) is followed by its id, ``169[n12]件``; every sentence of
+a section that may hold shortcomings or plans starts with its id, ``[s40]``. The model answers
 with these ids only; the code turns them back into quotes, raws, values and spans.
 
 Two views of a span:
@@ -12,8 +12,9 @@ Two views of a span:
   in text order, a ``…`` line where sentences were left out.
 
 Not candidates (the labelling conventions never label them, and marking them costs tokens):
-years (``2021年``), day and month of a date (``3月15日``), ordinals (``第9次``) and document
-numbers (``〔2022〕7号``).
+years (``2021年``), day and month of a date (``3月15日``), the parts of ``2022-03-15``,
+``13:41`` and codes (``kss622/2022-00020``), ordinals (``第9次``) and document numbers
+(``〔2022〕7号``).
 """
 
 from __future__ import annotations
@@ -42,11 +43,24 @@ def sentence_id(k: int) -> str:
 def is_candidate(c: Candidate, text: str) -> bool:
     """Whether a number can be a figure at all (see the module docstring)."""
     n, before = c.number, text[c.number.start - 1] if c.number.start else ""
-    if before == "第" or before in "〔[［【":
+    after = text[c.number.end : c.number.end + 2]
+    if (
+        before in ("第", "〔", "〕", "[", "［", "【")
+        or after[:1] == "号"
+        or before.isascii()
+        and before.isalpha()
+    ):
         return False
+    if _joined(text, c.number.start - 2, before) or _joined(text, c.number.end + 1, after[:1]):
+        return False  # a part of 2022-03-15, 13:41, 2022/3 or a code like kss622/2022-00020
     if n.unit == "年" and isinstance(n.value, int) and 1900 <= n.value <= 2100 and not n.approx:
         return False
     return not (n.unit in ("月", "日") and before in "年月" and n.value <= 31)
+
+
+def _joined(text: str, digit_at: int, mark: str) -> bool:
+    """A date, time or code separator with a digit on its other side."""
+    return mark in ("-", "/", ":", "：") and 0 <= digit_at < len(text) and text[digit_at].isdigit()
 
 
 @dataclass
@@ -136,10 +150,10 @@ def _opens_heading(text: str, pos: int, headings: set[int]) -> bool:
 
 
 def _marked_text(text: str, start: int, end: int, found: list[Candidate], sid: str | None) -> str:
-    pieces = [f"⟨{sid}⟩"] if sid else []
+    pieces = [f"[{sid}]"] if sid else []
     pos = start
     for c in found:
-        pieces += [text[pos : c.number.end], f"⟨{c.id}⟩"]
+        pieces += [text[pos : c.number.end], f"[{c.id}]"]
         pos = c.number.end
     pieces.append(text[pos:end])
     return "".join(pieces)

@@ -14,8 +14,9 @@ still checks every figure.
   has no enum).
 - **No silent caps**: the schema caps no list. An answer cut off (``finish_reason == "length"``)
   is not used: its span is cut in two at a sentence boundary and each half asked again, down to
-  a single sentence; a sentence whose answer is still cut off is recorded as lost (a
-  ``model_gave_up`` rejection and the chunk's ``error``, so the report counts as incomplete).
+  a single sentence, then its candidates in halves (at most ``max_splits`` times a chunk); a
+  part whose answer is still cut off is recorded as lost (a ``model_gave_up`` rejection per
+  candidate and the chunk's ``error``, so the report counts as incomplete).
 - **Re-asks in Chinese**, one line per problem naming the item and the fix
   (``fazhi.backends.label_answers.problems``), up to ``max_reasks``; what is still wrong then is
   proposed as it is and rejected by ``verify`` with its code.
@@ -54,7 +55,8 @@ CONTEXT_TOKENS = {
 LOCAL_CONTEXT_TOKENS = 8_192  # scripts/serve-model's default n_ctx; pass context_tokens for more
 DEFAULT_MAX_TOKENS = 4_096
 MARKED_TEXT_FACTOR = 1.3  # ids after numbers and before sentences: tokens of a marked character
-LABEL_TOKENS_PER_CANDIDATE = 20  # {"id": "n12", "indicator": "...", "scope": ...}, for dry runs
+MAX_SPLITS = 32  # per chunk: beyond this a runaway model's remaining parts are recorded as lost
+LABEL_TOKENS_PER_CANDIDATE = 12  # {"id": "n12", "indicator": "...", "scope": ...}, for dry runs
 
 
 def context_budget(model: str, local: bool, given: int | None = None) -> int:
@@ -95,6 +97,7 @@ class LabelBackend(LLMBackend):
         view: str = DEFAULT_VIEW,
         context_tokens: int | None = None,
         max_tokens: int = DEFAULT_MAX_TOKENS,
+        max_splits: int = MAX_SPLITS,
         prompts_dir: str | Path | None = None,
         **options: Any,
     ):
@@ -102,6 +105,7 @@ class LabelBackend(LLMBackend):
         if view not in VIEWS:
             raise ValueError(f"unknown label view {view!r}; choose one of {', '.join(VIEWS)}")
         self.view = view
+        self.max_splits = max_splits
         folder = Path(prompts_dir) if prompts_dir else None
         self.label_prompts: LabelPrompts = load_label_prompts(self.catalog, folder)
         self.context_tokens = context_budget(self.model, self.endpoint.local, context_tokens)
@@ -155,7 +159,7 @@ class LabelBackend(LLMBackend):
     ) -> tuple[ChunkAnswer, ChunkStats]:
         stats = ChunkStats(chunk=chunk.index, chars=len(chunk.text))
         answer = ChunkAnswer(chunk=chunk.index)
-        pending, lost = [Part(chunk.start, chunk.end)], []
+        pending, lost, splits = [Part(chunk.start, chunk.end)], [], 0
         try:
             while pending:
                 part = pending.pop(0)
@@ -167,7 +171,8 @@ class LabelBackend(LLMBackend):
                 _add_stats(stats, outcome)
                 answer.usage = answer.usage + outcome.usage
                 if outcome.cut:
-                    halves = split(index, part, view)
+                    halves = split(index, part, view) if splits < self.max_splits else [part]
+                    splits += 1
                     if len(halves) == 2:
                         pending[0:0] = halves
                     else:
@@ -303,8 +308,8 @@ def _record_lost(answer: ChunkAnswer, lost: list[View], max_tokens: int) -> Chun
     for view in lost:
         for cid, candidate in view.candidates.items():
             reason = (
-                f"answer cut off at max_tokens={max_tokens} even for candidate {cid} asked alone: "
-                "its label is lost"
+                f"answer cut off at max_tokens={max_tokens} for candidate {cid} (asked alone, or "
+                "after max_splits): its label is lost"
             )
             item = {"id": cid, "raw": candidate.number.raw, "text": view.text[:200]}
             answer.rejected.append(
@@ -316,6 +321,8 @@ def _record_lost(answer: ChunkAnswer, lost: list[View], max_tokens: int) -> Chun
                     chunk=answer.chunk,
                 )  # fmt: skip
             )
-    note = f"labels lost: {len(lost)} request(s) cut off at max_tokens={max_tokens} even alone"
+    note = (
+        f"labels lost: {len(lost)} request(s) cut off at max_tokens={max_tokens}, not split further"
+    )
     answer.error = f"{answer.error}; {note}" if answer.error else note
     return answer

@@ -1,10 +1,11 @@
 """The label-mode answer: ids, indicator ids and scopes -- nothing the code already holds.
 
-``{"figures": [{"id": "n12", "indicator": "reconsideration.received", "scope": "市政府"}],
-"shortcomings": ["s40", "s41-s43"], "plans": ["s50"], "meta": {...}}``
+``{"figures": {"n12": ["reconsideration.received", "市政府"], "n15": ["litigation.lost", null]},
+"shortcomings": ["s40", "s41-s43"], "plans": ["s50"], "meta": {...}}``: each labelled candidate
+id maps to its indicator id and scope (text of the report, or null).
 
 The schema is deliberately tiny and the same for every catalog: no enum of indicator ids (the
-catalog is sent once, in the system prompt, not a second time in the schema), no ``maxItems``
+catalog is sent once, in the system prompt, not a second time in the schema), no cap on any list
 (a cap that drops items unseen is what this mode exists to avoid; a runaway answer ends at
 ``max_tokens`` instead, and the backend splits the request and asks again). The model checks
 only structure; what the ids mean is checked by the label backend, which re-asks in Chinese.
@@ -20,35 +21,31 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_FILE = "label_answer.schema.json"
 
 
-def _drop_property_titles(schema: dict[str, Any]) -> None:
+def _drop_titles(schema: dict[str, Any]) -> None:
+    # pydantic titles every property; they cost tokens (TOOLS sends the schema) and say nothing
+    # (the model's own title stays: instructor names the tool after it)
     for prop in schema.get("properties", {}).values():
         prop.pop("title", None)
 
 
-_STRICT = ConfigDict(extra="forbid", json_schema_extra=_drop_property_titles)
-
-
-class LabelFigure(BaseModel):
-    model_config = _STRICT
-
-    id: str = Field(max_length=12)
-    indicator: str = Field(max_length=60)
-    scope: str | None = Field(default=None, max_length=40)
+_STRICT = ConfigDict(extra="forbid", json_schema_extra=_drop_titles)
 
 
 class LabelMeta(BaseModel):
     model_config = _STRICT
 
-    region: str | None = Field(default=None, max_length=40)
-    issuer: str | None = Field(default=None, max_length=40)
+    region: str | None = None
+    issuer: str | None = None
     year: int | None = None
-    published: str | None = Field(default=None, max_length=10)
+    published: str | None = None
 
 
 class LabelReply(BaseModel):
+    """候选编号→[指标id, 范围或null]；句子编号；meta"""
+
     model_config = _STRICT
 
-    figures: list[LabelFigure] = Field(default_factory=list)
+    figures: dict[str, list[str | None]] = Field(default_factory=dict)
     shortcomings: list[str] = Field(default_factory=list)
     plans: list[str] = Field(default_factory=list)
     meta: LabelMeta | None = None
