@@ -342,6 +342,8 @@ def test_dry_run_of_the_llm_backend_prints_its_estimate_and_what_it_assumes():
         url,
         "--no-cache",
         "--dry-run",
+        "--llm-style",
+        "quote",
     )
     assert result.exit_code == 0, result.output
     backend = LLMBackend(model="m", base_url=url, use_cache=False)

@@ -19,6 +19,7 @@ Rules chosen where the text is ambiguous:
   余/多 and 万/亿) by a measure word (``十期``, ``三十三次``, ``两个``, ``二〇二一年``), or
   stand after 百分之, or be a lone ``零`` (``零败诉``). They are *not* numbers after 第/统/逐/唯/
   每/之, right after an opening quote or title mark (slogans: ``“一件事”``, ``“三项制度”``,
+  but a lone ``零`` in quotes is a count: ``保持“零败诉”``),
   ``《两个…``), in the fixed words listed in ``_CN_WORDS`` (``一起``, ``一批``, ``一次性``…), or
   as the ``一`` of ``上一级``/``下一年度``. So ``一是``, ``（一）``, ``第一``, ``统一``, ``一体化``,
   ``进一步``, ``十九大``, ``十四五`` are not numbers.
@@ -121,6 +122,7 @@ _CN_WORDS = (
 _CN_UNIT_WORDS = ("分之", "条例", "條例", "元化")
 # 零 alone is the count zero (零败诉, 零投诉) except in these words.
 _ZERO_WORDS = set("星散售工部件碎钱錢食头頭花用点點")
+_OPENING_QUOTES = set('“「『‘"')
 
 
 def values_equal(a: float, b: float) -> bool:
@@ -215,6 +217,9 @@ def _is_chinese_quantity(match: re.Match[str], text: str) -> bool:
     run, start, after = match["run"], match.start("run"), match.end("run")
     if match["pct_pre"]:
         return True
+    if run == "零" and start > 0 and text[start - 1] in _OPENING_QUOTES:
+        # 保持“零败诉”: a zero count in quotation marks is still a count (not a slogan's name)
+        return not (after < len(text) and text[after] in _ZERO_WORDS)
     if start > 0 and text[start - 1] in _CN_BLOCKED_BEFORE:
         return False
     if run == "一" and start > 0 and text[start - 1] in "上下":

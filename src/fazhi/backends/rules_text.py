@@ -13,8 +13,11 @@ from functools import lru_cache
 
 import opencc
 
+from fazhi.index import split_sentences
+
 SENTENCE_ENDS = "。！？!?\n"
 CLAUSE_MARKS = "，,；;：:"
+_SENTENCE_TAIL = "。！？；!?;｡"
 Span = tuple[int, int]
 
 
@@ -49,8 +52,18 @@ def _one_char(converter: opencc.OpenCC, ch: str) -> str:
 
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentence spans (without their end mark) of ``text[start:end]``; blank ones dropped."""
-    return split_at(text, start, len(text) if end is None else end, SENTENCE_ENDS)
+    """Sentence spans of ``text[start:end]`` as the project's one segmenter
+    (``fazhi.index.split_sentences``) cuts them, without the end mark, closers and blanks
+    after it; blank ones dropped."""
+    end = len(text) if end is None else end
+    spans = []
+    for s, e in split_sentences(text[start:end]):
+        s, e = s + start, e + start
+        while e > s and (text[e - 1].isspace() or text[e - 1] in _SENTENCE_TAIL):
+            e -= 1
+        if text[s:e].strip():
+            spans.append((s, e))
+    return spans
 
 
 def clauses(text: str, start: int, end: int) -> list[Span]:

@@ -99,6 +99,17 @@ def extract_command(
         5,
         min=1,
     ),
+    llm_style: str | None = _option(
+        "--llm-style",
+        "label: the model labels the numbers the code marked (default); quote: the model "
+        "writes each figure's quote and number (env FAZHI_LLM_STYLE).",
+    ),
+    context_tokens: int | None = _option(
+        "--context-tokens",
+        "Context window of the model in tokens, for label mode's request size (default: "
+        "known hosted models' window, 8192 for local servers; env FAZHI_CONTEXT_TOKENS).",
+        min=2000,
+    ),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
     csv_path: Path | None = _option(
         "--csv", "Also write the long panel: one CSV row per accepted figure."
@@ -168,6 +179,8 @@ def extract_command(
         "price_out": price_out,
         "timeout": timeout,
         "max_reasks": max_reasks,
+        "llm_style": llm_style,
+        "context_tokens": context_tokens,
     }
     # A FazhiError raised here (settings, inputs, outputs, backend) is one line and exit 2
     # (mapped once in fazhi.cli).
@@ -238,6 +251,8 @@ def _build_backend(settings: dict, no_cache: bool, reports: int, breaker_after: 
         timeout=float(settings["timeout"]),
         max_reasks=int(settings["max_reasks"]),
         breaker_after=breaker_after,
+        llm_style=str(settings["llm_style"]),
+        context_tokens=settings["context_tokens"],
     )
     try:
         return make_backend(str(settings["backend"]), options)
