@@ -17,19 +17,21 @@ Rules chosen where the text is ambiguous:
   part of ``raw``.
 * Chinese numerals count only as quantities: the run must be followed (after an optional
   余/多 and 万/亿) by a measure word (``十期``, ``三十三次``, ``两个``, ``二〇二一年``), or
-  stand after 百分之, or be a lone ``零`` (``零败诉``). They are *not* numbers after 第/统/逐/唯/
+  stand after 百分之, or be a lone ``零`` (``零败诉``, also right after an opening quote:
+  ``“零败诉”``). They are *not* numbers after 第/统/逐/唯/
   每/之, right after an opening quote or title mark (slogans: ``“一件事”``, ``“三项制度”``,
   ``《两个…``), in the fixed words listed in ``_CN_WORDS`` (``一起``, ``一批``, ``一次性``…), or
   as the ``一`` of ``上一级``/``下一年度``. So ``一是``, ``（一）``, ``第一``, ``统一``, ``一体化``,
   ``进一步``, ``十九大``, ``十四五`` are not numbers.
 * ``多`` after a number is a marker only when a measure word, 万/亿 or % follows (``100多次``)
   or the text ends there.
-* 以上/左右 after the measure word (``50人以上``) set ``approx`` without being part of ``raw``;
-  this is the one case where ``parse_raw(n.raw).approx`` differs from ``n.approx``.
+* 以上/左右 after the measure word (``50人以上``) and 超过/不少于/不低于/多于 before the number
+  (``超过150件``) set ``approx`` without being part of ``raw``; these are the cases where
+  ``parse_raw(n.raw).approx`` differs from ``n.approx``.
 * 约 and 近 are markers only where they stand alone (not 签约, 节约, 附近, 就近, 最近), and 近
   before a span of time is "the last" (``近3年``: raw ``3``, not approximate).
 * Not read: Chinese decimals (``一点五``), fractions (``三分之一``), 成 (tenths), ``近百``,
-  ``一万亿`` in Chinese numerals (``1.2万亿`` is read), 超过/以下/以内 as markers.
+  ``一万亿`` in Chinese numerals (``1.2万亿`` is read), 以下/以内 as markers.
 """
 
 from __future__ import annotations
@@ -58,7 +60,128 @@ class Number:
 # Longest first so that 场次 wins over 场 and 个月 over 个.
 _UNITS = sorted(
     dict.fromkeys(
-        ["个百分点", "個百分點", "百分点", "百分點", "平方公里", "平方米", "公里", "千米", "千克", "千瓦时", "千瓦時", "千瓦", "场次", "場次", "人次", "件次", "户次", "戶次", "家次", "批次", "班次", "车次", "車次", "架次", "小时", "小時", "个月", "個月", "分钟", "分鐘", "工作日", "课时", "課時", "学时", "學時", "件", "次", "元", "个", "個", "人", "名", "条", "條", "项", "項", "家", "份", "场", "場", "期", "年", "月", "日", "天", "周", "週", "户", "戶", "所", "轮", "輪", "例", "起", "篇", "部", "本", "册", "冊", "处", "處", "座", "台", "臺", "宗", "笔", "筆", "亩", "畝", "吨", "噸", "米", "岁", "歲", "位", "支", "类", "類", "种", "種", "套", "张", "張", "级", "級", "层", "層", "批", "间", "間", "栋", "棟", "辆", "輛", "块", "塊", "节", "節", "堂", "门", "門", "款", "首", "幅", "单", "單", "分", "秒", "斤", "倍"]
+        [
+            "个百分点",
+            "個百分點",
+            "百分点",
+            "百分點",
+            "平方公里",
+            "平方米",
+            "公里",
+            "千米",
+            "千克",
+            "千瓦时",
+            "千瓦時",
+            "千瓦",
+            "场次",
+            "場次",
+            "人次",
+            "件次",
+            "户次",
+            "戶次",
+            "家次",
+            "批次",
+            "班次",
+            "车次",
+            "車次",
+            "架次",
+            "小时",
+            "小時",
+            "个月",
+            "個月",
+            "分钟",
+            "分鐘",
+            "工作日",
+            "课时",
+            "課時",
+            "学时",
+            "學時",
+            "件",
+            "次",
+            "元",
+            "个",
+            "個",
+            "人",
+            "名",
+            "条",
+            "條",
+            "项",
+            "項",
+            "家",
+            "份",
+            "场",
+            "場",
+            "期",
+            "年",
+            "月",
+            "日",
+            "天",
+            "周",
+            "週",
+            "户",
+            "戶",
+            "所",
+            "轮",
+            "輪",
+            "例",
+            "起",
+            "篇",
+            "部",
+            "本",
+            "册",
+            "冊",
+            "处",
+            "處",
+            "座",
+            "台",
+            "臺",
+            "宗",
+            "笔",
+            "筆",
+            "亩",
+            "畝",
+            "吨",
+            "噸",
+            "米",
+            "岁",
+            "歲",
+            "位",
+            "支",
+            "类",
+            "類",
+            "种",
+            "種",
+            "套",
+            "张",
+            "張",
+            "级",
+            "級",
+            "层",
+            "層",
+            "批",
+            "间",
+            "間",
+            "栋",
+            "棟",
+            "辆",
+            "輛",
+            "块",
+            "塊",
+            "节",
+            "節",
+            "堂",
+            "门",
+            "門",
+            "款",
+            "首",
+            "幅",
+            "单",
+            "單",
+            "分",
+            "秒",
+            "斤",
+            "倍",
+        ]
     ),
     key=len,
     reverse=True,
@@ -109,6 +232,10 @@ _CHINESE = re.compile(
 # Chinese numerals right after these are ordinals or parts of words (第一, 统一, 逐一, 唯一, 每一,
 # 之一), or names in quotes and titles (“三项制度”, 《两个…》).
 _CN_BLOCKED_BEFORE = set('第统統逐唯每之“「『《〈‘"')
+_OPENING_QUOTES = set('“「『‘"')
+# Qualifiers before a number that make it approximate without being part of raw (like 以上
+# after the measure word): 超过500, 不少于40.
+_QUALIFIERS_BEFORE = ("超过", "不少于", "不低于", "多于")
 # Fixed words whose numeral is not a count although a measure word follows.
 _CN_WORDS = (
     "一起", "一部分", "一次性", "一把手", "一条龙", "一條龍", "一件事", "一批", "一系列",
@@ -193,6 +320,8 @@ def _is_chinese_quantity(match: re.Match[str], text: str) -> bool:
     run, start, after = match["run"], match.start("run"), match.end("run")
     if match["pct_pre"]:
         return True
+    if run == "零" and start > 0 and text[start - 1] in _OPENING_QUOTES:
+        return not (after < len(text) and text[after] in _ZERO_WORDS)  # 保持“零败诉”
     if start > 0 and text[start - 1] in _CN_BLOCKED_BEFORE:
         return False
     if run == "一" and start > 0 and text[start - 1] in "上下":
@@ -203,9 +332,12 @@ def _is_chinese_quantity(match: re.Match[str], text: str) -> bool:
         return not (after < len(text) and text[after] in _ZERO_WORDS)
     if not any(ch in _CN_DIGITS or ch in "十拾" for ch in run):
         return False  # 百问百答, 万人: a bare 百/千/万 is a word, not a count
-    if _unit_at(text, match.end("mult2") if match["mark"] else after) is None:
+    # the measure word follows the whole number: after 余/多 and a 万 there (an unmatched
+    # group's end is -1, which would read the last character of the text)
+    number_end = max(after, match.end("mark"), match.end("mult2"))
+    if _unit_at(text, number_end) is None:
         return False
-    return not text.startswith(_CN_UNIT_WORDS, match.end("mult2") if match["mark"] else after)
+    return not text.startswith(_CN_UNIT_WORDS, number_end)
 
 
 def _build(match: re.Match[str], text: str, amount: Decimal) -> Number:
@@ -217,6 +349,8 @@ def _build(match: re.Match[str], text: str, amount: Decimal) -> Number:
         start, pre = match.end("pre"), None
     approx = bool(pre or match["mark"] or match["post"])
     if unit is not None and text.startswith(("以上", "左右"), end + len(unit)):
+        approx = True
+    if text.endswith(_QUALIFIERS_BEFORE, 0, start):
         approx = True
     value: int | float = int(amount) if amount == amount.to_integral_value() else float(amount)
     return Number(

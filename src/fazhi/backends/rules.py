@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fazhi.backends import rules_sections, rules_text
@@ -40,63 +40,25 @@ from fazhi.backends.rules_config import (
     rules_version,
 )
 from fazhi.backends.rules_meta import Stated, find_meta
+from fazhi.backends.rules_quantities import Quantity, not_counted, quantities
 from fazhi.backends.rules_text import Span
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Source, TextItem
-from fazhi.numbers import Number, find_numbers
 
 __all__ = ["RulesBackend", "RulesError", "find_all", "load_rules"]
 
 
-# --- quantities ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """A number that can be a figure: ``form`` is count, money, percent or zero (``零败诉``)."""
-
-    number: Number
-    form: str
-    unit: str | None  # the measure word in simplified script (條 -> 条)
-
-    @property
-    def end(self) -> int:
-        """End of the number with its measure word."""
-        return self.number.end + len(self.unit or "")
-
-
-def quantities(text: str, norm: str, rules: Rules) -> list[Quantity]:
-    """The numbers of the report that can be figures (see the module docstring)."""
-    inside = rules_text.enclosed(text)
-    found = []
-    for number in find_numbers(text):
-        if inside[number.start] or rules.not_a_count.search(
-            norm, max(0, number.start - 8), number.start
-        ):
-            continue
-        unit = norm[number.end : number.end + len(number.unit)] if number.unit else None
-        form = _form(number, unit, rules)
-        if form:
-            found.append(Quantity(number, form, unit))
-    return found
-
-
-def _form(number: Number, unit: str | None, rules: Rules) -> str | None:
-    if number.percent:
-        return "percent"
-    if unit in rules.money_units:
-        return "money"
-    if unit and any(unit in r.units for r in rules.indicators):
-        return "count"
-    if unit is None and number.value == 0 and not number.raw[0].isdigit():
-        return "zero"
-    return None
+# --- matching ------------------------------------------------------------------------------
 
 
 _KIND_FORMS = {"count": ("count", "zero"), "percent": ("percent",), "money": ("money",)}
 
-
-# --- matching ------------------------------------------------------------------------------
+# A number whose clause before it is at most this long (``参考人数52人``, ``全年共6次``) is a
+# bare figure: it is labelled by the clauses before it, back to the quantity before.
+BARE_LABEL = 4
+# A context phrase in an earlier sentence of the paragraph counts when it is this close
+# (``（四）12345热线。全年受理群众来电诉求约38.6万件``), weaker than one in the sentence.
+PARAGRAPH_REACH = 300
 
 
 @dataclass(frozen=True)
@@ -105,7 +67,9 @@ class Window:
 
     own_start: int  # clause start or the end of the quantity before
     post_end: int  # clause end or the start of the quantity after
-    earlier: rules_text.PhrasesBefore  # context and breakdown phrases in the sentence
+    sentence_start: int
+    earlier: rules_text.PhrasesBefore  # context and breakdown phrases in the paragraph
+    label_start: int | None = None  # a bare figure's label: back to the quantity before
 
 
 @dataclass(frozen=True)
@@ -130,20 +94,23 @@ def match_indicator(
         found = _near(norm, q, w, rule, rules)
         if found is None:
             continue
-        own, length, near_end = found
-        context = _context_distance(norm, q, w, rule)
+        own, modifier, length, near_end = found
+        context = _context(norm, q, w, rule, rules.topics)
         if context is None:
             continue
-        score = (own, context >= 0, length, -abs(context))
+        level, distance = context
+        score = (own, level, not modifier, length, -distance)
         matches.append(Match(rule, score, near_end))
     return max(matches, key=lambda m: m.score, default=None)
 
 
 def _near(
     norm: str, q: Quantity, w: Window, rule: IndicatorRule, rules: Rules
-) -> tuple[bool, int, int] | None:
-    """(before the number?, phrase length, phrase end) of the near phrase closest to the
-    number: before it in its window unless a blocker stands between, else after it."""
+) -> tuple[bool, bool, int, int] | None:
+    """(before the number?, a modifier?, phrase length, phrase end) of the near phrase closest
+    to the number: before it in its window unless a blocker stands between, else after it.
+    A phrase followed by 的 modifies a noun (``报送备案的规范性文件审查34件``): it loses to
+    one that does not."""
     start = q.number.start
     if q.form != "zero":
         best = None
@@ -151,31 +118,39 @@ def _near(
             for m in pattern.finditer(norm, w.own_start, start):
                 if rules.blockers.search(norm, m.end(), start):
                     continue
-                if best is None or (m.end(), m.end() - m.start()) > (best[2], best[1]):
-                    best = (True, m.end() - m.start(), m.end())
+                if best is None or (m.end(), m.end() - m.start()) > (best[3], best[2]):
+                    best = (True, norm.startswith("的", m.end()), m.end() - m.start(), m.end())
         if best:
             return best
     after = q.number.end if q.form == "zero" else q.end
     for pattern in rule.near:
         m = pattern.search(norm, after, w.post_end)
         if m and (q.form != "zero" or m.start() == after):
-            return (False, m.end() - m.start(), m.end())
+            return (False, False, m.end() - m.start(), m.end())
     return None
 
 
-def _context_distance(norm: str, q: Quantity, w: Window, rule: IndicatorRule) -> int | None:
-    """How far the nearest context phrase is (-1 if the rule needs none), None if missing."""
+def _context(
+    norm: str, q: Quantity, w: Window, rule: IndicatorRule, topics: frozenset[str]
+) -> tuple[int, int] | None:
+    """(level, distance) of the nearest context phrase; None if the rule needs one and none
+    is there. Levels: 3 in the number's own window, 2 the rule needs none, 1 earlier in the
+    sentence, 0 in an earlier sentence of the paragraph (at most ``PARAGRAPH_REACH`` before;
+    only the topic words of ``rules.yaml`` ``topics`` carry that far). So a clause's own words
+    beat words carried over from the clauses before it."""
     if not rule.context:
-        return -1
-    distances = []
+        return (2, 0)
+    found = []  # (level, distance)
     for pattern in rule.context:
         before = w.earlier.last_end(pattern, q.number.start)
-        if before is not None:
-            distances.append(q.number.start - before)
+        if before is not None and q.number.start - before <= PARAGRAPH_REACH:
+            level = 3 if before > w.own_start else 1 if before > w.sentence_start else 0
+            if level or pattern.pattern in topics:
+                found.append((level, q.number.start - before))
         after = pattern.search(norm, q.end, w.post_end)
         if after:
-            distances.append(after.start() - q.end)
-    return min(distances) if distances else None
+            found.append((3, after.start() - q.end))
+    return max(found, key=lambda c: (c[0], -c[1]), default=None)
 
 
 def _scope(text: str, norm: str, start: int, end: int, templates: Sequence[str]) -> str | None:
@@ -217,13 +192,25 @@ class Found:
 def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list[Found]:
     """Every figure the rules find in the report, first statement of each kept."""
     templates = _scope_templates(rules, region)
-    all_quantities = quantities(text, norm, rules)  # left to right, as find_numbers gives them
+    all_quantities = quantities(text, norm, rules.quantity)  # left to right
     starts = [q.number.start for q in all_quantities]
+    norm = rules_text.mask_titles(norm)  # names in 《》 are no words of the sentence
     found: list[Found] = []
     scopes_stated: dict[tuple[str, float], set[str | None]] = {}
+    paragraph: rules_text.PhrasesBefore | None = None
+    previous_end = 0
     for sentence in rules_text.sentences(norm):
+        # a new paragraph when a line break stands between this sentence and the one before;
+        # one scan per paragraph, shared by its sentences (a page can be one line of megabytes)
+        if paragraph is None or norm.rfind("\n", previous_end, sentence[0]) >= 0:
+            para_end = norm.find("\n", sentence[1])
+            para_end = len(norm) if para_end < 0 else para_end
+            para_start = rules_text.paragraph_start(norm, sentence[0])
+            paragraph = rules_text.PhrasesBefore(norm, para_start, para_end)
+        previous_end = sentence[1]
         inside = all_quantities[bisect_left(starts, sentence[0]) : bisect_left(starts, sentence[1])]
-        for new in _sentence_figures(text, norm, rules, sentence, inside, templates):
+        windows = _windows(norm, sentence, inside, paragraph)
+        for new in _sentence_figures(text, norm, rules, windows, inside, templates):
             scopes = scopes_stated.setdefault((new.item.indicator, float(new.item.value)), set())
             if not _restated(new.item.scope, scopes):
                 scopes.add(new.item.scope)
@@ -238,39 +225,78 @@ def _restated(scope: str | None, stated: set[str | None]) -> bool:
 
 
 def _sentence_figures(
-    text: str, norm: str, rules: Rules, sentence: Span, qs: list[Quantity], templates: list[str]
+    text: str,
+    norm: str,
+    rules: Rules,
+    windows: list[Window],
+    qs: list[Quantity],
+    templates: list[str],
 ) -> list[Found]:
     """The figures of one sentence, each at the start of its quote."""
     figures: list[Found] = []
-    stated: set[str] = set()  # indicators of ``figures``
+    stated: dict[str, str | None] = {}  # indicator of ``figures`` -> its scope
     by_quantity: dict[int, str] = {}  # quantity index -> indicator it was read as
-    for i, (q, window) in enumerate(zip(qs, _windows(norm, sentence, qs), strict=False)):
-        own_start = window.own_start
-        after_breakdown = window.earlier.last_end(rules.breakdown, q.number.start) is not None
-        excluded = stated if after_breakdown else set()
-        match = match_indicator(norm, q, window, rules, excluded)
-        if match:
-            indicator = match.rule.indicator
-        else:
-            indicator = _rate_of_previous(norm, q, window, rules, by_quantity.get(i - 1))
-        if indicator is None or indicator in excluded:
+    for i, (q, window) in enumerate(zip(qs, windows, strict=True)):
+        if not_counted(norm, q, window.own_start, window.sentence_start, rules.quantity):
             continue
+        # its own clause first; a bare figure then by its label (the clauses before it)
+        tries = [window]
+        if window.label_start is not None:
+            tries.append(replace(window, own_start=window.label_start))
+        for w in tries:
+            read = _read(text, norm, rules, q, w, stated, by_quantity.get(i - 1), templates)
+            if read:
+                break
+        if not read:
+            continue
+        indicator, scope, near_end = read
         by_quantity[i] = indicator
-        quote = rules_text.trim(text, (own_start, max(q.end, match.near_end if match else 0)))
+        quote = rules_text.trim(text, (w.own_start, max(q.end, near_end)))
         figure = Figure(
             indicator=indicator,
             value=q.number.value,
             raw=q.number.raw,
             quote=text[quote[0] : quote[1]],
-            scope=_scope(text, norm, own_start, q.number.start, templates),
+            scope=scope,
             approx=q.number.approx,
         )
         figures.append(Found(quote[0], figure, "figure"))
-        stated.add(indicator)
+        stated.setdefault(indicator, scope)
     return figures
 
 
-def _windows(norm: str, sentence: Span, qs: list[Quantity]) -> list[Window]:
+def _read(
+    text: str,
+    norm: str,
+    rules: Rules,
+    q: Quantity,
+    w: Window,
+    stated: dict[str, str | None],
+    previous: str | None,
+    templates: list[str],
+) -> tuple[str, str | None, int] | None:
+    """(indicator, scope, where the quote must reach) of ``q`` read in window ``w``."""
+    scope = _scope(text, norm, w.own_start, q.number.start, templates)
+    breakdown = w.earlier.last_end(rules.breakdown, q.number.start)
+    after_breakdown = breakdown is not None and breakdown > w.sentence_start
+    # after 其中 a part does not state its total again, unless it has a scope of its own
+    # (``其中以区政府为被告的57件``): then it is that total's indicator for its scope
+    excluded = {ind for ind, was in stated.items() if scope is None or scope == was}
+    excluded = excluded if after_breakdown else set()
+    match = match_indicator(norm, q, w, rules, excluded)
+    if match:
+        return match.rule.indicator, scope, match.near_end
+    indicator = _rate_of_previous(norm, q, w, rules, previous)
+    if indicator is None and after_breakdown and scope is not None and q.form == "count":
+        indicator = next(reversed(stated), None)  # the total just broken down
+    if indicator is None or indicator in excluded:
+        return None
+    return indicator, scope, 0
+
+
+def _windows(
+    norm: str, sentence: Span, qs: list[Quantity], earlier: rules_text.PhrasesBefore
+) -> list[Window]:
     """Each quantity's window (see the module docstring, step 2); ``qs`` run left to right.
 
     Linear in the sentence: a scraped page can be one sentence of megabytes.
@@ -278,7 +304,6 @@ def _windows(norm: str, sentence: Span, qs: list[Quantity]) -> list[Window]:
     clause_spans = rules_text.clauses(norm, *sentence)
     clause_starts = [c[0] for c in clause_spans]
     longest_unit = max((len(q.unit or "") for q in qs), default=0)
-    earlier = rules_text.PhrasesBefore(norm, *sentence)
     windows = []
     for i, q in enumerate(qs):
         clause = clause_spans[bisect_right(clause_starts, q.number.start) - 1]
@@ -288,9 +313,24 @@ def _windows(norm: str, sentence: Span, qs: list[Quantity]) -> list[Window]:
                 break  # numbers end further left the further back: none can reach past
             if before.end <= q.number.start:
                 own_start = max(own_start, before.end)
+        label_start = None
+        if _bare(norm, own_start, q.number.start):
+            previous = qs[i - 1].end if i and qs[i - 1].end <= q.number.start else sentence[0]
+            label_start = max(previous, sentence[0]) if previous < own_start else None
         post_end = min(clause[1], qs[i + 1].number.start) if i + 1 < len(qs) else clause[1]
-        windows.append(Window(own_start, post_end, earlier))
+        windows.append(Window(own_start, post_end, sentence[0], earlier, label_start))
     return windows
+
+
+def _bare(norm: str, own_start: int, start: int) -> bool:
+    """A number with (almost) no words before it in its clause, or right after a colon, is
+    labelled by what comes before (``参训人数：612人``, ``考试：参考4,326人``)."""
+    if len(norm[own_start:start].strip()) <= BARE_LABEL:
+        return True
+    before = own_start - 1
+    while before > 0 and norm[before].isspace():
+        before -= 1
+    return before >= 0 and norm[before] in "：:"
 
 
 def _rate_of_previous(
@@ -355,7 +395,10 @@ class RulesBackend:
         except Exception as exc:  # a rules bug must not lose the report (backend contract)
             error = f"rules backend failed: {type(exc).__name__}: {exc}"
             return [ChunkAnswer(chunk=c.index, error=error) for c in chunks]
-        return [_answer_for(chunk, mine) for chunk, mine in zip(chunks, _per_chunk(found, chunks), strict=False)]
+        return [
+            _answer_for(chunk, mine)
+            for chunk, mine in zip(chunks, _per_chunk(found, chunks), strict=False)
+        ]
 
 
 def _per_chunk(found: list[Found], chunks: Sequence[Chunk]) -> list[list[Found]]:
