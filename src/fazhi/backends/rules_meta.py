@@ -83,6 +83,8 @@ def find_meta(text: str, norm: str, rules: MetaRules) -> list[Stated]:
     if opening and not any(s.field == "region" for s in found):
         found += _opening_region(text, norm, rules, opening.end())
     year = next((int(s.value) for s in found if s.field == "year"), None)
+    # the page header ends where the running text begins, at the latest with the opening
+    header_end = max(header_end, opening.start()) if opening else header_end
     if not any(s.field == "issuer" for s in found):
         issuer = _header_issuer(text, norm, rules, header_end) or _signature_issuer(text, norm)
         found += [issuer] if issuer else []
