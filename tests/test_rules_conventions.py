@@ -81,7 +81,10 @@ def test_a_figure_after_a_parenthesis(backend):
 def test_a_verb_separated_from_its_number_by_a_list_of_names(backend):
     text = "全年共备案审查《某县河道采砂管理制度》《某县殡葬管理办法》等乡镇规范性文件17件。"
     assert pairs(text, backend) == {("normative_docs.filing_reviews", 17)}
-    text = "坚持合法性审核全覆盖，共审查《某区物业管理实施细则》《某区停车收费办法》等区规范性文件8件。"
+    text = (
+        "坚持合法性审核全覆盖，共审查《某区物业管理实施细则》《某区停车收费办法》"
+        "等区规范性文件8件。"
+    )
     assert pairs(text, backend) == {("normative_docs.legality_reviews", 8)}
 
 
@@ -232,7 +235,7 @@ def test_issuer_from_a_poster_line_only_when_it_is_the_government():
 
 
 def test_issuer_from_the_signature():
-    text = "2022年，柳湾区坚持依法行政。\n全年收到行政复议申请40件。\n\n柳湾区人民政府\n2023年2月20日\n"
+    text = "2022年，柳湾区坚持依法行政。\n收到复议申请40件。\n\n柳湾区人民政府\n2023年2月20日\n"
     meta = meta_of(text)
     assert (meta["issuer"], meta["published"]) == ("柳湾区人民政府", "2023-02-20")
 
