@@ -73,6 +73,39 @@ def test_a_figure_after_a_colon_or_a_bare_label(backend, text, expected):
     assert pairs(text, backend) == {expected}
 
 
+def test_a_bare_label_reaches_back_over_a_rate_to_the_last_figure(backend):
+    text = "组织新提任干部参加任前法律知识考试，参考率100%，参考人数73人。"
+    assert pairs(text, backend) == {("study.leader_law_exams", 73)}
+
+
+def test_a_verb_is_no_bare_label(backend):
+    assert pairs("对乡镇报送的规范性文件进行备案审查，纠正2件。", backend) == set()
+
+
+def test_an_item_of_a_list_does_not_take_the_next_items_words(backend):
+    text = "全年审结行政复议案件80件，其中维持51件、撤销或确认违法11件。"
+    assert pairs(text, backend) == {
+        ("reconsideration.concluded", 80),
+        ("reconsideration.corrected", 11),
+    }
+
+
+def test_legality_review_by_its_reviewer_and_the_things_reviewed(backend):
+    text = "全年区司法局审核区政府各类文件、合同共计156件。"
+    assert pairs(text, backend) == {("normative_docs.legality_reviews", 156)}
+    # the same verb of the legal counsel is its matter, not a legality review
+    text = "法律顾问参与区政府专题会议30余次，审核各类文件45份。"
+    assert ("normative_docs.legality_reviews", 45.0) not in pairs(text, backend)
+
+
+def test_a_specific_noun_beats_a_topic_carried_from_the_sentence_before(backend):
+    text = "全区人民调解组织调处纠纷1,200件。区法律援助中心全年受理法律援助申请310件。"
+    assert pairs(text, backend) == {
+        ("disputes.mediation_cases", 1200),
+        ("disputes.legal_aid_cases", 310),
+    }
+
+
 def test_a_figure_after_a_parenthesis(backend):
     text = "市法律援助中心办理法律援助案件（含民事、刑事）581件。"
     assert pairs(text, backend) == {("disputes.legal_aid_cases", 581)}

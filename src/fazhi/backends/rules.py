@@ -53,8 +53,9 @@ __all__ = ["RulesBackend", "RulesError", "find_all", "load_rules"]
 
 _KIND_FORMS = {"count": ("count", "zero"), "percent": ("percent",), "money": ("money",)}
 
-# A number whose clause before it is at most this long (``参考人数52人``, ``全年共6次``) is a
-# bare figure: it is labelled by the clauses before it, back to the quantity before.
+# A number whose clause before it is at most this long and ends in a label word of
+# ``rules.yaml`` ``bare_labels`` (``参考人数52人``, ``全年共6次``) is a bare figure: it is
+# labelled by the clauses before it, back to the last figure of the sentence.
 BARE_LABEL = 4
 # A context phrase in an earlier sentence of the paragraph counts when it is this close
 # (``（四）12345热线。全年受理群众来电诉求约38.6万件``), weaker than one in the sentence.
@@ -69,7 +70,7 @@ class Window:
     post_end: int  # clause end or the start of the quantity after
     sentence_start: int
     earlier: rules_text.PhrasesBefore  # context and breakdown phrases in the paragraph
-    label_start: int | None = None  # a bare figure's label: back to the quantity before
+    bare: bool = False  # labelled by the clauses before it (``参考人数：612人``)
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list
             paragraph = rules_text.PhrasesBefore(norm, para_start, para_end)
         previous_end = sentence[1]
         inside = all_quantities[bisect_left(starts, sentence[0]) : bisect_left(starts, sentence[1])]
-        windows = _windows(norm, sentence, inside, paragraph)
+        windows = _windows(norm, sentence, inside, paragraph, rules)
         for new in _sentence_figures(text, norm, rules, windows, inside, templates):
             scopes = scopes_stated.setdefault((new.item.indicator, float(new.item.value)), set())
             if not _restated(new.item.scope, scopes):
@@ -236,13 +237,14 @@ def _sentence_figures(
     figures: list[Found] = []
     stated: dict[str, str | None] = {}  # indicator of ``figures`` -> its scope
     by_quantity: dict[int, str] = {}  # quantity index -> indicator it was read as
+    last_figure_end = windows[0].sentence_start if windows else 0
     for i, (q, window) in enumerate(zip(qs, windows, strict=True)):
         if not_counted(norm, q, window.own_start, window.sentence_start, rules.quantity):
             continue
         # its own clause first; a bare figure then by its label (the clauses before it)
         tries = [window]
-        if window.label_start is not None:
-            tries.append(replace(window, own_start=window.label_start))
+        if window.bare and last_figure_end < window.own_start:
+            tries.append(replace(window, own_start=last_figure_end))
         for w in tries:
             read = _read(text, norm, rules, q, w, stated, by_quantity.get(i - 1), templates)
             if read:
@@ -262,6 +264,7 @@ def _sentence_figures(
         )
         figures.append(Found(quote[0], figure, "figure"))
         stated.setdefault(indicator, scope)
+        last_figure_end = q.end
     return figures
 
 
@@ -295,7 +298,11 @@ def _read(
 
 
 def _windows(
-    norm: str, sentence: Span, qs: list[Quantity], earlier: rules_text.PhrasesBefore
+    norm: str,
+    sentence: Span,
+    qs: list[Quantity],
+    earlier: rules_text.PhrasesBefore,
+    rules: Rules,
 ) -> list[Window]:
     """Each quantity's window (see the module docstring, step 2); ``qs`` run left to right.
 
@@ -313,19 +320,19 @@ def _windows(
                 break  # numbers end further left the further back: none can reach past
             if before.end <= q.number.start:
                 own_start = max(own_start, before.end)
-        label_start = None
-        if _bare(norm, own_start, q.number.start):
-            previous = qs[i - 1].end if i and qs[i - 1].end <= q.number.start else sentence[0]
-            label_start = max(previous, sentence[0]) if previous < own_start else None
         post_end = min(clause[1], qs[i + 1].number.start) if i + 1 < len(qs) else clause[1]
-        windows.append(Window(own_start, post_end, sentence[0], earlier, label_start))
+        listed = norm.find("、", q.end, post_end)  # 维持63件、撤销14件: the next item's words
+        post_end = listed if listed >= 0 else post_end
+        bare = _bare(norm, own_start, q.number.start, rules)
+        windows.append(Window(own_start, post_end, sentence[0], earlier, bare))
     return windows
 
 
-def _bare(norm: str, own_start: int, start: int) -> bool:
+def _bare(norm: str, own_start: int, start: int, rules: Rules) -> bool:
     """A number with (almost) no words before it in its clause, or right after a colon, is
     labelled by what comes before (``参训人数：612人``, ``考试：参考4,326人``)."""
-    if len(norm[own_start:start].strip()) <= BARE_LABEL:
+    label = norm[own_start:start].strip()
+    if len(label) <= BARE_LABEL and rules.bare_labels.search(label):
         return True
     before = own_start - 1
     while before > 0 and norm[before].isspace():

@@ -42,6 +42,7 @@ class Rules:
     rate_of: dict[str, str]
     scopes: tuple[str, ...]  # templates: {region} is filled per report
     topics: frozenset[str]  # context phrases that carry over the sentences of a paragraph
+    bare_labels: re.Pattern[str]  # a clause before a number that only labels it
     meta: MetaRules
     sections: SectionRules
 
@@ -107,6 +108,7 @@ def parse_rules(data: object, catalog: Catalog) -> Rules:
             rate_of=rate_of,
             scopes=tuple(data["scopes"]),
             topics=frozenset(data["topics"]),
+            bare_labels=_alternation(data["bare_labels"]),
             meta=MetaRules(
                 title=_alternation(meta["title"]),
                 region_suffix=meta["region_suffix"],
