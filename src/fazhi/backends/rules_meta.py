@@ -108,14 +108,13 @@ def _title(norm: str, rules: MetaRules) -> re.Match[str] | None:
 
 
 def _opening_region(text: str, norm: str, rules: MetaRules, start: int) -> list[Stated]:
-    """``2022年，澄溪区坚持…``: the locality the opening sentence starts with (not 我区, 全县,
-    nor a body such as 县政府 or 市委)."""
+    """``2022年，澄溪区坚持…`` (or ``澄溪区人民政府坚持…``): the locality the opening sentence
+    starts with (not 我区, 全县, nor a body such as 县政府 or 区委区政府)."""
     name = re.compile(
-        rf"(?![我全本该各])([{_CJK}]{{1,8}}?{rules.region_suffix})"
-        rf"(?!{rules.issuer_body}|委|人民|党|级|直|属)"
+        rf"(?![我全本该各])([{_CJK}]{{1,8}}?{rules.region_suffix})(?!委|党|级|直|属)"
     )
     match = name.match(norm, start)
-    if not match or len(match.group(1)) < 2:
+    if not match or len(match.group(1)) < 2 or re.search("委|政府|党", match.group(1)):
         return []
     s, e = _own_unit(norm, match.start(1), match.end(1), rules)
     return [Stated("region", text[s:e], s)]
