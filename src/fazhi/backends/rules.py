@@ -6,17 +6,22 @@ shortcoming / plan passages -- and, like every backend, leaves checking them to 
 
 How a number becomes a figure (the phrase lists and their meaning are in ``rules.yaml``):
 
-1. it is a quantity: a count with a measure word the indicator allows, a percent, an amount
-   in 元, or ``零`` right before its trigger (``零败诉``); never a year, a date, a code, an
-   ordinal (``第1``) or a number inside brackets (``(含2019年结转结案1件)``);
-2. its window is its clause, from the quantity before it to the quantity after it;
+1. it is a quantity (``rules_quantities``): a count with a measure word some indicator allows,
+   a percent, an amount in 元, or ``零`` right before its trigger (``零败诉``, ``“零败诉”``);
+   never a year, a date, a code, an ordinal (``第1``) or a number inside brackets or names
+   (``(含2019年结转结案1件)``, ``《…》``); and not a negated count, last year's figure or a
+   total over several years (``not_counted``);
+2. its window is its clause, from the quantity before it to the quantity after it; a bare
+   figure (``参考人数：52人``) is also read by the clauses before it (``rules_match``);
 3. an indicator matches when a ``near`` phrase is in the window and a ``context`` phrase (if the
-   indicator has any) is in the window or earlier in the sentence -- so a trigger carries over
-   to the following clauses of a sentence (``收到行政复议申请169件，受理138件``);
-4. the best match wins (own window before the number over after it, with context over
-   without, longer phrase, nearer context); a percent with only ``占比`` in its window is the
-   rate of the count just before it; after ``其中`` an indicator already stated in the
-   sentence is not stated again by one of its parts.
+   indicator has any) is in the window, earlier in the sentence, or -- for a topic word such
+   as 复议 or 热线 -- in an earlier sentence of the paragraph; so a trigger carries over to the
+   following clauses of a sentence (``收到行政复议申请169件，受理138件``);
+4. the best match wins (the order is in ``rules_match``); a percent with only ``占比`` in its
+   window is the rate of the count just before it; after ``其中`` an indicator already
+   stated in the sentence is not stated again by one of its parts, unless the part has a
+   scope of its own (``其中以区政府为被告的57件``). Names in 《》 are masked while matching,
+   so a list of titles neither triggers nor blocks.
 
 The report is matched in simplified script (``rules_text.simplified``, same length), so
 traditional reports work with simplified triggers while quotes and raws stay as printed.
@@ -24,158 +29,26 @@ traditional reports work with simplified triggers while quotes and raws stay as 
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fazhi.backends import rules_sections, rules_text
 from fazhi.backends.rules_config import (
-    IndicatorRule,
     Rules,
     RulesError,
     default_rules_path,
     load_rules,
     rules_version,
 )
+from fazhi.backends.rules_match import Window, match_indicator, scope_of, scope_templates, windows
 from fazhi.backends.rules_meta import Stated, find_meta
 from fazhi.backends.rules_quantities import Quantity, not_counted, quantities
-from fazhi.backends.rules_text import Span
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Source, TextItem
 
 __all__ = ["RulesBackend", "RulesError", "find_all", "load_rules"]
-
-
-# --- matching ------------------------------------------------------------------------------
-
-
-_KIND_FORMS = {"count": ("count", "zero"), "percent": ("percent",), "money": ("money",)}
-
-# A number whose clause before it is at most this long and ends in a label word of
-# ``rules.yaml`` ``bare_labels`` (``参考人数52人``, ``全年共6次``) is a bare figure: it is
-# labelled by the clauses before it, back to the last figure of the sentence.
-BARE_LABEL = 4
-# A context phrase in an earlier sentence of the paragraph counts when it is this close
-# (``（四）12345热线。全年受理群众来电诉求约38.6万件``), weaker than one in the sentence.
-PARAGRAPH_REACH = 300
-
-
-@dataclass(frozen=True)
-class Window:
-    """Where one quantity's triggers are looked for, as offsets into the report."""
-
-    own_start: int  # clause start or the end of the quantity before
-    post_end: int  # clause end or the start of the quantity after
-    sentence_start: int
-    earlier: rules_text.PhrasesBefore  # context and breakdown phrases in the paragraph
-    bare: bool = False  # labelled by the clauses before it (``参考人数：612人``)
-
-
-@dataclass(frozen=True)
-class Match:
-    rule: IndicatorRule
-    score: tuple
-    near_end: int  # the quote reaches at least this far
-
-
-def match_indicator(
-    norm: str, q: Quantity, w: Window, rules: Rules, excluded: set[str]
-) -> Match | None:
-    """The best matching indicator for ``q``, or None (see the module docstring, step 4)."""
-    if rules.counted_elsewhere.match(norm, q.end):
-        return None
-    matches = []
-    for rule in rules.indicators:
-        if rule.indicator in excluded or q.form not in _KIND_FORMS[rule.kind]:
-            continue
-        if q.form == "count" and q.unit not in rule.units:
-            continue
-        found = _near(norm, q, w, rule, rules)
-        if found is None:
-            continue
-        own, modifier, length, near_end = found
-        context = _context(norm, q, w, rule, rules.topics)
-        if context is None:
-            continue
-        level, distance = context
-        score = (own, level, not modifier, length, -distance)
-        matches.append(Match(rule, score, near_end))
-    return max(matches, key=lambda m: m.score, default=None)
-
-
-def _near(
-    norm: str, q: Quantity, w: Window, rule: IndicatorRule, rules: Rules
-) -> tuple[bool, bool, int, int] | None:
-    """(before the number?, a modifier?, phrase length, phrase end) of the near phrase closest
-    to the number: before it in its window unless a blocker stands between, else after it.
-    A phrase followed by 的 modifies a noun (``报送备案的规范性文件审查34件``): it loses to
-    one that does not."""
-    start = q.number.start
-    if q.form != "zero":
-        best = None
-        for pattern in rule.near:
-            for m in pattern.finditer(norm, w.own_start, start):
-                if rules.blockers.search(norm, m.end(), start):
-                    continue
-                if best is None or (m.end(), m.end() - m.start()) > (best[3], best[2]):
-                    best = (True, norm.startswith("的", m.end()), m.end() - m.start(), m.end())
-        if best:
-            return best
-    after = q.number.end if q.form == "zero" else q.end
-    for pattern in rule.near:
-        m = pattern.search(norm, after, w.post_end)
-        if m and (q.form != "zero" or m.start() == after):
-            return (False, False, m.end() - m.start(), m.end())
-    return None
-
-
-def _context(
-    norm: str, q: Quantity, w: Window, rule: IndicatorRule, topics: frozenset[str]
-) -> tuple[int, int] | None:
-    """(level, distance) of the nearest context phrase; None if the rule needs one and none
-    is there. Levels: 3 in the number's own window, 2 the rule needs none, 1 earlier in the
-    sentence, 0 in an earlier sentence of the paragraph (at most ``PARAGRAPH_REACH`` before;
-    only the topic words of ``rules.yaml`` ``topics`` carry that far). So a clause's own words
-    beat words carried over from the clauses before it."""
-    if not rule.context:
-        return (2, 0)
-    found = []  # (level, distance)
-    for pattern in rule.context:
-        before = w.earlier.last_end(pattern, q.number.start)
-        if before is not None and q.number.start - before <= PARAGRAPH_REACH:
-            level = 3 if before > w.own_start else 1 if before > w.sentence_start else 0
-            if level or pattern.pattern in topics:
-                found.append((level, q.number.start - before))
-        after = pattern.search(norm, q.end, w.post_end)
-        if after:
-            found.append((3, after.start() - q.end))
-    return max(found, key=lambda c: (c[0], -c[1]), default=None)
-
-
-def _scope(text: str, norm: str, start: int, end: int, templates: Sequence[str]) -> str | None:
-    """The leftmost (then longest) scope phrase in ``norm[start:end]``, as printed."""
-    hits = []
-    for template in templates:
-        m = re.search(template, norm[start:end])
-        if m and m.group():
-            hits.append((m.start(), -len(m.group()), start + m.start(), start + m.end()))
-    if not hits:
-        return None
-    _, _, s, e = min(hits)
-    return text[s:e]
-
-
-def _scope_templates(rules: Rules, region: str | None) -> list[str]:
-    filled = []
-    for template in rules.scopes:
-        if "{region}" in template:
-            if region:
-                filled.append(template.replace("{region}", re.escape(region)))
-        else:
-            filled.append(template)
-    return filled
 
 
 # --- one report ----------------------------------------------------------------------------
@@ -192,7 +65,7 @@ class Found:
 
 def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list[Found]:
     """Every figure the rules find in the report, first statement of each kept."""
-    templates = _scope_templates(rules, region)
+    templates = scope_templates(rules, region)
     all_quantities = quantities(text, norm, rules.quantity)  # left to right
     starts = [q.number.start for q in all_quantities]
     norm = rules_text.mask_titles(norm)  # names in 《》 are no words of the sentence
@@ -210,8 +83,8 @@ def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list
             paragraph = rules_text.PhrasesBefore(norm, para_start, para_end)
         previous_end = sentence[1]
         inside = all_quantities[bisect_left(starts, sentence[0]) : bisect_left(starts, sentence[1])]
-        windows = _windows(norm, sentence, inside, paragraph, rules)
-        for new in _sentence_figures(text, norm, rules, windows, inside, templates):
+        sentence_windows = windows(norm, sentence, inside, paragraph, rules)
+        for new in _sentence_figures(text, norm, rules, sentence_windows, inside, templates):
             scopes = scopes_stated.setdefault((new.item.indicator, float(new.item.value)), set())
             if not _restated(new.item.scope, scopes):
                 scopes.add(new.item.scope)
@@ -279,7 +152,7 @@ def _read(
     templates: list[str],
 ) -> tuple[str, str | None, int] | None:
     """(indicator, scope, where the quote must reach) of ``q`` read in window ``w``."""
-    scope = _scope(text, norm, w.own_start, q.number.start, templates)
+    scope = scope_of(text, norm, w.own_start, q.number.start, templates)
     breakdown = w.earlier.last_end(rules.breakdown, q.number.start)
     after_breakdown = breakdown is not None and breakdown > w.sentence_start
     # after 其中 a part does not state its total again, unless it has a scope of its own
@@ -295,49 +168,6 @@ def _read(
     if indicator is None or indicator in excluded:
         return None
     return indicator, scope, 0
-
-
-def _windows(
-    norm: str,
-    sentence: Span,
-    qs: list[Quantity],
-    earlier: rules_text.PhrasesBefore,
-    rules: Rules,
-) -> list[Window]:
-    """Each quantity's window (see the module docstring, step 2); ``qs`` run left to right.
-
-    Linear in the sentence: a scraped page can be one sentence of megabytes.
-    """
-    clause_spans = rules_text.clauses(norm, *sentence)
-    clause_starts = [c[0] for c in clause_spans]
-    longest_unit = max((len(q.unit or "") for q in qs), default=0)
-    windows = []
-    for i, q in enumerate(qs):
-        clause = clause_spans[bisect_right(clause_starts, q.number.start) - 1]
-        own_start = clause[0]  # or the furthest end, before the number, of a quantity before it
-        for before in map(qs.__getitem__, reversed(range(i))):
-            if before.number.end + longest_unit <= own_start:
-                break  # numbers end further left the further back: none can reach past
-            if before.end <= q.number.start:
-                own_start = max(own_start, before.end)
-        post_end = min(clause[1], qs[i + 1].number.start) if i + 1 < len(qs) else clause[1]
-        listed = norm.find("、", q.end, post_end)  # 维持63件、撤销14件: the next item's words
-        post_end = listed if listed >= 0 else post_end
-        bare = _bare(norm, own_start, q.number.start, rules)
-        windows.append(Window(own_start, post_end, sentence[0], earlier, bare))
-    return windows
-
-
-def _bare(norm: str, own_start: int, start: int, rules: Rules) -> bool:
-    """A number with (almost) no words before it in its clause, or right after a colon, is
-    labelled by what comes before (``参训人数：612人``, ``考试：参考4,326人``)."""
-    label = norm[own_start:start].strip()
-    if len(label) <= BARE_LABEL and rules.bare_labels.search(label):
-        return True
-    before = own_start - 1
-    while before > 0 and norm[before].isspace():
-        before -= 1
-    return before >= 0 and norm[before] in "：:"
 
 
 def _rate_of_previous(
