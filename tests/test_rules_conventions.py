@@ -12,11 +12,14 @@ from fazhi.backends.rules import RulesBackend
 from fazhi.evaluate import evaluate
 from fazhi.ingest import read_source
 from fazhi.model import Chunk, Figure, Result, Source
+from fazhi.numbers import parse_raw, values_equal
 from fazhi.pipeline import extract
 from tests.conftest import CORPUS, GOLD, ROOT
 
 DEV = ROOT / "evals" / "dev"
 HELDOUT = ROOT / "evals" / "heldout"
+HELDOUT_AFTER = ROOT / "evals" / "heldout-after"
+HELDOUT_FINAL = ROOT / "evals" / "heldout-final"
 
 
 @pytest.fixture(scope="module")
@@ -368,3 +371,31 @@ def test_heldout_floors(backend):
     scored = _scored(HELDOUT / "gold", HELDOUT / "corpus", backend)
     assert scored.figures.precision == 1.0 and scored.figures.recall == 1.0, scored.figures
     assert all(value == 1.0 for value in scored.meta_accuracy.values()), scored.meta_accuracy
+
+
+def test_heldout_after_floors(backend):
+    """Scored once at F1 0.909 before its misses were fixed; now fit (its README)."""
+    scored = _scored(HELDOUT_AFTER / "gold", HELDOUT_AFTER / "corpus", backend)
+    assert scored.figures.precision == 1.0 and scored.figures.recall == 1.0, scored.figures
+    assert all(value == 1.0 for value in scored.meta_accuracy.values()), scored.meta_accuracy
+
+
+def test_heldout_final_floors(backend):
+    """Never tuned on: the floor is the one score it had (F1 0.982, P 0.982, meta 12/12)."""
+    scored = _scored(HELDOUT_FINAL / "gold", HELDOUT_FINAL / "corpus", backend)
+    assert scored.figures.precision >= 0.98 and scored.figures.f1 >= 0.98, scored.figures
+    assert all(value == 1.0 for value in scored.meta_accuracy.values()), scored.meta_accuracy
+
+
+@pytest.mark.parametrize("folder", [HELDOUT, HELDOUT_AFTER, HELDOUT_FINAL])
+def test_heldout_gold_is_literal(folder):
+    """Every gold quote is in its report, every raw in its quote and read as the value."""
+    for path in sorted((folder / "gold").glob("*.json")):
+        gold = Result.model_validate_json(path.read_text(encoding="utf-8"))
+        text = (folder / "corpus" / f"{path.stem}.txt").read_text(encoding="utf-8")
+        for figure in gold.figures:
+            assert figure.quote in text and figure.raw in figure.quote, figure
+            parsed = parse_raw(figure.raw)
+            assert parsed is not None and values_equal(parsed.value, figure.value), figure
+        for item in gold.shortcomings + gold.plans:
+            assert item.quote in text, item
