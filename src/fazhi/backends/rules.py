@@ -85,9 +85,11 @@ def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list
         inside = all_quantities[bisect_left(starts, sentence[0]) : bisect_left(starts, sentence[1])]
         sentence_windows = windows(norm, sentence, inside, paragraph, rules)
         for new in _sentence_figures(text, norm, rules, sentence_windows, inside, templates):
-            scopes = scopes_stated.setdefault((new.item.indicator, float(new.item.value)), set())
-            if not _restated(new.item.scope, scopes):
-                scopes.add(new.item.scope)
+            figure = new.item
+            assert isinstance(figure, Figure)  # _sentence_figures finds figures only
+            scopes = scopes_stated.setdefault((figure.indicator, float(figure.value)), set())
+            if not _restated(figure.scope, scopes):
+                scopes.add(figure.scope)
                 found.append(new)
     return found
 
@@ -253,15 +255,22 @@ def _per_chunk(found: list[Found], chunks: Sequence[Chunk]) -> list[list[Found]]
 
 
 def _answer_for(chunk: Chunk, mine: list[Found]) -> ChunkAnswer:
-    stated = {f.item.field: f.item.value for f in mine if f.what == "meta"}
+    # ``what`` names the kind of ``item``; the isinstance tests say the same to the type checker.
+    stated = {f.item.field: f.item.value for f in mine if isinstance(f.item, Stated)}
+    texts = {
+        what: [_at(f.item, chunk) for f in mine if f.what == what and isinstance(f.item, TextItem)]
+        for what in ("shortcoming", "plan")
+    }
     return ChunkAnswer(
         chunk=chunk.index,
         figures=[
-            f.item.model_copy(update={"chunk": chunk.index}) for f in mine if f.what == "figure"
+            f.item.model_copy(update={"chunk": chunk.index})
+            for f in mine
+            if isinstance(f.item, Figure)
         ],
-        meta=Meta(**stated) if stated else None,
-        shortcomings=[_at(f.item, chunk) for f in mine if f.what == "shortcoming"],
-        plans=[_at(f.item, chunk) for f in mine if f.what == "plan"],
+        meta=Meta.model_validate(stated) if stated else None,
+        shortcomings=texts["shortcoming"],
+        plans=texts["plan"],
     )
 
 
