@@ -276,6 +276,16 @@ def test_issuer_from_the_signature():
     assert (meta["issuer"], meta["published"]) == ("柳湾区人民政府", "2023-02-20")
 
 
+def test_locality_from_the_issuing_government_when_nothing_else_names_it():
+    body = (
+        "今年以来，我区坚持以习近平法治思想为指导，统筹推进依法行政各项工作，"
+        "法治政府建设取得新进展，人民群众的获得感不断增强。"
+    )
+    meta = meta_of(f"发布机构：栖梧市柳湾区人民政府\n\n{body}\n")
+    assert (meta["region"], meta["issuer"]) == ("柳湾区", "栖梧市柳湾区人民政府")
+    assert meta_of(f"发布机构：柳湾区司法局\n\n{body}\n")["region"] is None
+
+
 def test_a_locality_names_itself_not_the_units_above_it():
     text = "栖梧市柳湾区2022年法治政府建设工作报告\n\n2022年，全区坚持依法行政。\n"
     assert meta_of(text)["region"] == "柳湾区"

@@ -88,6 +88,8 @@ def find_meta(text: str, norm: str, rules: MetaRules) -> list[Stated]:
     if not any(s.field == "issuer" for s in found):
         issuer = _header_issuer(text, norm, rules, header_end) or _signature_issuer(text, norm)
         found += [issuer] if issuer else []
+    if not any(s.field == "region" for s in found):
+        found += _issuer_region(text, norm, rules, found)
     published = (
         _labelled_date(norm, header_end, year)
         or _header_date(norm, header_end, year)
@@ -110,13 +112,26 @@ def _title(norm: str, rules: MetaRules) -> re.Match[str] | None:
 def _opening_region(text: str, norm: str, rules: MetaRules, start: int) -> list[Stated]:
     """``2022年，澄溪区坚持…`` (or ``澄溪区人民政府坚持…``): the locality the opening sentence
     starts with (not 我区, 全县, nor a body such as 县政府 or 区委区政府)."""
-    name = re.compile(
-        rf"(?![我全本该各])([{_CJK}]{{1,8}}?{rules.region_suffix})(?!委|党|级|直|属)"
-    )
+    name = re.compile(rf"(?![我全本该各])([{_CJK}]{{1,8}}?{rules.region_suffix})(?!委|党|级|直|属)")
     match = name.match(norm, start)
     if not match or len(match.group(1)) < 2 or re.search("委|政府|党", match.group(1)):
         return []
     s, e = _own_unit(norm, match.start(1), match.end(1), rules)
+    return [Stated("region", text[s:e], s)]
+
+
+def _issuer_region(text: str, norm: str, rules: MetaRules, found: list[Stated]) -> list[Stated]:
+    """No title and no opening names the locality: the issuing government's does
+    (``发布机构：柳湾区人民政府`` or the signature -> ``柳湾区``)."""
+    issuer = next((s for s in found if s.field == "issuer"), None)
+    if issuer is None:
+        return []
+    end = issuer.offset + len(str(issuer.value))
+    name = re.compile(rf"[{_CJK}]+?{rules.region_suffix}(?=(?:人民)?政府$)")
+    match = name.match(norm[:end], issuer.offset)
+    if not match:
+        return []
+    s, e = _own_unit(norm, match.start(), match.end(), rules)
     return [Stated("region", text[s:e], s)]
 
 
