@@ -134,6 +134,17 @@ def test_a_topic_carries_over_the_sentences_of_a_paragraph(backend):
     )
 
 
+def test_a_topic_carries_from_a_heading_line_but_not_two_sentences_on(backend):
+    text = "（三）行政复议\n全年共收到申请63件，受理58件，审结50件。\n"
+    assert pairs(text, backend) == {
+        ("reconsideration.received", 63),
+        ("reconsideration.accepted", 58),
+        ("reconsideration.concluded", 50),
+    }
+    text = "全年行政复议工作平稳。群众满意度提升。全年受理政务服务事项1,200件。"
+    assert pairs(text, backend) == set()
+
+
 def test_a_part_with_a_scope_of_its_own_is_a_figure(backend):
     text = "全市新收行政诉讼案件206件，其中以市政府为被告的31件。"
     figures = figures_of(text, backend)

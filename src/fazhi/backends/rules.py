@@ -45,8 +45,11 @@ from fazhi.backends.rules_config import (
 from fazhi.backends.rules_match import Window, match_indicator, scope_of, scope_templates, windows
 from fazhi.backends.rules_meta import Stated, find_meta
 from fazhi.backends.rules_quantities import Quantity, not_counted, quantities
+from fazhi.backends.rules_text import Span
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Source, TextItem
+
+HEADING_LENGTH = 30  # a line this short without a full stop heads the paragraph below it
 
 __all__ = ["RulesBackend", "RulesError", "find_all", "load_rules"]
 
@@ -72,18 +75,21 @@ def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list
     found: list[Found] = []
     scopes_stated: dict[tuple[str, float], set[str | None]] = {}
     paragraph: rules_text.PhrasesBefore | None = None
-    previous_end = 0
+    previous: Span | None = None
     for sentence in rules_text.sentences(norm):
         # a new paragraph when a line break stands between this sentence and the one before;
         # one scan per paragraph, shared by its sentences (a page can be one line of megabytes)
-        if paragraph is None or norm.rfind("\n", previous_end, sentence[0]) >= 0:
+        if paragraph is None or previous is None or "\n" in norm[previous[1] : sentence[0]]:
+            para_start = _paragraph_start(norm, previous, sentence)
             para_end = norm.find("\n", sentence[1])
             para_end = len(norm) if para_end < 0 else para_end
-            para_start = rules_text.paragraph_start(norm, sentence[0])
             paragraph = rules_text.PhrasesBefore(norm, para_start, para_end)
-        previous_end = sentence[1]
+            carry_start = para_start
+        else:  # a topic word carries over from the sentence before (only)
+            carry_start = previous[0]
+        previous = sentence
         inside = all_quantities[bisect_left(starts, sentence[0]) : bisect_left(starts, sentence[1])]
-        sentence_windows = windows(norm, sentence, inside, paragraph, rules)
+        sentence_windows = windows(norm, sentence, inside, paragraph, rules, carry_start)
         for new in _sentence_figures(text, norm, rules, sentence_windows, inside, templates):
             figure = new.item
             assert isinstance(figure, Figure)  # _sentence_figures finds figures only
@@ -92,6 +98,17 @@ def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list
                 scopes.add(figure.scope)
                 found.append(new)
     return found
+
+
+def _paragraph_start(norm: str, previous: Span | None, sentence: Span) -> int:
+    """Where the paragraph of ``sentence`` starts: its line, or the heading line right above
+    it (``（三）行政复议`` names the topic of the paragraph below it)."""
+    line_start = rules_text.paragraph_start(norm, sentence[0])
+    if previous is None or previous[1] - previous[0] > HEADING_LENGTH:
+        return line_start
+    own_line = not norm[rules_text.paragraph_start(norm, previous[0]) : previous[0]].strip()
+    ends_line = norm[previous[1] : sentence[0]].strip() == "" and norm[previous[1]] == "\n"
+    return previous[0] if own_line and ends_line else line_start
 
 
 def _restated(scope: str | None, stated: set[str | None]) -> bool:

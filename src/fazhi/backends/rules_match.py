@@ -7,8 +7,8 @@ whose phrases match there best (see ``fazhi.backends.rules`` for the whole proce
 - a **match** needs a ``near`` phrase in the window and, if the rule has any, a ``context``
   phrase; the best match is chosen by: near phrase before the number over after it; context
   in the window, then no context needed, then context earlier in the sentence, then a topic
-  word earlier in the paragraph; a near phrase that is no modifier (not followed by 的); the
-  longer near phrase; the nearer context.
+  word in the sentence or heading right before; a near phrase that is no modifier (not
+  followed by 的); the longer near phrase; the nearer context.
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ _KIND_FORMS = {"count": ("count", "zero"), "percent": ("percent",), "money": ("m
 # ``rules.yaml`` ``bare_labels`` (``参考人数52人``, ``全年共6次``) is a bare figure: it is
 # labelled by the clauses before it, back to the last figure of the sentence.
 BARE_LABEL = 4
-# A context phrase in an earlier sentence of the paragraph counts when it is this close
-# (``（四）12345热线。全年受理群众来电诉求约38.6万件``), weaker than one in the sentence.
-PARAGRAPH_REACH = 300
 
 
 @dataclass(frozen=True)
@@ -45,6 +42,7 @@ class Window:
     post_end: int  # clause end or the start of the quantity after
     sentence_start: int
     earlier: rules_text.PhrasesBefore  # context and breakdown phrases in the paragraph
+    carry_start: int  # topic words from here on carry (the sentence or heading before)
     bare: bool = False  # labelled by the clauses before it (``参考人数：612人``)
 
 
@@ -111,15 +109,15 @@ def _context(
 ) -> tuple[int, int] | None:
     """(level, distance) of the nearest context phrase; None if the rule needs one and none
     is there. Levels: 3 in the number's own window, 2 the rule needs none, 1 earlier in the
-    sentence, 0 in an earlier sentence of the paragraph (at most ``PARAGRAPH_REACH`` before;
-    only the topic words of ``rules.yaml`` ``topics`` carry that far). So a clause's own words
-    beat words carried over from the clauses before it."""
+    sentence, 0 in the sentence or heading line right before (only the topic words of
+    ``rules.yaml`` ``topics`` carry that far: ``（四）12345热线。全年受理…38.6万件``). So a
+    clause's own words beat words carried over from the clauses before it."""
     if not rule.context:
         return (2, 0)
     found = []  # (level, distance)
     for pattern in rule.context:
         before = w.earlier.last_end(pattern, q.number.start)
-        if before is not None and q.number.start - before <= PARAGRAPH_REACH:
+        if before is not None and before > w.carry_start:
             level = 3 if before > w.own_start else 1 if before > w.sentence_start else 0
             if level or pattern.pattern in topics:
                 found.append((level, q.number.start - before))
@@ -159,6 +157,7 @@ def windows(
     qs: list[Quantity],
     earlier: rules_text.PhrasesBefore,
     rules: Rules,
+    carry_start: int,
 ) -> list[Window]:
     """Each quantity's window (see the module docstring, step 2); ``qs`` run left to right.
 
@@ -180,7 +179,7 @@ def windows(
         listed = norm.find("、", q.end, post_end)  # 维持63件、撤销14件: the next item's words
         post_end = listed if listed >= 0 else post_end
         bare = _bare(norm, own_start, q.number.start, rules)
-        windows.append(Window(own_start, post_end, sentence[0], earlier, bare))
+        windows.append(Window(own_start, post_end, sentence[0], earlier, carry_start, bare))
     return windows
 
 
