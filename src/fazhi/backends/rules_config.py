@@ -88,18 +88,10 @@ def parse_rules(data: object, catalog: Catalog) -> Rules:
             # one rule, or a list of alternative rules for the same indicator
             for spec in (specs if isinstance(specs, list) else [specs])
         )
-        meta, sections, never = data["meta"], data["sections"], data["not_counted"]
+        meta, sections = data["meta"], data["sections"]
         return Rules(
             indicators=indicators,
-            quantity=QuantityRules(
-                count_units=frozenset(u for rule in indicators for u in rule.units),
-                money_units=frozenset(data["money_units"]),
-                not_a_count=re.compile(f"(?:{_alternation(data['not_a_count']).pattern})$"),
-                negation=_alternation(never["negation"]),
-                comparison=_alternation(never["comparison"]),
-                multi_year=_alternation(never["multi_year"]),
-                totals=_alternation(never["totals"]),
-            ),
+            quantity=_quantity_rules(data, indicators),
             blockers=_alternation(data["blockers"]),
             counted_elsewhere=_alternation(data["counted_elsewhere"]),
             breakdown=_alternation(data["breakdown_markers"]),
@@ -126,6 +118,19 @@ def parse_rules(data: object, catalog: Catalog) -> Rules:
         )
     except (KeyError, TypeError, re.error) as exc:
         raise RulesError(f"malformed rules file: {type(exc).__name__}: {exc}") from exc
+
+
+def _quantity_rules(data: dict, indicators: tuple[IndicatorRule, ...]) -> QuantityRules:
+    never = data["not_counted"]
+    return QuantityRules(
+        count_units=frozenset(u for rule in indicators for u in rule.units),
+        money_units=frozenset(data["money_units"]),
+        not_a_count=re.compile(f"(?:{_alternation(data['not_a_count']).pattern})$"),
+        negation=_alternation(never["negation"]),
+        comparison=_alternation(never["comparison"]),
+        multi_year=_alternation(never["multi_year"]),
+        totals=_alternation(never["totals"]),
+    )
 
 
 def default_rules_path() -> Path:
