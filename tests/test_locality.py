@@ -10,7 +10,12 @@ from fazhi.locality import resolve_locality
 def test_traditional_script_becomes_the_simplified_name_and_its_code():
     loc = resolve_locality("宿城區", year=2020)
     assert (loc.region, loc.region_name, loc.adcode) == ("宿城區", "宿城区", "321302")
-    assert (loc.province, loc.city, loc.level, loc.status) == ("江苏省", "宿迁市", "county", "matched")
+    assert (loc.province, loc.city, loc.level, loc.status) == (
+        "江苏省",
+        "宿迁市",
+        "county",
+        "matched",
+    )
 
 
 @pytest.mark.parametrize("printed", ["西安市阎良区", "阎良区", "陕西省西安市阎良区"])

@@ -24,6 +24,7 @@ from fazhi.catalog import Catalog
 from fazhi.chunking import chunk_source
 from fazhi.export import jsonl
 from fazhi.export.jsonl import RecordKey, ReportRecord
+from fazhi.export.tables import SOURCES_SUFFIX, default_sources_dir, write_source_text
 from fazhi.ingest import SUPPORTED, IngestError, read_source
 from fazhi.model import Chunk, Source, Usage
 from fazhi.pipeline import Backend, chunk_size_for, extract_file
@@ -85,7 +86,12 @@ def _reports_under(folder: Path) -> list[Path]:
 
 
 def _is_report(path: Path) -> bool:
-    return path.suffix.lower() in REPORT_SUFFIXES and not path.name.endswith(BESIDE_SUFFIX)
+    # texts fazhi wrote (NAME.source.txt, JOURNAL.sources/) are output, not reports
+    return (
+        path.suffix.lower() in REPORT_SUFFIXES
+        and not path.name.endswith(BESIDE_SUFFIX)
+        and not path.parent.name.endswith(SOURCES_SUFFIX)
+    )
 
 
 def _nothing_found(argument: str) -> str:
@@ -241,6 +247,7 @@ def run_batch(
     overlap: bool = False,
     catalog: Catalog | None = None,
     on_progress: ProgressCallback | None = None,
+    sources_dir: str | Path | None = None,
 ) -> BatchSummary:
     """Extract every report in ``paths`` into the JSONL ``journal``.
 
@@ -248,6 +255,8 @@ def run_batch(
     in it are skipped; without, it is started afresh. At most ``concurrency`` reports run at
     once. The journal is written by this thread only, one durable line per finished report,
     so an interruption (KeyboardInterrupt propagates) leaves complete lines only.
+    Each report's cleaned text, which its offsets index, goes to ``sources_dir`` (default
+    ``JOURNAL.sources`` beside the journal; ``export.tables.source_text_path`` names the file).
     """
     journal = Path(journal)
     journal.parent.mkdir(parents=True, exist_ok=True)
@@ -257,15 +266,18 @@ def run_batch(
     notify = on_progress or (lambda _progress: None)
     notify(progress)
     options = {"chunk_size": chunk_size, "overlap": overlap, "catalog": catalog}
+    texts = Path(sources_dir) if sources_dir else default_sources_dir(journal)
     with journal.open("a" if resume else "w", encoding="utf-8", newline="\n") as handle:
-        fresh = _run_all(plan.todo, backend, handle, max(1, concurrency), options, progress, notify)
+        fresh = _run_all(
+            plan.todo, backend, handle, max(1, concurrency), options, progress, notify, texts
+        )
     _compact(journal)
     records = [fresh.get(path) or plan.done[path] for path in paths if path not in plan.duplicates]
     return BatchSummary(records, plan.duplicates, progress, repaired_bytes=repaired)
 
 
 def _run_all(
-    todo, backend, handle, concurrency, options, progress, notify
+    todo, backend, handle, concurrency, options, progress, notify, sources_dir
 ) -> dict[Path, ReportRecord]:
     """Run the reports on a thread pool; this thread alone appends to the journal."""
     fresh: dict[Path, ReportRecord] = {}
@@ -276,7 +288,9 @@ def _run_all(
     }
 
     def record(future: Future) -> None:
-        entry, _source = future.result()
+        entry, source = future.result()
+        if source is not None and entry.source_sha256:
+            write_source_text(sources_dir, entry.source_sha256, source.text)
         jsonl.append_record(handle, entry)
         fresh[futures[future]] = entry
         progress.add(entry)

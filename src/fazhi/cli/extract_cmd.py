@@ -111,6 +111,11 @@ def extract_command(
         True,
     ),
     strict: bool = _option("--strict", "Exit 1 also when any proposal was rejected.", False),
+    sources: Path | None = _option(
+        "--sources",
+        "Batch: folder for each report's cleaned text, which its offsets index "
+        "(default OUT.sources beside the journal).",
+    ),
 ) -> None:
     r"""Extract verified figures, shortcomings and plans from reports.
 
@@ -156,6 +161,7 @@ def extract_command(
     except (ConfigError, NoInputsError, BackendChoiceError, ExtractInputError) as exc:
         _fail(str(exc))
     options = {"chunk_size": settings["chunk_size"], "overlap": overlap}
+    settings["sources_dir"] = sources
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
         plan = plan_batch(inputs, engine, out if batch and resume else None, resume=resume)
@@ -244,7 +250,14 @@ def _run_many(
     with _progress_bar(prices) as show:
         try:
             summary = run_batch(
-                inputs, engine, out, concurrency=workers, resume=resume, on_progress=show, **options
+                inputs,
+                engine,
+                out,
+                concurrency=workers,
+                resume=resume,
+                on_progress=show,
+                sources_dir=settings["sources_dir"],
+                **options,
             )
         except KeyboardInterrupt:
             typer.echo(
