@@ -195,7 +195,9 @@ def test_overlap_repeats_exactly_the_last_sentence(stem, size):
         assert before.text.endswith(overlap) and after.text.startswith(overlap)
         assert after.start in _sentence_ends(source.text) or after.start == 0
     assert repeated >= len(chunks) // 2
-    own_parts = [chunks[0].text] + [source.text[b.end : a.end] for b, a in zip(chunks, chunks[1:], strict=False)]
+    own_parts = [chunks[0].text] + [
+        source.text[b.end : a.end] for b, a in zip(chunks, chunks[1:], strict=False)
+    ]
     assert "".join(own_parts) == source.text
 
 
@@ -297,3 +299,15 @@ def test_any_mix_of_report_lines_tiles_and_keeps_numbers_whole(pieces, separator
     for chunk in chunks:
         assert chunk.text == text[chunk.start : chunk.end]
         assert not [n.raw for n in numbers if n.start < chunk.end < n.end]
+
+
+@pytest.mark.parametrize("number", ["40.8%", "50余", "2193万", "3.48亿", "1,234"])
+def test_a_hard_cut_next_to_any_character_of_a_number_never_splits_it(number):
+    # The cut wants to fall at ``size`` = 100, i.e. at every position from just before the
+    # number to just after it in turn: the guard must hold at both ends (an off-by-one that
+    # lets ``40.8|%`` or ``50|余`` through fails here).
+    for before in range(100 - len(number) - 1, 101):
+        text = "法" * before + number + "人" + "法" * 150
+        chunks = chunk_source(Source(text=text), 100)
+        assert "".join(c.text for c in chunks) == text
+        assert any(number in c.text for c in chunks), (before, [c.text[-8:] for c in chunks])

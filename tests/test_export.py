@@ -96,7 +96,8 @@ def test_rewrite_replaces_the_journal_whole(tmp_path, results):
     _write(journal, [_record(r, status="failed") for r in results])
     rewrite(journal, [_record(results[1])])
     assert [(r.source, r.status) for r in read_records(journal)] == [(results[1].source, "ok")]
-    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+    # no temporary file left behind; the lock file stays (deleting it would race a waiter)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "out.jsonl.lock"]
 
 
 def test_panel_has_one_row_per_figure_with_catalog_group_and_kind(results):

@@ -39,6 +39,7 @@ CLIENT_CONCURRENCY, BATCH_CONCURRENCY = 2, 4
 PERMANENT = {3: "http_503", 11: "hang", 19: "drop", 27: "rate_limit"}
 PARTIAL = 14  # a two-chunk report whose LAST chunk alone fails for good (http_500)
 BAD_ANSWERS = {35: "truncated", 43: "bad_schema", 51: "foreign_number"}
+BAD_ANSWERS_CUT = 35
 INJECTED = (7, 47)
 # Every chunk may meet these on its first attempts; at most two in a row (times <= 2), so the
 # third HTTP try or a re-ask always gets through.
@@ -134,8 +135,8 @@ def runs(reports, tmp_path_factory):
             chunk_size=CHUNK_SIZE,
         )
         resumed_stats = server.stats
-    return {"clean": clean, "faulty": faulty, "faulty_stats": faulty_stats,
-            "resumed": resumed, "resumed_stats": resumed_stats, "journal": work / "faulty.jsonl"}  # fmt: skip
+    return {"clean": clean, "faulty": faulty, "faulty_stats": faulty_stats, "resumed": resumed,
+            "resumed_stats": resumed_stats, "journal": work / "faulty.jsonl"}  # fmt: skip
 
 
 def test_the_clean_run_is_all_ok_with_figures(runs):
@@ -144,11 +145,20 @@ def test_the_clean_run_is_all_ok_with_figures(runs):
     assert sum(len(r.result.figures) for r in records) >= REPORT_COUNT
 
 
-def test_no_report_is_lost_and_only_the_permanently_failing_ones_fail(runs, reports):
+def cut_reports(runs, reports) -> set[int]:
+    """The reports the server sent at least one cut-off (truncated) answer for."""
+    stats = runs["faulty_stats"]
+    return {i for i, path in enumerate(reports) if "truncated" in faults_served(stats, path)}
+
+
+def test_no_report_is_lost_and_only_the_failing_or_cut_ones_are_not_ok(runs, reports):
+    """A cut-off answer is incomplete: its report is not ok (failed, or partial once statuses
+    say so), just like one whose requests failed for good."""
     records = runs["faulty"].records
     assert [r.source for r in records] == [str(p) for p in reports]
-    failed = {i for i, r in enumerate(records) if r.status == "failed"}
-    assert failed == set(PERMANENT) | {PARTIAL}
+    not_ok = {i for i, r in enumerate(records) if r.status != "ok"}
+    assert not_ok == set(PERMANENT) | {PARTIAL} | cut_reports(runs, reports)
+    assert {i for i, r in enumerate(records) if r.status == "failed"} >= set(PERMANENT)
 
 
 def test_every_failure_is_recorded_per_chunk_with_its_cause(runs, reports):
@@ -200,15 +210,16 @@ def test_where_a_retry_succeeded_the_output_equals_the_fault_free_run(runs, repo
     assert retried >= 15  # the comparison covers many reports that did need a retry or re-ask
 
 
-def test_a_truncated_answer_is_not_retried_but_recorded_as_given_up(runs, reports):
-    """The backend salvages a cut-off answer instead of asking again: what was cut is lost,
-    and said so in ``rejected`` (never silently)."""
-    stats, faulty = runs["faulty_stats"], runs["faulty"].records
-    cut = [i for i, path in enumerate(reports) if "truncated" in faults_served(stats, path)]
-    assert len(cut) > 1
+def test_a_truncated_answer_is_a_chunk_error_and_says_what_was_lost(runs, reports):
+    """A cut-off answer is not asked again within the run: what verified of it is kept, what was
+    cut is said in ``rejected``, and the chunk is an error (so the next run asks again)."""
+    faulty = runs["faulty"].records
+    cut = cut_reports(runs, reports)
+    assert len(cut) > 1 and BAD_ANSWERS_CUT in cut
     for i in cut:
         reasons = [r.reason for r in faulty[i].result.rejected if r.code == "model_gave_up"]
         assert any("finish_reason=length" in reason for reason in reasons), reports[i].name
+        assert any("incomplete answer" in e for e in faulty[i].result.chunk_errors)
 
 
 def test_bad_answers_never_reach_figures(runs, reports):
@@ -236,16 +247,17 @@ def test_the_partly_failed_report_keeps_its_good_chunk_and_records_the_bad_one(r
 
 def test_a_resumed_run_redoes_only_the_failed_reports_and_then_matches(runs, reports):
     resumed = runs["resumed"]
-    assert resumed.progress.skipped == REPORT_COUNT - len(PERMANENT) - 1
+    redone = set(PERMANENT) | {PARTIAL} | cut_reports(runs, reports)
+    assert resumed.progress.skipped == REPORT_COUNT - len(redone)
     assert all(r.status == "ok" for r in resumed.records)
     clean = runs["clean"].records
-    for i in (*PERMANENT, PARTIAL):
+    for i in redone:
         assert outcome(resumed.records[i]) == outcome(clean[i]), reports[i].name
 
 
 def test_a_resumed_run_asks_only_for_the_chunks_that_failed(runs):
     """The chunks that succeeded in a failed report come from the cache, not the server."""
     failed_chunks = sum(
-        len(r.result.chunk_errors) for r in runs["faulty"].records if r.status == "failed"
+        len(r.result.chunk_errors) for r in runs["faulty"].records if r.status != "ok"
     )
     assert runs["resumed_stats"].requests == failed_chunks

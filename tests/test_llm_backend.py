@@ -234,7 +234,8 @@ def _recorded(stats_path: Path):
 def _backend_like(stats, tmp_path, use_cache=False):
     return LLMBackend(
         model=stats["model"], base_url="http://127.0.0.1:18765/v1", mode=stats["mode"],
-        max_reasks=stats["max_reasks"], concurrency=4, use_cache=use_cache, cache_dir=tmp_path / "cache",
+        max_reasks=stats["max_reasks"], concurrency=4, use_cache=use_cache,
+        cache_dir=tmp_path / "cache",
     )  # fmt: skip
 
 
@@ -275,7 +276,9 @@ def test_a_real_recording_replays_end_to_end_and_no_unverified_number_gets_throu
 @pytest.mark.parametrize(
     "stats_path", STATS[:1], ids=[p.name.removesuffix(".stats.json") for p in STATS[:1]]
 )
-def test_a_second_run_of_a_recording_makes_no_calls(stats_path, tmp_path):
+def test_a_second_run_of_a_recording_asks_only_for_the_incomplete_chunks(stats_path, tmp_path):
+    """Complete answers come from the cache; a chunk whose answer was cut off (Qwen hit
+    max_tokens on some) is a chunk error, never cached, and asked again."""
     stats, source, cassette = _recorded(stats_path)
     with use_cassette(cassette):
         first = extract(
@@ -285,8 +288,10 @@ def test_a_second_run_of_a_recording_makes_no_calls(stats_path, tmp_path):
         second = extract(
             source, _backend_like(stats, tmp_path, use_cache=True), chunk_size=stats["chunk_size"]
         )
-    assert played.play_count == 0
-    assert second.usage.cached == second.chunks and second.usage.calls == 0
+    incomplete = len(first.chunk_errors)
+    assert incomplete > 0 and all("incomplete answer" in e for e in first.chunk_errors)
+    assert second.usage.cached == second.chunks - incomplete
+    assert played.play_count == second.usage.calls == incomplete  # one cut call each, no re-ask
     assert [f.model_dump() for f in second.figures] == [f.model_dump() for f in first.figures]
 
 
@@ -381,7 +386,8 @@ TWO_REPORTS = ("kunshan-2021", "qidong-2024")
 
 
 def _usage_is_the_user_message_length(body: dict) -> tuple:
-    """A stub reply whose prompt_tokens tell which chunk was asked (no figures: usage is the point)."""
+    """A stub reply whose prompt_tokens tell which chunk was asked (no figures: usage is the
+    point)."""
     user = body["messages"][-1]["content"].strip()  # the client trims whitespace around it
     return reply(
         200, completion(json.dumps({"figures": []}), prompt_tokens=len(user), completion_tokens=7)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fazhi.model import Chunk, Conflict, Figure, Meta, Result, Source, TextItem
-from fazhi.verify import date_in_source, locate, verify, year_in_source
+from fazhi.numbers import parse_raw
+from fazhi.verify import cuts_number, date_in_source, locate, verify, year_in_source
 from tests.conftest import REPORTS, gold_json, report_text
 
 KUNSHAN = Source(text=report_text("kunshan-2021"), path="kunshan-2021.txt")
@@ -235,3 +238,78 @@ def test_verify_does_not_mutate_the_draft():
     before = draft.model_dump_json()
     verify(draft, KUNSHAN)
     assert draft.model_dump_json() == before
+
+
+# --- numbers cut by a line break, values off by any relative change ----------------------------
+
+WRAPPED = Source(
+    text="全年办理人大代表议案建议4\n02件、政协委员提案156件，纠错率40.\n8%，"
+    "涉及金额1,\n234万元，分别为5，3件。出庭应诉率99.98%。"
+)
+
+
+def _wrapped(raw: str, quote: str, indicator: str = "litigation.cases") -> Figure:
+    number = parse_raw(raw)
+    assert number is not None
+    return Figure(indicator=indicator, value=number.value, raw=raw, quote=quote)
+
+
+@pytest.mark.parametrize(
+    ("raw", "quote", "indicator", "code"),
+    [
+        ("02", "02件、政协委员提案", "litigation.cases", "raw_not_in_quote"),  # issue 16 case
+        ("4", "人大代表议案建议4", "litigation.cases", "raw_not_in_quote"),  # the other half
+        ("8%", "8%", "reconsideration.correction_rate", "raw_not_in_quote"),  # 40.\n8%
+        ("234万", "234万元", "litigation.cases", "raw_not_in_quote"),  # 1,\n234万
+        ("156", "2件、政协委员提案156件", "litigation.cases", "quote_cuts_number"),
+        ("156", "政协委员提案156件，纠错率40", "litigation.cases", "quote_cuts_number"),
+        ("3", "3件", "litigation.cases", None),  # 5，3: a comma before one digit separates
+        ("156", "政协委员提案156件", "litigation.cases", None),
+    ],
+)
+def test_no_quote_or_raw_starts_or_ends_inside_a_number_across_a_line_break(
+    raw, quote, indicator, code
+):
+    assert _code(_wrapped(raw, quote, indicator), WRAPPED) == code
+
+
+def test_cuts_number_sees_through_whitespace_and_separators():
+    text = "共4\n02件，40. 8%，1,\n234人，5，3件，2021年 3月"
+    whole = ("4\n02", "40. 8%", "1,\n234", "2021")  # each one number, whatever splits it
+    inside = {p for w in whole for p in range(text.index(w) + 1, text.index(w) + len(w))}
+    for pos in range(len(text) + 1):
+        assert cuts_number(text, pos) == (pos in inside), (pos, text[max(0, pos - 2) : pos + 2])
+
+
+RATES = Source(text="行政复议纠错率为40.8%，行政机关负责人出庭应诉率为99.98%，胜诉率100%。")
+
+
+@pytest.mark.parametrize(
+    ("indicator", "raw", "wrong"),
+    [
+        ("reconsideration.correction_rate", "40.8%", 40.9),  # rounded the other way
+        ("reconsideration.correction_rate", "40.8%", 41),  # rounded to an integer
+        ("reconsideration.correction_rate", "40.8%", 0.408),  # as a fraction, not a percentage
+        ("litigation.head_appearance_rate", "99.98%", 99.5),
+        ("litigation.head_appearance_rate", "99.98%", 100),
+        ("litigation.head_appearance_rate", "99.98%", 0.9998),
+        ("litigation.win_rate", "100%", 1),
+    ],
+)
+def test_a_percentage_value_is_compared_exactly_not_after_rounding_or_scaling(
+    indicator, raw, wrong
+):
+    quote = {"40.8%": "纠错率为40.8%", "99.98%": "出庭应诉率为99.98%", "100%": "胜诉率100%"}[raw]
+    right = Figure(indicator=indicator, value=float(raw.rstrip("%")), raw=raw, quote=quote)
+    assert _code(right, RATES) is None
+    assert _code(right.model_copy(update={"value": wrong}), RATES) == "value_mismatch"
+
+
+@given(
+    figure=st.sampled_from([RECEIVED, AMOUNT, RATE]),
+    change=st.floats(min_value=2e-6, max_value=1e3) | st.floats(min_value=-0.999, max_value=-2e-6),
+)
+@settings(max_examples=200, deadline=None)
+def test_any_relative_change_of_a_value_beyond_the_tolerance_is_rejected(figure, change):
+    changed = figure.model_copy(update={"value": figure.value * (1 + change)})
+    assert _code(changed) == "value_mismatch"

@@ -260,24 +260,29 @@ def run_batch(
     """
     journal = Path(journal)
     journal.parent.mkdir(parents=True, exist_ok=True)
-    repaired = jsonl.repair(journal) if resume else 0
+    if resume:
+        repaired = jsonl.repair(journal)
+    else:
+        repaired = 0
+        jsonl.start_afresh(journal)
     plan = plan_batch(paths, backend, journal, resume=resume)
     progress = BatchProgress(total=len(plan.todo) + len(plan.done), skipped=len(plan.done))
     notify = on_progress or (lambda _progress: None)
     notify(progress)
     options = {"chunk_size": chunk_size, "overlap": overlap, "catalog": catalog}
     texts = Path(sources_dir) if sources_dir else default_sources_dir(journal)
-    with journal.open("a" if resume else "w", encoding="utf-8", newline="\n") as handle:
-        fresh = _run_all(
-            plan.todo, backend, handle, max(1, concurrency), options, progress, notify, texts
-        )
-    _compact(journal)
+    fresh = _run_all(
+        plan.todo, backend, journal, max(1, concurrency), options, progress, notify, texts
+    )
+    # A report redone after a failure has two lines; keep only the newest so readers of the
+    # journal see one line per report. Atomic and locked: other writers wait, nothing is lost.
+    jsonl.compact(journal)
     records = [fresh.get(path) or plan.done[path] for path in paths if path not in plan.duplicates]
     return BatchSummary(records, plan.duplicates, progress, repaired_bytes=repaired)
 
 
 def _run_all(
-    todo, backend, handle, concurrency, options, progress, notify, sources_dir
+    todo, backend, journal: Path, concurrency, options, progress, notify, sources_dir: Path
 ) -> dict[Path, ReportRecord]:
     """Run the reports on a thread pool; this thread alone appends to the journal."""
     fresh: dict[Path, ReportRecord] = {}
@@ -291,7 +296,7 @@ def _run_all(
         entry, source = future.result()
         if source is not None and entry.source_sha256:
             write_source_text(sources_dir, entry.source_sha256, source.text)
-        jsonl.append_record(handle, entry)
+        jsonl.append_locked(journal, entry)
         fresh[futures[future]] = entry
         progress.add(entry)
 
@@ -312,15 +317,6 @@ def _run_all(
         raise
     pool.shutdown()
     return fresh
-
-
-def _compact(journal: Path) -> None:
-    # A report redone after a failure has two lines; keep only the newest so readers of the
-    # journal see one line per report. Atomic: a crash here leaves the old, valid file.
-    records = jsonl.read_records(journal)
-    latest = jsonl.latest_records(records)
-    if len(latest) < len(records):
-        jsonl.rewrite(journal, latest)
 
 
 @dataclass
@@ -392,7 +388,8 @@ def _estimate_method(backend: Backend) -> str:
     if not calls_model(backend):
         return f"the {backend.name} backend calls no model: 0 tokens"
     return (
-        f"rough estimate: the chunks' tokens plus {prompt_overhead_tokens()} prompt tokens per chunk; "
+        f"rough estimate: the chunks' tokens plus {prompt_overhead_tokens()} prompt tokens "
+        "per chunk; "
         f"answers {ANSWER_CHARS_PER_SOURCE_CHAR}x the chunks' tokens, no re-asks"
     )
 

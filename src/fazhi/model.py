@@ -78,6 +78,7 @@ RejectionCode = Literal[
     "unknown_indicator",
     "quote_not_in_source",
     "raw_not_in_quote",
+    "quote_cuts_number",
     "value_mismatch",
     "unparseable_raw",
     "number_not_in_source",

@@ -7,8 +7,9 @@ rewrites are to what the source literally says -- a quote found modulo whitespac
 exact source slice, ``raw`` becomes the number as printed there, and ``approx`` is read off it.
 
 Checks per figure, in order (the first failure is the rejection code):
-``unknown_indicator`` -> ``quote_not_in_source`` -> ``unparseable_raw`` -> ``raw_not_in_quote``
--> ``value_mismatch`` -> ``kind_mismatch`` -> ``number_not_in_source`` (a number in ``scope``).
+``unknown_indicator`` -> ``quote_not_in_source`` -> ``unparseable_raw`` -> ``quote_cuts_number``
+(the quote starts or ends inside a number, line breaks included) -> ``raw_not_in_quote`` ->
+``value_mismatch`` -> ``kind_mismatch`` -> ``number_not_in_source`` (a number in ``scope``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,21 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import date
 from functools import lru_cache
+from typing import Literal
 
 from fazhi.catalog import Catalog, default_catalog
-from fazhi.model import Chunk, Conflict, Figure, Meta, Rejection, Result, Source, Span, TextItem
+from fazhi.model import (
+    Chunk,
+    Conflict,
+    Figure,
+    Meta,
+    Rejection,
+    RejectionCode,
+    Result,
+    Source,
+    Span,
+    TextItem,
+)
 from fazhi.numbers import Number, find_numbers, parse_raw, values_equal
 
 CHINESE_DIGITS = "〇一二三四五六七八九"
@@ -113,19 +126,88 @@ def _short(text: str, limit: int = 40) -> str:
 # --- figures -------------------------------------------------------------------------------
 
 
+_ARABIC_DIGITS = frozenset("0123456789０１２３４５６７８９")
+_NUMBER_JOINERS = frozenset(".,，．")  # a decimal point or thousands separator between digits
+
+
+def cuts_number(text: str, pos: int) -> bool:
+    """Whether a boundary at ``pos`` falls inside a number of ``text``: inside one the number
+    finder reads (``16|9件``, ``2193|万``), or between Arabic digits that only whitespace, a
+    decimal point or a thousands separator keeps apart (``4|\\n02件``, ``40.|\\n8%``): a line
+    break in a PDF or a scrape does not make two numbers out of one."""
+    numbers = _source_numbers(text)
+    i = bisect_left(_source_number_starts(text), pos) - 1
+    if i >= 0 and numbers[i].start < pos < numbers[i].end:
+        return True
+    before, after = pos - 1, pos
+    while before >= 0 and text[before].isspace():
+        before -= 1
+    while after < len(text) and text[after].isspace():
+        after += 1
+    if before < 0 or after >= len(text):
+        return False
+    left, right = text[before], text[after]
+    if left in _NUMBER_JOINERS:  # 40.|8, 1,|234
+        return _digit_at(text, before - 1) and _joins(left, text, after)
+    if right in _NUMBER_JOINERS:  # 40|.8, 1|,234
+        return left in _ARABIC_DIGITS and _joins(right, text, after + 1)
+    return left in _ARABIC_DIGITS and right in _ARABIC_DIGITS
+
+
+def _digit_at(text: str, pos: int) -> bool:
+    return 0 <= pos < len(text) and text[pos] in _ARABIC_DIGITS
+
+
+def _joins(separator: str, text: str, digits_at: int) -> bool:
+    """Whether ``separator`` joins the digits before it to those at ``digits_at``: a decimal
+    point does; a comma only in front of a group of exactly three (``1,234``), so that
+    ``5，3件`` stays two numbers, as the number finder reads it."""
+    while digits_at < len(text) and text[digits_at].isspace():
+        digits_at += 1
+    if separator in ".．":
+        return _digit_at(text, digits_at)
+    run = 0
+    while run < 4 and _digit_at(text, digits_at + run):
+        run += 1
+    return run == 3
+
+
+def _cuts_a_number(span: Span, text: str) -> bool:
+    return cuts_number(text, span[0]) or cuts_number(text, span[1])
+
+
 def _number_in(span: Span, raw: str, text: str) -> Number | None:
     """The number printed as ``raw`` inside ``text[span]``, read in the context of the whole
     source: a quote cut through a number (``69件`` of ``169件``, ``2193`` of ``2193万``) holds
-    no whole number, and ``以上`` after the quote still marks it approximate."""
+    no whole number, nor does a piece of a number a line break split (``02`` of ``4\\n02件``),
+    and ``以上`` after the quote still marks it approximate."""
     wanted = squeeze(raw)
     numbers = _source_numbers(text)  # left to right: only those starting in the span can fit
     for i in range(bisect_left(_source_number_starts(text), span[0]), len(numbers)):
         n = numbers[i]
         if n.start >= span[1]:
             break
-        if n.end <= span[1] and squeeze(n.raw) == wanted:
+        fits = n.end <= span[1] and squeeze(n.raw) == wanted
+        if fits and not _cuts_a_number((n.start, n.end), text):
             return n
     return None
+
+
+def _find_in_occurrences(
+    spans: Iterator[Span], raw: str, text: str
+) -> tuple[Span | None, Number | None, Span | None]:
+    """The first occurrence holding ``raw`` as a whole number and not cut out of a longer
+    number at either end, with that number; else the first occurrence that holds it but is
+    cut (the third item), so that the rejection can say so."""
+    cut: Span | None = None
+    for span in spans:
+        number = _number_in(span, raw, text)
+        if number is None:
+            continue
+        if not _cuts_a_number(span, text):
+            return span, number, None
+        cut = cut or span
+    return None, None, cut
 
 
 def check_figure(
@@ -133,7 +215,7 @@ def check_figure(
 ) -> Figure | Rejection:
     """The figure with ``span``/``raw_span`` filled, or the first check it fails."""
 
-    def reject(code: str, reason: str) -> Rejection:
+    def reject(code: RejectionCode, reason: str) -> Rejection:
         item = figure.model_dump(mode="json")
         return Rejection(what="figure", code=code, reason=reason, item=item, chunk=figure.chunk)
 
@@ -147,12 +229,14 @@ def check_figure(
         return reject("unparseable_raw", f"raw {figure.raw!r} is not one number")
     # A short quote may also occur cut out of a longer number ("69件" inside "169件"): the
     # first occurrence that holds raw as a whole number is the one meant.
-    found = ((s, _number_in(s, figure.raw, text)) for s in itertools.chain([first], spans))
-    span, number = next(((s, n) for s, n in found if n is not None), (first, None))
-    quote = text[span[0] : span[1]]
-    if number is None:
-        reason = f"raw {figure.raw!r} is not a whole number in quote {_short(quote)}"
+    span, number, cut = _find_in_occurrences(itertools.chain([first], spans), figure.raw, text)
+    if cut is not None:
+        reason = f"quote {_short(text[cut[0] : cut[1]])} starts or ends inside a number"
+        return reject("quote_cuts_number", reason)
+    if span is None or number is None:
+        reason = f"raw {figure.raw!r} is not a whole number in quote {_short(figure.quote)}"
         return reject("raw_not_in_quote", reason)
+    quote = text[span[0] : span[1]]
     if not values_equal(figure.value, number.value):
         reason = f"value {figure.value} but raw {number.raw!r} reads {number.value}"
         return reject("value_mismatch", reason)
@@ -219,7 +303,7 @@ def _meta_problem(name: str, value: object, text: str) -> str | None:
         found = locate(str(value), text) is not None
         return None if found else f"{name} {value!r} does not occur in the source"
     if name == "year":
-        found = year_in_source(int(value), text)
+        found = year_in_source(int(str(value)), text)
         return None if found else f"year {value} is not printed in the source"
     try:
         day = date.fromisoformat(str(value))
@@ -239,14 +323,17 @@ def check_meta(meta: Meta, text: str) -> tuple[Meta, list[Rejection]]:
             rejections.append(
                 Rejection(what="meta", code="bad_meta", reason=problem, item={name: value})
             )
-    return Meta(**fields), rejections
+    return Meta.model_validate(fields), rejections
 
 
 # --- text items ----------------------------------------------------------------------------
 
 
 def check_items(
-    items: list[TextItem], text: str, what: str, chunk_spans: dict[int, Span] | None = None
+    items: list[TextItem],
+    text: str,
+    what: Literal["shortcoming", "plan"],
+    chunk_spans: dict[int, Span] | None = None,
 ) -> tuple[list[TextItem], list[Rejection]]:
     """Items whose quote occurs in the source (with ``span`` and the exact slice), and the rest."""
     chunk_spans = chunk_spans or {}
@@ -303,7 +390,10 @@ def verify(
     for figure in draft.figures:
         hint = chunk_spans.get(figure.chunk) if figure.chunk is not None else None
         checked = check_figure(figure, text, catalog, hint)
-        (rejected if isinstance(checked, Rejection) else figures).append(checked)
+        if isinstance(checked, Rejection):
+            rejected.append(checked)
+        else:
+            figures.append(checked)
     meta, meta_rejections = check_meta(draft.meta, text)
     shortcomings, shortcoming_rejections = check_items(
         draft.shortcomings, text, "shortcoming", chunk_spans

@@ -7,7 +7,9 @@ its quote, an unknown indicator ... becomes a validation error with the verifier
 instructor re-asks the model (``max_reasks`` times). Whatever still fails after that is neither
 lost nor passed on: the last answer is taken apart, the figures that verify are kept and the
 rest go to ``ChunkAnswer.rejected`` with the verifier's code (``model_gave_up`` when the last
-answer is not even JSON). ``value`` is always ``parse_raw(raw)``: the model never computes it.
+answer is not even JSON). An answer cut off at ``max_tokens`` or not JSON at all is incomplete:
+the chunk also gets ``error`` set, so it is never cached and the next run asks again.
+``value`` is always ``parse_raw(raw)``: the model never computes it.
 
 Chunks run concurrently (asyncio, ``concurrency`` at a time); each checked answer is cached on
 disk, keyed by everything it depends on, so a second run makes no calls.
@@ -161,12 +163,19 @@ def settle(data: dict[str, Any], chunk: Chunk, catalog: Catalog) -> ChunkAnswer:
 
 
 def salvage(log: CallLog, problem: str, chunk: Chunk, catalog: Catalog) -> ChunkAnswer:
-    """The last answer of a conversation that never validated, checked item by item."""
+    """The last answer of a conversation that never validated, checked item by item.
+
+    An answer that is not JSON, or was cut off at ``max_tokens``, is incomplete: the chunk gets
+    ``error`` set (so it is never cached, the report is not complete, and the next run asks
+    again), while whatever verifies of it is still kept. A complete JSON answer whose figures
+    still fail after the re-asks is the model's final word: its failures are rejections only.
+    """
     data = parse_reply_json(log.last_text)
     if data is None:
         reason = f"{problem}; the last answer is not a JSON object"
+        rejection = _gave_up(chunk.index, reason, log.last_text)
         return ChunkAnswer(
-            chunk=chunk.index, rejected=[_gave_up(chunk.index, reason, log.last_text)]
+            chunk=chunk.index, rejected=[rejection], error=f"model_gave_up: {reason}"
         )
     cut = log.finish_reason == "length"
     if cut:  # the figure the cut went through is incomplete: it is reported as lost, not checked
@@ -178,6 +187,7 @@ def salvage(log: CallLog, problem: str, chunk: Chunk, catalog: Catalog) -> Chunk
             f"{problem}; {checked} complete figure(s) before the cut were checked, the rest is lost"
         )
         answer.rejected.append(_gave_up(chunk.index, reason, log.last_text))
+        answer.error = f"incomplete answer: {reason}"
     return answer
 
 
@@ -245,7 +255,8 @@ class LLMBackend:
         self.prompts: PromptSet = load_prompts(self.catalog, schema_json(self.catalog), folder)
         self.concurrency = max(1, concurrency)
         self.max_reasks = max_reasks
-        self.params = {
+        self.max_tokens = max_tokens
+        self.params: dict[str, float | int] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "max_reasks": max_reasks,
@@ -298,7 +309,8 @@ class LLMBackend:
         try:
             results = await asyncio.gather(*(self._answer_one(client, gate, c) for c in chunks))
         finally:
-            await client.client.close()
+            if client.client is not None:
+                await client.client.close()
         return [answer for answer, _ in results], [stats for _, stats in results]
 
     def _key(self, messages: list[dict[str, str]]) -> str:
@@ -324,7 +336,8 @@ class LLMBackend:
         stats.__dict__.update(
             seconds=round(log.seconds, 2), calls=log.calls, reasks=log.reasks,
             prompt_tokens=log.prompt_tokens, completion_tokens=log.completion_tokens,
-            cached_prompt_tokens=log.cached_prompt_tokens, finish_reason=log.finish_reason, error=answer.error,
+            cached_prompt_tokens=log.cached_prompt_tokens, finish_reason=log.finish_reason,
+            error=answer.error,
         )  # fmt: skip
         if self.cache is not None and answer.error is None:
             self.cache.put(key, answer.model_copy(update={"usage": Usage()}).model_dump_json())
@@ -336,7 +349,7 @@ class LLMBackend:
             outcome = await ask(
                 client, self.endpoint, self.reply_model, messages, context=context,
                 max_reasks=self.max_reasks, temperature=self.params["temperature"],
-                max_tokens=self.params["max_tokens"],
+                max_tokens=self.max_tokens,
             )  # fmt: skip
         except Exception as exc:  # a request that failed for good: recorded, the report goes on
             log = CallLog()
@@ -391,9 +404,10 @@ class LLMBackend:
     def estimate_basis(self) -> str:
         """How ``estimate_tokens`` counts, in one line for the user."""
         return (
-            f"estimate: the rendered prompts at {TOKENS_PER_NON_ASCII_CHAR} tokens per Chinese (non-ASCII) and "
-            f"{TOKENS_PER_ASCII_CHAR} per ASCII character, {COMPLETION_TOKENS_PER_CALL} answer tokens a call, "
-            f"{REASK_SHARE:.0%} of chunks re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); "
+            f"estimate: the rendered prompts at {TOKENS_PER_NON_ASCII_CHAR} tokens per Chinese "
+            f"(non-ASCII) and {TOKENS_PER_ASCII_CHAR} per ASCII character, "
+            f"{COMPLETION_TOKENS_PER_CALL} answer tokens a call, {REASK_SHARE:.0%} of chunks "
+            f"re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); "
             "cached chunks cost 0; one report may be off by a factor of 2, a batch less"
         )
 

@@ -8,19 +8,31 @@ before more lines are appended.
 
 A report's identity is the sha256 of the file's bytes plus backend, model and prompt version:
 the same bytes under another name are the same report, and a new prompt version is new work.
+
+Several processes may write one journal at once (two batches started on the same ``-o``): every
+append, repair, truncation and compaction holds an exclusive ``flock`` on the sidecar file
+``NAME.lock``, and an append opens the journal afresh each time, so a line never goes to a file
+that a compaction has already replaced. The sidecar is left in place on purpose: deleting a lock
+file while another process waits on it would let two writers in at once.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from fazhi.model import Result, Usage
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; one writer per journal there
+    fcntl = None  # type: ignore[assignment]
 
 RecordKey = tuple[str, str, str | None, str | None]
 
@@ -68,6 +80,54 @@ def append_record(handle: IO[str], record: ReportRecord) -> None:
     os.fsync(handle.fileno())
 
 
+@contextmanager
+def journal_lock(path: str | Path) -> Iterator[None]:
+    """Hold the journal's exclusive lock (a ``flock`` on ``NAME.lock`` beside it).
+
+    Not re-entrant: the functions below take it once each and never call one another inside it.
+    """
+    path = Path(path)
+    lock_path = path.with_name(f"{path.name}.lock")
+    with lock_path.open("a") as lock_file:
+        if fcntl is not None:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+
+
+def append_locked(path: str | Path, record: ReportRecord) -> None:
+    """Append one durable line under the journal's lock, opening the file afresh.
+
+    Reopening matters: a handle kept open across a compaction by another process would point at
+    the replaced file, and every later line written through it would be lost.
+    """
+    with journal_lock(path), Path(path).open("a", encoding="utf-8", newline="\n") as handle:
+        append_record(handle, record)
+
+
+def start_afresh(path: str | Path) -> None:
+    """Empty the journal (``--no-resume``), under its lock."""
+    with journal_lock(path), Path(path).open("w", encoding="utf-8") as handle:
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def compact(path: str | Path) -> int:
+    """Keep the newest record per report (``latest_records``); returns how many lines went.
+
+    Read and rewrite happen under the lock, so no other process appends in between.
+    """
+    with journal_lock(path):
+        records = read_records(path)
+        latest = latest_records(records)
+        if len(latest) < len(records):
+            _rewrite_unlocked(Path(path), latest)
+        return len(records) - len(latest)
+
+
 def read_records(path: str | Path) -> list[ReportRecord]:
     """Every complete, valid record in file order; a torn or foreign line is skipped."""
     records = []
@@ -95,9 +155,14 @@ def repair(path: str | Path) -> int:
     """Cut a torn last line off the journal; returns how many bytes were dropped.
 
     Only the tail can be torn (lines are appended whole), so everything after the last
-    newline that does not parse as a record goes.
+    newline that does not parse as a record goes. Under the lock: a line another process is
+    writing right now is not torn, only unfinished.
     """
-    path = Path(path)
+    with journal_lock(path):
+        return _repair_unlocked(Path(path))
+
+
+def _repair_unlocked(path: Path) -> int:
     if not path.exists():
         return 0
     data = path.read_bytes()
@@ -117,8 +182,12 @@ def repair(path: str | Path) -> int:
 
 
 def rewrite(path: str | Path, records: Iterable[ReportRecord]) -> None:
-    """Replace the journal atomically (write a sibling file, then rename over it)."""
-    path = Path(path)
+    """Replace the journal atomically (a sibling file renamed over it), under its lock."""
+    with journal_lock(path):
+        _rewrite_unlocked(Path(path), records)
+
+
+def _rewrite_unlocked(path: Path, records: Iterable[ReportRecord]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", encoding="utf-8", newline="\n") as handle:
         for record in records:
