@@ -24,12 +24,15 @@ def show_command(
     result_path: Path = typer.Argument(
         ...,
         metavar="RESULT",
-        help="A Result JSON from `fazhi extract`, or a batch's OUT.jsonl (with --pick).",
+        help="A Result JSON from `fazhi extract`, or a batch's OUT.jsonl: its summary page, "
+        "or one report with --pick.",
     ),
     source: Path | None = typer.Option(
         None,
         "--source",
-        help="The report (or its NAME.source.txt); default: the .source.txt beside RESULT, else the path stored in the result.",
+        help="The report (or its NAME.source.txt); default: the .source.txt beside RESULT, "
+        "else the path stored in the result. For a journal's summary: its source-text folder "
+        "(default OUT.sources).",
     ),
     out: Path | None = typer.Option(
         None, "-o", "--out", help="Where to write the page (default: RESULT with .html)."
@@ -51,8 +54,12 @@ def show_command(
     Examples:
       fazhi extract evals/corpus/kunshan-2021.txt -o kunshan.json
       fazhi show kunshan.json -o kunshan.html
+      fazhi show out.jsonl -o summary.html   (the batch at a glance)
       fazhi show out.jsonl --pick qidong -o qidong.html
     """
+    if result_path.suffix == ".jsonl" and pick is None and result_path.is_file():
+        _show_summary(result_path, source, out or result_path.with_suffix(".html"))
+        return
     try:
         result = _load_result(result_path, pick)
         text = _source_text(result, result_path, source)
@@ -65,6 +72,20 @@ def show_command(
     typer.echo(
         f"wrote {target} ({len(result.figures)} figures, {len(result.rejected)} rejected)", err=True
     )
+
+
+def _show_summary(journal: Path, sources: Path | None, target: Path) -> None:
+    """The batch summary page, with an evidence view per report in TARGET.reports/."""
+    from fazhi.export import latest_records
+    from fazhi.export.summary_html import write_summary
+    from fazhi.export.tables import default_sources_dir, report_entries
+
+    entries = report_entries(
+        latest_records(read_records(journal)), sources or default_sources_dir(journal)
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page, views = write_summary(entries, target)
+    typer.echo(f"wrote {page} ({len(entries)} reports, {views} evidence views)", err=True)
 
 
 def _load_result(path: Path, pick: str | None) -> Result:

@@ -1,0 +1,47 @@
+"""`fazhi panel`: the tables from a journal, and one-line errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from fazhi.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def test_panel_writes_csv_and_parquet_from_a_batch(tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for name in ("kunshan-2021.txt", "sucheng-2020.txt"):
+        shutil.copy(REPO / "evals/corpus" / name, reports / name)
+    journal = tmp_path / "out.jsonl"
+    assert runner.invoke(app, ["extract", str(reports), "-o", str(journal)]).exit_code == 0
+    assert len(list((tmp_path / "out.sources").glob("*.txt"))) == 2
+    result = runner.invoke(app, ["panel", str(journal), "-o", str(tmp_path / "t"), "--parquet"])
+    assert result.exit_code == 0, result.output
+    for name in ("panel_wide", "panel_long", "reports", "text_items"):
+        csv = pd.read_csv(tmp_path / "t" / f"{name}.csv")
+        assert len(csv) == len(pd.read_parquet(tmp_path / "t" / f"{name}.parquet"))
+    wide = pd.read_csv(tmp_path / "t" / "panel_wide.csv")
+    assert sorted(wide["panel_key"]) == ["adcode:320583", "adcode:321302"]
+    # a rerun of the batch must not take the written texts for reports
+    again = runner.invoke(app, ["extract", str(tmp_path), "-o", str(tmp_path / "again.jsonl")])
+    assert "2 extracted" in again.output or "2 reports" in again.output, again.output
+
+
+def test_a_missing_journal_is_one_line_and_exit_2(tmp_path):
+    result = runner.invoke(app, ["panel", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path)])
+    assert result.exit_code == 2 and "no such file" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_journal_without_records_is_refused(tmp_path):
+    journal = tmp_path / "out.jsonl"
+    journal.write_text("not json\n", encoding="utf-8")
+    result = runner.invoke(app, ["panel", str(journal), "-o", str(tmp_path / "t")])
+    assert result.exit_code == 2 and "no report records" in result.output
