@@ -18,6 +18,7 @@ from rich.table import Table
 from fazhi.cli import app
 from fazhi.evaluate import Comparison, Counts, EvalResult, compare, error_listing, evaluate
 from fazhi.model import Result
+from fazhi.resources import data_dir
 
 NOT_WIRED = "extraction backends not available yet; use --predictions"
 RESULTS_DIR = Path("evals/results")
@@ -48,8 +49,12 @@ def eval_command(
         help="Replay recorded HTTP exchanges PREFIX-<report>.yaml (vcrpy cassettes, e.g. "
         "cassettes/qwen) instead of calling the endpoint; reports with no recording are left out.",
     ),
-    gold: Path = typer.Option(Path("evals/gold"), "--gold", help="Directory of gold JSON files."),
-    corpus: Path = typer.Option(Path("evals/corpus"), "--corpus", help="Directory of the reports."),
+    gold: Path | None = typer.Option(
+        None, "--gold", help="Directory of gold JSON files (default: the bundled evals/gold)."
+    ),
+    corpus: Path | None = typer.Option(
+        None, "--corpus", help="Directory of the reports (default: the bundled evals/corpus)."
+    ),
     predictions: Path | None = typer.Option(
         None,
         "--predictions",
@@ -63,7 +68,8 @@ def eval_command(
         None,
         "--out",
         help="Where to write the result JSON "
-        "(default evals/results/<backend>-<model>-<prompt>.json).",
+        "(default ./evals/results/<backend>-<model>-<prompt>.json under the current folder, "
+        "never inside the installed package).",
     ),
 ) -> None:
     """Score extraction against the gold labels: figures P/R/F1, meta, text items, verification.
@@ -81,6 +87,9 @@ def eval_command(
             a, b = (_read_eval_result(p) for p in compare_files)
             _print_comparison(console, compare(a, b), compare_files)
             return
+        # defaults work from any folder: the gold and corpus shipped with fazhi
+        gold = gold or data_dir("evals/gold")
+        corpus = corpus or data_dir("evals/corpus")
         result = _run(backend, model, gold, corpus, predictions, _Replay(replay, base_url))
     except EvalInputError as err:
         typer.echo(f"fazhi eval: {err}", err=True)

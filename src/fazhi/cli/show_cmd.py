@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from fazhi.cli import app
 from fazhi.export import ReportRecord, read_records, render_view, span_mismatches
+from fazhi.export.tables import default_sources_dir, source_text_path
 from fazhi.ingest import IngestError, read_source
 from fazhi.model import Result
 
@@ -78,7 +79,7 @@ def _show_summary(journal: Path, sources: Path | None, target: Path) -> None:
     """The batch summary page, with an evidence view per report in TARGET.reports/."""
     from fazhi.export import latest_records
     from fazhi.export.summary_html import write_summary
-    from fazhi.export.tables import default_sources_dir, report_entries
+    from fazhi.export.tables import report_entries
 
     entries = report_entries(
         latest_records(read_records(journal)), sources or default_sources_dir(journal)
@@ -114,9 +115,11 @@ def _pick_record(records: list[ReportRecord], path: Path, pick: str | None) -> R
 def _source_text(result: Result, result_path: Path, source: Path | None) -> str:
     """The text the result's offsets refer to; refuses any other text."""
     beside = result_path.with_name(f"{result_path.stem}{BESIDE}")  # written by `fazhi extract -o`
+    if result_path.suffix == ".jsonl" and result.source_sha256:  # a batch wrote the text
+        beside = source_text_path(default_sources_dir(result_path), result.source_sha256)
     if source is not None:
         text, where = _read_text(source), str(source)
-    elif beside.is_file() and result_path.suffix != ".jsonl":
+    elif beside.is_file():
         text, where = beside.read_text(encoding="utf-8"), str(beside)
     elif result.source:
         stored = Path(result.source)
