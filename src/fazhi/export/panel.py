@@ -165,7 +165,7 @@ def choose(candidates: list[Row]) -> None:
 def _reason(row: Row, chosen: Row | None, whole: list[Row], pool_values: list[float]) -> str:
     if chosen is None:
         what = "whole-locality values" if whole else "values, none for the whole locality"
-        shown = ", ".join(f"{v:g}" for v in pool_values)
+        shown = ", ".join(format_number(v) for v in pool_values)
         return f"not chosen: {len(pool_values)} different {what} ({shown})"
     if row is chosen:
         if whole:
@@ -174,6 +174,11 @@ def _reason(row: Row, chosen: Row | None, whole: list[Row], pool_values: list[fl
     if row["value"] == chosen["value"]:
         return "same value as the chosen row"
     return f"scope {row['scope']!r} is part of the locality; the whole-locality value is chosen"
+
+
+def format_number(value: float) -> str:
+    """1703000.0 -> "1703000", 40.8 -> "40.8": as a reader writes it, never in e-notation."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def wide_rows(

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.export.html_view import PALETTE, render_view, span_mismatches
-from fazhi.export.panel import long_rows
+from fazhi.export.panel import format_number, long_rows
 from fazhi.export.tables import ReportEntry, Row
 
 Links = Mapping[str, str]  # source sha256 -> href of the report's evidence view
@@ -175,13 +175,14 @@ def _multi_valued(
     items = []
     for (_key, year, indicator), rows in cells.items():
         values = ", ".join(
-            f"{r['value']:g}" + (f" ({escape(r['scope'])})" if r["scope"] else "") for r in rows
+            format_number(r["value"]) + (f" ({escape(r['scope'])})" if r["scope"] else "")
+            for r in rows
         )
         entry = by_sha.get(rows[0]["source_sha256"])
         label = entry.locality.region_name if entry else None
         where = _report_link(entry, links, _first_figure(entry, indicator), label) if entry else ""
         chosen = next((r for r in rows if r["chosen"]), None)
-        verdict = f"chosen {chosen['value']:g}" if chosen else "none chosen"
+        verdict = f"chosen {format_number(chosen['value'])}" if chosen else "none chosen"
         name = catalog.indicators[indicator].name if indicator in catalog.indicators else ""
         items.append(
             f"<tr><td>{where}</td><td>{escape(year)}</td><td>{escape(name)}<br>"
@@ -222,7 +223,8 @@ def _reports(entries: Sequence[ReportEntry], links: Links) -> str:
     return (
         "<section><h2>Reports</h2>"
         '<div class="scroll"><table class="list"><thead><tr><th>report</th><th>status</th>'
-        "<th>locality</th><th>year</th><th>figures</th><th>rejected</th><th>conflicts</th>"
+        '<th>locality</th><th>year</th><th title="accepted figures">fig.</th>'
+        '<th title="rejected proposals">rej.</th><th title="conflicts">conf.</th>'
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div></section>"
     )
 
@@ -230,7 +232,7 @@ def _reports(entries: Sequence[ReportEntry], links: Links) -> str:
 def _report_link(
     entry: ReportEntry, links: Links, figure: int | None = None, label: str | None = None
 ) -> str:
-    name = escape(label or entry.source.rsplit("/", 1)[-1])
+    name = escape(label or Path(entry.source).stem)
     href = links.get(entry.sha256)
     if href is None:
         return f'<span title="no source text: no evidence view">{name}</span>'
