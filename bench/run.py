@@ -86,16 +86,19 @@ def section_tokens(sources: dict[str, Source]) -> None:
     say()
     for model, rate in rates.items():
         say(
-            f"- {model}: {rate.basis}; completion {rate.completion_per_chunk_char:.3f} tokens per chunk character."
+            f"- {model}: {rate.basis}; completion {rate.completion_per_chunk_char:.3f} "
+            "tokens per chunk character."
         )
     say(
-        f"- 'chunks recorded' counts chunks whose tokens come from a cassette ({len(recordings)} recorded calls "
-        "loaded); all other chunks are estimated from the rendered prompt's length and the rates above."
+        "- 'chunks recorded' counts chunks whose tokens come from a cassette "
+        f"({len(recordings)} recorded calls loaded); "
+        "all other chunks are estimated from the rendered prompt's length and the rates above."
     )
     say(
-        f"- Report tokens = report characters × the same prompt rate. The system prompt is {len(prompts.system):,} "
-        f"characters per call; in TOOLS mode a hosted API also bills the {len(schema):,}-character answer schema "
-        "per call (JSON_SCHEMA mode sends it as a grammar, not as prompt).\n"
+        "- Report tokens = report characters × the same prompt rate. The system prompt is "
+        f"{len(prompts.system):,} characters per call; in TOOLS mode a hosted API also bills the "
+        f"{len(schema):,}-character answer schema per call "
+        "(JSON_SCHEMA mode sends it as a grammar, not as prompt).\n"
     )
 
 
@@ -106,14 +109,15 @@ def section_cache(sources: dict[str, Source]) -> None:
     for latency in (0.0, LATENCY):
         run = cached_rerun(list(sources.values()), cassettes, latency)
         rows.append([
-            f"{run.mode}", f"{latency * 1000:.0f} ms", f"{run.first_requests}", f"{run.first_seconds:.2f} s",
-            f"{run.rerun_requests}", f"{run.rerun_seconds:.3f} s", f"{run.speedup:,.0f}×",
-            ", ".join(f"{k} {v}" for k, v in sorted(run.served_by.items())),
+            f"{run.mode}", f"{latency * 1000:.0f} ms", f"{run.first_requests}",
+            f"{run.first_seconds:.2f} s", f"{run.rerun_requests}", f"{run.rerun_seconds:.3f} s",
+            f"{run.speedup:,.0f}×", ", ".join(f"{k} {v}" for k, v in sorted(run.served_by.items())),
         ])  # fmt: skip
-    say(table(["server", "latency/request", "requests, 1st run", "1st run", "requests, rerun", "rerun",
-               "speed-up", "answers served"], rows))  # fmt: skip
+    say(table(["server", "latency/request", "requests, 1st run", "1st run", "requests, rerun",
+               "rerun", "speed-up", "answers served"], rows))  # fmt: skip
     say(
-        "\n- The rerun reads every chunk's checked answer from the disk cache: network calls must be 0.\n"
+        "\n- The rerun reads every chunk's checked answer from the disk cache: "
+        "network calls must be 0.\n"
     )
 
 
@@ -121,7 +125,8 @@ def section_concurrency(reports: int) -> None:
     seeds = {stem: s.text for stem, s in corpus().items()}
     made = synthetic_reports(seeds, reports)
     say(
-        f"## Batch of {reports} synthetic reports at {LATENCY * 1000:.0f} ms per request (echo server)\n"
+        f"## Batch of {reports} synthetic reports at {LATENCY * 1000:.0f} ms per request "
+        "(echo server)\n"
     )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,11 +135,11 @@ def section_concurrency(reports: int) -> None:
             run = concurrency_run(paths, level, LATENCY, BATCH_CHUNK_SIZE)
             rows.append([f"{level}", f"{run.calls}", f"{run.seconds:.2f} s", f"{run.ideal:.2f} s",
                          f"{run.ratio:.2f}", f"{run.failed}"])  # fmt: skip
-    say(table(["concurrency", "calls", "wall time", "ideal = calls × latency ÷ concurrency", "wall ÷ ideal",
-               "failed"], rows))  # fmt: skip
+    say(table(["concurrency", "calls", "wall time", "ideal = calls × latency ÷ concurrency",
+               "wall ÷ ideal", "failed"], rows))  # fmt: skip
     say(
-        f"\n- Chunk size {BATCH_CHUNK_SIZE}; cache off; one call at a time within a report, `concurrency` "
-        "reports at once (how `fazhi extract --concurrency` splits it for a batch).\n"
+        f"\n- Chunk size {BATCH_CHUNK_SIZE}; cache off; one call at a time within a report, "
+        "`concurrency` reports at once (how `fazhi extract --concurrency` splits it for a batch).\n"
     )
 
 
@@ -152,9 +157,9 @@ def section_throughput(sources: dict[str, Source], repeat: int) -> None:
     say("## Rules backend and verifier throughput\n")
     say(table(THROUGHPUT_HEADER, [r.cells() for r in rows]))
     say(
-        f"\n- The 200k-character report is the five reports repeated ({len(big.text):,} characters). Process "
-        f"peak resident size after this section: {max_rss_mib():,.0f} MiB (includes the interpreter and "
-        "everything run before).\n"
+        "\n- The 200k-character report is the five reports repeated "
+        f"({len(big.text):,} characters). Process peak resident size after this section: "
+        f"{max_rss_mib():,.0f} MiB (includes the interpreter and everything run before).\n"
     )
 
 
@@ -166,7 +171,8 @@ def section_growth(
     say(f"## Cost growth with report length ({stem} repeated)\n")
     say(table(GROWTH_HEADER, growth_cells(rows)))
     say(
-        "\n- `÷ 1×` is the time relative to the seed report; linear growth means it tracks `length ×`.\n"
+        "\n- `÷ 1×` is the time relative to the seed report; "
+        "linear growth means it tracks `length ×`.\n"
     )
     say(f"### Blank filler in a scraped report ({stem})\n")
     say(table(PADDING_HEADER, padding_growth(sources[stem], pad_lines)))

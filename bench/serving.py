@@ -99,5 +99,5 @@ def concurrency_run(
         )
         seconds = time.perf_counter() - started
         calls = server.stats.requests
-    failed = sum(r.status != "ok" for r in summary.records)
+    failed = sum(r.status != "complete" for r in summary.records)
     return ConcurrencyRun(concurrency, len(paths), calls, latency, seconds, failed)

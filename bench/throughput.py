@@ -70,8 +70,9 @@ class Throughput:
 
     def cells(self) -> list[str]:
         return [
-            self.what, self.corpus, str(self.reports), f"{self.chars:,}", f"{self.seconds * 1000:,.0f} ms",
-            f"{self.reports / self.seconds:,.1f}", f"{self.chars / self.seconds / 1000:,.0f}k", f"{self.peak:,.1f}",
+            self.what, self.corpus, str(self.reports), f"{self.chars:,}",
+            f"{self.seconds * 1000:,.0f} ms", f"{self.reports / self.seconds:,.1f}",
+            f"{self.chars / self.seconds / 1000:,.0f}k", f"{self.peak:,.1f}",
         ]  # fmt: skip
 
 
@@ -154,7 +155,12 @@ def growth(seed: Source, gold: Result, factors: Sequence[int], repeat: int) -> l
                 chars=len(source.text),
                 chunk=timed(lambda s=source: chunk_source(s, size=chunk_size_for(backend)), repeat),
                 rules=timed(lambda c=chunks, s=source: backend.answer(c, s), repeat),
-                merge_verify=timed(lambda a=answers, s=source, c=chunks: verify(merge(a, chunks=len(c)), s, chunks=c), repeat),
+                merge_verify=timed(
+                    lambda a=answers, s=source, c=chunks: verify(
+                        merge(a, chunks=len(c)), s, chunks=c
+                    ),
+                    repeat,
+                ),
                 verify_scaled=timed(lambda d=scaled, s=source: verify(d, s), repeat),
                 figures_scaled=len(scaled.figures),
             )
@@ -171,7 +177,8 @@ def growth_cells(rows: Sequence[Growth]) -> list[list[str]]:
             f"{r.chunk * 1000:,.1f} ms", f"{r.chunk / base.chunk:.1f}",
             f"{r.rules * 1000:,.0f} ms", f"{r.rules / base.rules:.1f}",
             f"{r.merge_verify * 1000:,.1f} ms", f"{r.merge_verify / base.merge_verify:.1f}",
-            f"{r.verify_scaled * 1000:,.0f} ms ({r.figures_scaled} fig.)", f"{r.verify_scaled / base.verify_scaled:.1f}",
+            f"{r.verify_scaled * 1000:,.0f} ms ({r.figures_scaled} fig.)",
+            f"{r.verify_scaled / base.verify_scaled:.1f}",
         ])  # fmt: skip
     return out
 

@@ -28,7 +28,9 @@ SIZES: tuple[int | None, ...] = (1000, 2000, 4000, None)  # None: the whole repo
 
 @dataclass(frozen=True)
 class Rates:
-    """A model's measured rates; ``prompt_per_char=None`` means the shared estimate (no recordings)."""
+    """A model's measured rates.
+
+    ``prompt_per_char=None`` means the shared estimate (no recordings)."""
 
     prompt_per_char: float | None
     completion_per_chunk_char: float
@@ -64,7 +66,8 @@ def rates_for(recordings: Sequence[Recording]) -> Rates:
     return Rates(
         prompt_tokens / prompt_chars,
         completion_tokens / chunk_chars,
-        f"measured on {len(usable)} recorded calls: {prompt_tokens / prompt_chars:.3f} prompt tokens/char",
+        f"measured on {len(usable)} recorded calls: "
+        f"{prompt_tokens / prompt_chars:.3f} prompt tokens/char",
     )
 
 

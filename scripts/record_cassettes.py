@@ -131,16 +131,17 @@ def record_one(stem: str, args) -> dict:
 
 def table_rows() -> list[str]:
     rows = [
-        "| recording | model | chunks | tokens/chunk | tokens/report | s/chunk | calls | re-asks | cut off "
-        "| proposed | rejected by backend | verified | gold tp/fp/fn |",
+        "| recording | model | chunks | tokens/chunk | tokens/report | s/chunk | calls | re-asks "
+        "| cut off | proposed | rejected by backend | verified | gold tp/fp/fn |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for path in sorted(CASSETTES.glob("*.stats.json")):
         s = json.loads(path.read_text(encoding="utf-8"))
         t, g = s["totals"], s["totals"]["gold"]
         rows.append(
-            f"| `{s['name']}` | {s['model']} | {t['chunks']} | {t['tokens_per_chunk']} | {t['tokens']} "
-            f"| {t['seconds_per_chunk']} | {t['calls']} | {t['reasks']} | {t['truncated_answers']} "
+            f"| `{s['name']}` | {s['model']} | {t['chunks']} | {t['tokens_per_chunk']} "
+            f"| {t['tokens']} | {t['seconds_per_chunk']} | {t['calls']} | {t['reasks']} "
+            f"| {t['truncated_answers']} "
             f"| {t['proposed_figures']} | {t['rejected_by_backend']} | {t['verified_figures']} "
             f"| {g['tp']}/{g['fp']}/{g['fn']} |"
         )

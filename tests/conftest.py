@@ -1,4 +1,6 @@
-"""Shared fixtures: the bundled corpus and gold labels, read from the project itself (a user's clone has nothing beside it)."""
+"""Shared fixtures: the bundled corpus and gold labels.
+
+They are read from the project itself (a user's clone has nothing beside it)."""
 
 from __future__ import annotations
 

@@ -96,7 +96,9 @@ def _handler(stub: Stub):
 
 
 class running_stub:
-    """``with running_stub([answer(...), reply(429, ...)]) as stub: ...`` on a free loopback port."""
+    """``with running_stub([answer(...), reply(429, ...)]) as stub: ...`` on a free port.
+
+    The port is on loopback."""
 
     def __init__(self, script: list[tuple], port: int = 0):
         self.stub = Stub(list(script))

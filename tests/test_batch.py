@@ -18,6 +18,7 @@ from fazhi.batch import (
     run_batch,
 )
 from fazhi.export import read_records
+from fazhi.model import ChunkAnswer
 from fazhi.text import TOKENS_PER_ASCII_CHAR, TOKENS_PER_NON_ASCII_CHAR
 from tests.batch_fakes import (
     BAD,
@@ -68,7 +69,7 @@ def test_a_batch_records_bad_reports_and_goes_on(reports, tmp_path):
     summary = run_batch(find_inputs([str(reports)]), backend, journal, concurrency=3)
     records = _by_name(summary.records)
     good = [f"{s}.txt" for s in REPORTS] + ["kunshan-gbk.txt"]
-    assert {n for n, r in records.items() if r.status == "ok"} == set(good)
+    assert {n for n, r in records.items() if r.status == "complete"} == set(good)
     for name in BAD:
         record = records[name]
         assert record.status == "failed" and record.error_stage == "read" and record.result is None
@@ -78,7 +79,7 @@ def test_a_batch_records_bad_reports_and_goes_on(reports, tmp_path):
         for name in ("kunshan-gbk.txt", "kunshan-2021.txt")
     }
     assert figures["kunshan-gbk.txt"] == figures["kunshan-2021.txt"] != []
-    assert (summary.progress.ok, summary.progress.failed) == (len(good), len(BAD))
+    assert (summary.progress.complete, summary.progress.failed) == (len(good), len(BAD))
     assert _by_name(read_records(journal)).keys() == records.keys()
     assert backend.report_calls == len(good)  # unreadable files never reach the backend
 
@@ -93,7 +94,7 @@ def test_rerunning_skips_what_is_done_and_retries_what_failed(reports, tmp_path)
     summary = run_batch(inputs, second, journal)
     assert second.report_calls == 1  # only qidong, the one that failed in the backend
     assert summary.progress.skipped == len(REPORTS)  # the other four and the GBK copy
-    assert _by_name(summary.records)["qidong-2024.txt"].status == "ok"
+    assert _by_name(summary.records)["qidong-2024.txt"].status == "complete"
     lines = read_records(journal)
     assert len(lines) == len(inputs)  # the failed line was replaced, not kept beside the new one
     third = EchoBackend()
@@ -123,7 +124,7 @@ def test_a_torn_last_line_is_recovered_and_only_that_report_redone(reports, tmp_
     assert summary.repaired_bytes > 0
     assert again.report_calls == 1
     assert [r.source for r in read_records(journal)] == [str(p) for p in inputs]
-    assert all(r.status == "ok" for r in read_records(journal))
+    assert all(r.status == "complete" for r in read_records(journal))
 
 
 class _HoldsSecondReport(EchoBackend):
@@ -145,7 +146,7 @@ def test_ctrl_c_keeps_running_reports_drops_queued_ones_and_resumes(reports, tmp
     backend = _HoldsSecondReport()
 
     def interrupt_after_first(progress):
-        if progress.ok == 1:
+        if progress.complete == 1:
             # The second report is running; let it finish once the batch has had ample time
             # to drop the queued ones (a generous margin on a loaded machine).
             threading.Timer(0.3, backend.release.set).start()
@@ -168,16 +169,61 @@ def test_a_backend_that_raises_fails_only_its_report(reports, tmp_path):
     )
     kunshan, qingpu = summary.records
     assert kunshan.status == "failed" and kunshan.error == "RuntimeError: server said no (500)"
-    assert qingpu.status == "ok" and qingpu.result.figures
+    assert qingpu.status == "complete" and qingpu.result.figures
 
 
-def test_failed_chunks_fail_the_report_but_keep_what_verified(reports):
+def test_failed_chunks_make_the_report_partial_and_keep_what_verified(reports):
     record, _source = extract_report(
         reports / "kunshan-2021.txt", EchoBackend(fail_chunks_of="昆山")
     )
-    assert record.status == "failed" and record.error_stage == "chunks"
-    assert record.error.startswith("1 of ") and "timeout" in record.error
-    assert record.result is not None and record.result.chunk_errors
+    assert record.status == record.result.status == "partial" and record.error_stage == "chunks"
+    assert record.error.startswith(f"1 of {record.chunks} ") and "timeout" in record.error
+    assert record.result.chunk_errors and record.result.failed_chunks == [0]
+    assert record.result.verified and record.result.figures
+
+
+class _FailsEveryChunk(EchoBackend):
+    def answer(self, chunks, source):
+        return [ChunkAnswer(chunk=c.index, error="connection refused") for c in chunks]
+
+
+def test_a_report_whose_every_chunk_failed_is_failed_and_not_verified(reports, tmp_path):
+    summary = run_batch([reports / "kunshan-2021.txt"], _FailsEveryChunk(), tmp_path / "o.jsonl")
+    (record,) = summary.records
+    assert record.status == record.result.status == "failed"
+    assert record.result.verified is False
+    assert record.result.failed_chunks == list(range(record.chunks))
+    assert read_records(tmp_path / "o.jsonl")[0].status == "failed"
+
+
+class _HitsACap(EchoBackend):
+    def answer(self, chunks, source):
+        answers = super().answer(chunks, source)
+        return [answers[0].model_copy(update={"caps_hit": ["max_figures=16"]}), *answers[1:]]
+
+
+def test_a_chunk_that_hit_a_cap_makes_the_report_partial_and_it_is_redone(reports, tmp_path):
+    journal = tmp_path / "o.jsonl"
+    (record,) = run_batch([reports / "kunshan-2021.txt"], _HitsACap(), journal).records
+    assert record.status == "partial" and record.error_stage == "caps"
+    assert record.result.caps_hit == ["chunk 0: max_figures=16"] and record.result.verified
+    again = EchoBackend()
+    (redone,) = run_batch([reports / "kunshan-2021.txt"], again, journal).records
+    assert again.report_calls == 1 and redone.status == "complete"
+    assert [r.status for r in read_records(journal)] == ["complete"]  # the newest supersedes
+
+
+def test_journals_written_before_statuses_read_ok_as_complete(reports, tmp_path):
+    journal = tmp_path / "o.jsonl"
+    run_batch([reports / "kunshan-2021.txt"], EchoBackend(), journal)
+    journal.write_text(
+        journal.read_text(encoding="utf-8").replace('"status": "complete"', '"status": "ok"', 1),
+        encoding="utf-8",
+    )
+    assert read_records(journal)[0].status == "complete"
+    again = EchoBackend()
+    run_batch([reports / "kunshan-2021.txt"], again, journal)
+    assert again.report_calls == 0
 
 
 def test_identical_files_run_once(reports, tmp_path):

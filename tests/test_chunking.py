@@ -195,9 +195,8 @@ def test_overlap_repeats_exactly_the_last_sentence(stem, size):
         assert before.text.endswith(overlap) and after.text.startswith(overlap)
         assert after.start in _sentence_ends(source.text) or after.start == 0
     assert repeated >= len(chunks) // 2
-    own_parts = [chunks[0].text] + [
-        source.text[b.end : a.end] for b, a in zip(chunks, chunks[1:], strict=False)
-    ]
+    pairs = zip(chunks, chunks[1:], strict=False)
+    own_parts = [chunks[0].text] + [source.text[b.end : a.end] for b, a in pairs]
     assert "".join(own_parts) == source.text
 
 

@@ -187,8 +187,8 @@ QWEN = ROOT / "cassettes" / "qwen"
 
 def _recorded_stats(prefix: Path) -> dict[str, dict]:
     found = sorted(prefix.parent.glob(f"{prefix.name}-*.stats.json"))
-    return {json.loads(p.read_text("utf-8"))["report"].removesuffix(".txt"): json.loads(p.read_text("utf-8"))
-            for p in found}  # fmt: skip
+    stats = [json.loads(p.read_text("utf-8")) for p in found]
+    return {s["report"].removesuffix(".txt"): s for s in stats}
 
 
 def test_an_llm_eval_replays_the_recordings_and_scores_what_they_recorded(tmp_path):

@@ -55,7 +55,9 @@ def test_a_folder_run_writes_the_good_reports_and_exits_1_for_the_bad(tmp_path):
     )
     assert result.exit_code == 1, result.output
     records = read_records(tmp_path / "out.jsonl")
-    assert sorted(r.status for r in records) == ["failed"] * len(BAD) + ["ok"] * (len(REPORTS) + 1)
+    assert sorted(r.status for r in records) == ["complete"] * (len(REPORTS) + 1) + [
+        "failed"
+    ] * len(BAD)
     failed_lines = [line for line in result.stderr.splitlines() if line.startswith("  failed: ")]
     assert sorted(Path(line.split(": ")[1]).name for line in failed_lines) == sorted(BAD)
     assert all(r.backend == "rules" and r.prompt_version for r in records)
@@ -75,6 +77,7 @@ def test_one_report_goes_to_stdout_as_a_result(echo):
 
 
 def test_one_report_with_o_writes_the_text_beside_and_show_finds_it(echo, tmp_path):
+    (tmp_path / "res").mkdir()
     assert fazhi("extract", KUNSHAN, "-o", "res/kunshan.json").exit_code == 0
     beside = tmp_path / "res" / "kunshan.source.txt"
     result = Result.model_validate_json(
@@ -108,7 +111,7 @@ def test_a_report_that_fails_in_the_backend_exits_1(monkeypatch, echo):
     echo["backend"] = EchoBackend(raise_on="昆山")
     result = fazhi("extract", KUNSHAN)
     assert result.exit_code == 1
-    assert result.stderr.strip() == "fazhi extract: RuntimeError: server said no (500)"
+    assert result.stderr.strip() == "fazhi extract: failed: RuntimeError: server said no (500)"
 
 
 def test_rejections_are_output_unless_strict(echo):
@@ -266,7 +269,8 @@ def test_a_copy_of_the_corpus_is_found_through_a_glob(echo, tmp_path):
     result = fazhi("extract", "*.txt", "-o", "out.jsonl")
     assert result.exit_code == 0, result.output
     assert (
-        json.loads(Path("out.jsonl").read_text(encoding="utf-8").splitlines()[0])["status"] == "ok"
+        json.loads(Path("out.jsonl").read_text(encoding="utf-8").splitlines()[0])["status"]
+        == "complete"
     )
 
 
@@ -334,7 +338,7 @@ def test_dry_run_of_the_llm_backend_prints_its_estimate_and_what_it_assumes():
 
 
 def test_timeout_and_max_reasks_reach_the_llm_backend(monkeypatch):
-    """A slow local model needs a longer wait than the default; the flags and env must get through."""
+    """A slow local model needs a longer wait than the default; flags and env must get through."""
     from fazhi.cli import extract_cmd
     from fazhi.cli.config import EXTRACT_SETTINGS, settle
 
@@ -347,3 +351,92 @@ def test_timeout_and_max_reasks_reach_the_llm_backend(monkeypatch):
         settle({**flags, "timeout": None}, EXTRACT_SETTINGS, {}, {}), True, 1
     )
     assert defaults.endpoint.timeout == 120.0 and defaults.max_reasks == 2
+
+
+# --- statuses and exit codes ------------------------------------------------------------------
+
+
+def test_a_partial_report_says_so_in_json_csv_and_exit_code(echo, tmp_path):
+    echo["backend"] = EchoBackend(fail_chunks_of="昆山")
+    result = fazhi("extract", KUNSHAN, "-o", "k.json", "--csv", "k.csv")
+    assert result.exit_code == 3, result.output
+    saved = Result.model_validate_json((tmp_path / "k.json").read_text(encoding="utf-8"))
+    assert saved.status == "partial" and saved.failed_chunks == [0] and saved.verified
+    assert "fazhi extract: partial: 1 of " in result.stderr
+    pd = pytest.importorskip("pandas")
+    assert set(pd.read_csv(tmp_path / "k.csv")["status"]) == {"partial"}
+
+
+def test_a_batch_exit_code_follows_the_worst_status(echo, tmp_path):
+    for stem in REPORTS[:2]:
+        shutil.copy(CORPUS / f"{stem}.txt", tmp_path / f"{stem}.txt")
+    assert fazhi("extract", "*.txt", "-o", "all.jsonl").exit_code == 0
+    echo["backend"] = EchoBackend(fail_chunks_of="昆山")
+    partial = fazhi("extract", "*.txt", "-o", "partial.jsonl")
+    assert partial.exit_code == 3
+    assert "2 reports: 1 complete, 1 partial, 0 failed" in partial.stderr
+    # the summary line of a chunk failure names the report
+    assert f"  partial: {REPORTS[0]}.txt: 1 of " in partial.stderr
+    echo["backend"] = EchoBackend(fail_chunks_of="昆山", raise_on="启东")
+    worst = fazhi("extract", "*.txt", "-o", "worst.jsonl")
+    assert worst.exit_code == 1 and f"  failed: {REPORTS[1]}.txt: RuntimeError" in worst.stderr
+
+
+# --- where the output goes --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("report.txt", "is the input report; refusing to overwrite it"),
+        ("./report.txt", "is the input report"),
+        ("folder", "is a folder"),
+        ("missing/out.json", "folder missing does not exist"),
+        ("report.txt/out.json", "is not a folder"),
+    ],
+)
+def test_a_bad_output_path_is_one_line_exit_2_and_nothing_is_written(tmp_path, target, message):
+    report = tmp_path / "report.txt"
+    shutil.copy(KUNSHAN, report)
+    (tmp_path / "folder").mkdir()
+    before = report.read_bytes()
+    result = fazhi("extract", "report.txt", "--backend", "rules", "-o", target)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert report.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "report.txt"]
+
+
+def test_csv_over_the_input_or_a_journal_named_as_the_input_are_refused(tmp_path):
+    shutil.copy(KUNSHAN, tmp_path / "a.txt")
+    shutil.copy(CORPUS / f"{REPORTS[1]}.txt", tmp_path / "b.txt")
+    before = (tmp_path / "a.txt").read_bytes()
+    for extra in (["-o", "out.jsonl", "--csv", "a.txt"], ["-o", str(tmp_path / "b.txt")]):
+        result = fazhi("extract", "a.txt", "b.txt", "--backend", "rules", *extra)
+        assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert (tmp_path / "a.txt").read_bytes() == before
+
+
+def test_an_unwritable_output_folder_is_one_line_exit_2(tmp_path, monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("fazhi.cli.output_paths.tempfile.TemporaryFile", refuse)
+    result = fazhi("extract", KUNSHAN, "--backend", "rules", "-o", "out.json")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "fazhi extract: -o out.json: cannot write in . (permission denied)"
+    )
+
+
+def test_a_disk_that_fills_up_while_writing_is_one_line_exit_2(tmp_path, monkeypatch):
+    def full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device", "out.jsonl")
+
+    monkeypatch.setattr("fazhi.export.jsonl.append_record", full)
+    shutil.copy(KUNSHAN, tmp_path / "a.txt")
+    result = fazhi("extract", "a.txt", "-o", "out.jsonl", "--backend", "rules")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "fazhi extract: cannot write out.jsonl: no space left on device"
+    )

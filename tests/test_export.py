@@ -34,7 +34,7 @@ def results() -> list[Result]:
     ]
 
 
-def _record(result: Result, status: str = "ok", sha: str | None = None) -> ReportRecord:
+def _record(result: Result, status: str = "complete", sha: str | None = None) -> ReportRecord:
     return ReportRecord(
         source=result.source,
         source_sha256=sha or result.source_sha256,
@@ -42,7 +42,7 @@ def _record(result: Result, status: str = "ok", sha: str | None = None) -> Repor
         model="gold-echo",
         prompt_version="test-1",
         status=status,
-        error=None if status == "ok" else "boom",
+        error=None if status == "complete" else "boom",
         result=result,
     )
 
@@ -88,14 +88,15 @@ def test_latest_record_per_identity_wins_in_first_seen_order(results):
     redone = _record(kunshan)
     latest = latest_records([failed, _record(qidong), redone])
     assert [r.source for r in latest] == [kunshan.source, qidong.source]
-    assert latest[0].status == "ok"
+    assert latest[0].status == "complete"
 
 
 def test_rewrite_replaces_the_journal_whole(tmp_path, results):
     journal = tmp_path / "out.jsonl"
     _write(journal, [_record(r, status="failed") for r in results])
     rewrite(journal, [_record(results[1])])
-    assert [(r.source, r.status) for r in read_records(journal)] == [(results[1].source, "ok")]
+    kept = [(r.source, r.status) for r in read_records(journal)]
+    assert kept == [(results[1].source, "complete")]
     # no temporary file left behind; the lock file stays (deleting it would race a waiter)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "out.jsonl.lock"]
 
@@ -143,3 +144,13 @@ def test_a_report_without_year_leaves_the_cell_empty(tmp_path, results):
     frame = pd.read_csv(path, dtype={"year": "Int64"})
     assert frame["year"].isna().sum() == len(no_year.figures)
     assert frame["year"].dropna().unique().tolist() == [results[1].meta.year]
+
+
+def test_every_panel_row_carries_its_reports_status(tmp_path, results):
+    partial = results[0].model_copy(update={"status": "partial", "failed_chunks": [2]})
+    path = tmp_path / "panel.csv"
+    write_panel([partial, *results[1:]], path)
+    frame = pd.read_csv(path)
+    by_source = frame.groupby("source")["status"].agg(set).to_dict()
+    assert by_source[partial.source] == {"partial"}
+    assert all(by_source[r.source] == {"complete"} for r in results[1:])

@@ -135,13 +135,14 @@ def runs(reports, tmp_path_factory):
             chunk_size=CHUNK_SIZE,
         )
         resumed_stats = server.stats
-    return {"clean": clean, "faulty": faulty, "faulty_stats": faulty_stats, "resumed": resumed,
-            "resumed_stats": resumed_stats, "journal": work / "faulty.jsonl"}  # fmt: skip
+    return {"clean": clean, "faulty": faulty, "faulty_stats": faulty_stats,
+            "resumed": resumed, "resumed_stats": resumed_stats,
+            "journal": work / "faulty.jsonl"}  # fmt: skip
 
 
 def test_the_clean_run_is_all_ok_with_figures(runs):
     records = runs["clean"].records
-    assert len(records) == REPORT_COUNT and all(r.status == "ok" for r in records)
+    assert len(records) == REPORT_COUNT and all(r.status == "complete" for r in records)
     assert sum(len(r.result.figures) for r in records) >= REPORT_COUNT
 
 
@@ -156,9 +157,10 @@ def test_no_report_is_lost_and_only_the_failing_or_cut_ones_are_not_ok(runs, rep
     say so), just like one whose requests failed for good."""
     records = runs["faulty"].records
     assert [r.source for r in records] == [str(p) for p in reports]
-    not_ok = {i for i, r in enumerate(records) if r.status != "ok"}
+    not_ok = {i for i, r in enumerate(records) if r.status != "complete"}
     assert not_ok == set(PERMANENT) | {PARTIAL} | cut_reports(runs, reports)
     assert {i for i, r in enumerate(records) if r.status == "failed"} >= set(PERMANENT)
+    assert records[PARTIAL].status == "partial"
 
 
 def test_every_failure_is_recorded_per_chunk_with_its_cause(runs, reports):
@@ -249,7 +251,7 @@ def test_a_resumed_run_redoes_only_the_failed_reports_and_then_matches(runs, rep
     resumed = runs["resumed"]
     redone = set(PERMANENT) | {PARTIAL} | cut_reports(runs, reports)
     assert resumed.progress.skipped == REPORT_COUNT - len(redone)
-    assert all(r.status == "ok" for r in resumed.records)
+    assert all(r.status == "complete" for r in resumed.records)
     clean = runs["clean"].records
     for i in redone:
         assert outcome(resumed.records[i]) == outcome(clean[i]), reports[i].name
@@ -258,6 +260,6 @@ def test_a_resumed_run_redoes_only_the_failed_reports_and_then_matches(runs, rep
 def test_a_resumed_run_asks_only_for_the_chunks_that_failed(runs):
     """The chunks that succeeded in a failed report come from the cache, not the server."""
     failed_chunks = sum(
-        len(r.result.chunk_errors) for r in runs["faulty"].records if r.status != "ok"
+        len(r.result.chunk_errors) for r in runs["faulty"].records if r.status != "complete"
     )
     assert runs["resumed_stats"].requests == failed_chunks

@@ -98,13 +98,13 @@ def test_truncation_then_rerun_recovers_the_figures(tmp_path):
         server.reset_stats()
         rerun = run_batch(reports, backend, journal, chunk_size=CHUNK_SIZE)
         asked = server.stats.requests
-    not_ok = {i for i, r in enumerate(first.records) if r.status != "ok"}
+    not_ok = {i for i, r in enumerate(first.records) if r.status != "complete"}
     assert not_ok == set(cut_reports)
     for i in cut_reports:
         assert first.records[i].result.chunk_errors
         assert "incomplete answer" in first.records[i].error
     assert asked == len(keys)  # only the cut chunks were asked again
-    assert all(r.status == "ok" for r in rerun.records)
+    assert all(r.status == "complete" for r in rerun.records)
     for i in cut_reports:
         assert outcome(rerun.records[i]) == outcome(clean.records[i]), reports[i].name
         assert rerun.records[i].result.figures

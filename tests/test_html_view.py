@@ -92,7 +92,10 @@ def test_hover_titles_name_indicator_value_and_scope(kunshan):
 
 
 def _crafted() -> tuple[Result, str]:
-    text = '前言<script>alert(1)</script>。全年收到行政复议申请169件,审结160件。问题:"基层执法不规范"。'
+    text = (
+        "前言<script>alert(1)</script>。"
+        '全年收到行政复议申请169件,审结160件。问题:"基层执法不规范"。'
+    )
     quote_a, quote_b = "收到行政复议申请169件", "收到行政复议申请169件,审结160件"
     start = text.index(quote_a)
     problem = "基层执法不规范"

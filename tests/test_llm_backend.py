@@ -386,8 +386,9 @@ TWO_REPORTS = ("kunshan-2021", "qidong-2024")
 
 
 def _usage_is_the_user_message_length(body: dict) -> tuple:
-    """A stub reply whose prompt_tokens tell which chunk was asked (no figures: usage is the
-    point)."""
+    """A stub reply whose prompt_tokens tell which chunk was asked.
+
+    No figures: usage is the point."""
     user = body["messages"][-1]["content"].strip()  # the client trims whitespace around it
     return reply(
         200, completion(json.dumps({"figures": []}), prompt_tokens=len(user), completion_tokens=7)
@@ -437,5 +438,5 @@ def test_a_concurrent_batch_records_each_reports_own_usage(tmp_path):
         )
     for record in summary.records:
         chunks = chunk_source(read_source(Path(record.source)), size=backend.preferred_chunk_size)
-        assert record.status == "ok" and record.usage.calls == len(chunks)
+        assert record.status == "complete" and record.usage.calls == len(chunks)
         assert record.usage.prompt_tokens == sum(_expected_prompt_tokens(backend, chunks))

@@ -152,9 +152,10 @@ def _ask(stub_url, max_reasks=2, policy=None):
     client = make_client(endpoint, policy)
     model = answer_model(default_catalog())
     text = "市政府收到行政复议申请169件,受理138件"
-    check = lambda what, item: (
-        None if item["quote"] in text else "[quote_not_in_source] not in the text"
-    )  # noqa: E731
+
+    def check(what, item):
+        return None if item["quote"] in text else "[quote_not_in_source] not in the text"
+
     messages = [{"role": "user", "content": text}]
     return asyncio.run(
         ask(client, endpoint, model, messages, context={"check": check}, max_reasks=max_reasks,
@@ -202,9 +203,11 @@ def test_a_request_that_fails_for_good_raises_the_transport_error():
     async def sleep(seconds):
         pass
 
-    with running_stub([reply(503, {"error": {"message": "down"}})] * 5) as stub:
-        with pytest.raises(openai.InternalServerError):
-            _ask(stub.url, policy=RetryPolicy(attempts=3, sleep=sleep))
+    with (
+        running_stub([reply(503, {"error": {"message": "down"}})] * 5) as stub,
+        pytest.raises(openai.InternalServerError),
+    ):
+        _ask(stub.url, policy=RetryPolicy(attempts=3, sleep=sleep))
     assert len(stub.requests) == 3
 
 
@@ -214,6 +217,9 @@ def test_reply_text_and_partial_json():
         content = '```json\n{"figures": []}\n```'
 
     assert reply_text(Message()) == '{"figures": []}\n'
-    cut = '{"figures": [{"quote": "受理138件", "raw": "138", "indicator": "x", "scope": null}, {"quote": "审结'
+    cut = (
+        '{"figures": [{"quote": "受理138件", "raw": "138", "indicator": "x", "scope": null}, '
+        '{"quote": "审结'
+    )
     assert parse_reply_json(cut)["figures"][0]["raw"] == "138"
     assert parse_reply_json("I cannot help with that") is None

@@ -1,4 +1,6 @@
-"""fazhi.numbers: every number as printed, on real report sentences, the gold figures and properties."""
+"""fazhi.numbers: every number as printed.
+
+On real report sentences, the gold figures and properties."""
 
 from __future__ import annotations
 
@@ -283,7 +285,10 @@ def test_chinese_numerals_round_trip(n, traditional):
         assert (found.raw, found.value, found.unit) == (written, n, "次")
 
 
-_ALPHABET = "0123456789０１２３４５６７８９.,，%％ 余多约近以上左右万亿萬億千百分之零〇一二两三十件次元个人“”第是、"
+_ALPHABET = (
+    "0123456789０１２３４５６７８９.,，%％ "
+    "余多约近以上左右万亿萬億千百分之零〇一二两三十件次元个人“”第是、"
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -68,3 +68,43 @@ def test_chunk_size_precedence():
     assert chunk_size_for(QuoteBackend([]), None) == 2000
     extract(read_source(CORPUS / "qingpu-2023.txt"), backend)
     assert max(backend.chunk_sizes) <= 800 * 1.5
+
+
+class FailingChunks(QuoteBackend):
+    """Answers like QuoteBackend but fails the chunks listed (or leaves them unanswered)."""
+
+    def __init__(self, figures, fail=(), drop=()):
+        super().__init__(figures)
+        self.fail, self.drop = set(fail), set(drop)
+
+    def answer(self, chunks, source):
+        answers = super().answer(chunks, source)
+        return [
+            ChunkAnswer(chunk=a.chunk, error="gave up") if a.chunk in self.fail else a
+            for a in answers
+            if a.chunk not in self.drop
+        ]
+
+
+def _gold_figures():
+    return [Figure(**f) for f in gold_json("kunshan-2021")["figures"]]
+
+
+def test_status_complete_partial_failed_follows_the_chunks():
+    source = read_source(CORPUS / "kunshan-2021.txt")
+    complete = extract(source, FailingChunks(_gold_figures()))
+    assert (complete.status, complete.verified, complete.failed_chunks) == ("complete", True, [])
+    busy = complete.figures[-1].chunk  # a chunk that gave figures
+    partial = extract(source, FailingChunks(_gold_figures(), fail={busy}))
+    assert (partial.status, partial.verified, partial.failed_chunks) == ("partial", True, [busy])
+    assert 0 < len(partial.figures) < len(complete.figures)
+    every = range(complete.chunks)
+    failed = extract(source, FailingChunks(_gold_figures(), fail=every))
+    assert (failed.status, failed.verified, failed.figures) == ("failed", False, [])
+    assert '"verified":true' not in failed.model_dump_json()
+
+
+def test_a_chunk_the_backend_left_unanswered_counts_as_failed():
+    source = read_source(CORPUS / "kunshan-2021.txt")
+    result = extract(source, FailingChunks(_gold_figures(), drop={0}))
+    assert result.status == "partial" and result.failed_chunks == [0]

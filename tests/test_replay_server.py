@@ -132,9 +132,11 @@ def test_hang_outlasts_the_client_timeout_and_stop_does_not_wait_for_it():
 
 
 def test_drop_cuts_the_connection_mid_body():
-    with ReplayServer(mode="echo", faults=parse_schedule("drop:at=0")) as server:
-        with pytest.raises(openai.APIConnectionError):
-            ask(server, SENTENCE)
+    with (
+        ReplayServer(mode="echo", faults=parse_schedule("drop:at=0")) as server,
+        pytest.raises(openai.APIConnectionError),
+    ):
+        ask(server, SENTENCE)
     assert server.stats.faults["drop"] == 1
 
 

@@ -141,7 +141,10 @@ def test_a_trigger_carries_over_the_clauses_of_a_list_sentence(backend):
 
 
 def test_a_bare_share_after_a_count_is_that_counts_rate(backend):
-    text = "发挥行政复议化解行政争议的主渠道作用,调解和解结案42件,占比40.8%;撤销、确认违法等案件7件,直接纠错率6.8%,复议公信力明显提升。"
+    text = (
+        "发挥行政复议化解行政争议的主渠道作用,调解和解结案42件,占比40.8%;"
+        "撤销、确认违法等案件7件,直接纠错率6.8%,复议公信力明显提升。"
+    )
     assert as_pairs(figures_of(text, backend)) == {
         ("reconsideration.mediated", 42),
         ("reconsideration.mediation_rate", 40.8),
@@ -173,7 +176,10 @@ def test_a_scope_prefix_becomes_the_scope(backend, text, indicator, scope):
 
 
 def test_traditional_script_matches_and_stays_as_printed(backend):
-    text = "截至目前,我區共收到行政復議申請22件,受理17件,審結14件(含2019年結轉結案1件),制發行政復議意見書2份,無直接糾錯案件。"
+    text = (
+        "截至目前,我區共收到行政復議申請22件,受理17件,審結14件(含2019年結轉結案1件),"
+        "制發行政復議意見書2份,無直接糾錯案件。"
+    )
     figures = figures_of(text, backend)
     assert as_pairs(figures) == {
         ("reconsideration.received", 22),
@@ -207,7 +213,10 @@ def test_an_approximate_count_keeps_its_marker(backend):
 
 
 def test_parts_after_qizhong_do_not_restate_the_total(backend):
-    text = "全年累计开展合法性审查工作86件,其中重大行政决策16件,规范性文件7件,征收补偿法制审核15件,其他法律事务27件。"
+    text = (
+        "全年累计开展合法性审查工作86件,其中重大行政决策16件,规范性文件7件,"
+        "征收补偿法制审核15件,其他法律事务27件。"
+    )
     assert as_pairs(figures_of(text, backend)) == {
         ("normative_docs.legality_reviews", 86),
         ("major_decisions.legality_reviews", 16),
@@ -334,7 +343,10 @@ def test_a_title_naming_the_government_before_guanyu(backend):
 
 
 def test_an_indicator_may_have_several_rules(backend):
-    text = "办理市人大代表建议222件,市政协提案472件,办结率100%。12345热线共受理市民来电170.3万件,整体办结率达99. 77%。"
+    text = (
+        "办理市人大代表建议222件,市政协提案472件,办结率100%。"
+        "12345热线共受理市民来电170.3万件,整体办结率达99. 77%。"
+    )
     assert as_pairs(figures_of(text, backend)) == {
         ("oversight.npc_suggestions", 222),
         ("oversight.cppcc_proposals", 472),

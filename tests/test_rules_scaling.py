@@ -195,7 +195,8 @@ def test_proposals_reach_their_chunks_in_time_linear_in_both(backend, monkeypatc
         found = find_all(source.text, backend.rules)
         chunks = chunk_source(source, size=100)
         monkeypatch.setattr(rules, "find_all", lambda _text, _rules, found=found: found)
-        per_proposal.append(_seconds(lambda: backend.answer(chunks, source), runs) / len(found))
+        seconds = _seconds(lambda c=chunks, s=source: backend.answer(c, s), runs)
+        per_proposal.append(seconds / len(found))
         assert len(chunks) > len(found) / 8
     # A scan of every chunk per proposal costs 16x per proposal here; bisection measures ~1x but
     # microsecond timings of 16x more data wander to 2x on a busy machine (seen in CI), so 4x.

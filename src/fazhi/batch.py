@@ -14,7 +14,7 @@ import glob
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,14 +22,16 @@ from pathlib import Path
 from fazhi import __version__
 from fazhi.catalog import Catalog
 from fazhi.chunking import chunk_source
+from fazhi.errors import FazhiError
 from fazhi.export import jsonl
-from fazhi.export.jsonl import RecordKey, ReportRecord
+from fazhi.export.jsonl import ErrorStage, RecordKey, ReportRecord
 from fazhi.export.tables import SOURCES_SUFFIX, default_sources_dir, write_source_text
 from fazhi.ingest import SUPPORTED, IngestError, read_source
-from fazhi.model import Chunk, Source, Usage
+from fazhi.model import Chunk, Result, Source, Usage
 from fazhi.pipeline import Backend, chunk_size_for, extract_file
 from fazhi.resources import data_dir
 from fazhi.text import estimate_tokens as text_tokens
+from fazhi.workers import DaemonPool
 
 REPORT_SUFFIXES = tuple(SUPPORTED)
 BESIDE_SUFFIX = ".source.txt"  # text fazhi wrote next to a result: output, not a report
@@ -40,8 +42,12 @@ BESIDE_SUFFIX = ".source.txt"  # text fazhi wrote next to a result: output, not 
 # fazhi.text.estimate_tokens, the one estimate every caller shares.
 ANSWER_CHARS_PER_SOURCE_CHAR = 0.54
 
+# After Ctrl-C, how long the reports already running may take to finish and be recorded; a
+# report still running then is left to die with the process (run again on resume).
+INTERRUPT_GRACE_SECONDS = 2.0
 
-class NoInputsError(ValueError):
+
+class NoInputsError(FazhiError, ValueError):
     """An input argument that names no report (one line, for the user)."""
 
 
@@ -127,7 +133,8 @@ def extract_report(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
     source = result = None
-    error = stage = None
+    error: str | None = None
+    stage: ErrorStage | None = None
     try:
         source, result = extract_file(
             path, backend, chunk_size=chunk_size, overlap=overlap, catalog=catalog
@@ -136,10 +143,8 @@ def extract_report(
         error, stage = str(exc), "read"
     except Exception as exc:  # any backend failure is this report's failure, not the batch's
         error, stage = _one_line(f"{type(exc).__name__}: {exc}"), "extract"
-    if result is not None and result.chunk_errors:
-        failed = len(result.chunk_errors)
-        error = _one_line(f"{failed} of {result.chunks} chunks failed: {result.chunk_errors[0]}")
-        stage = "chunks"
+    if result is not None and result.status != "complete":
+        error, stage = _incomplete(result)
     record = ReportRecord(
         source=str(path),
         source_sha256=source.sha256
@@ -148,7 +153,7 @@ def extract_report(
         backend=backend.name,
         model=backend.model,
         prompt_version=backend.prompt_version,
-        status="failed" if error else "ok",
+        status=result.status if result is not None else "failed",
         error=error,
         error_stage=stage,
         started=started,
@@ -161,6 +166,15 @@ def extract_report(
     return record, source
 
 
+def _incomplete(result: Result) -> tuple[str, ErrorStage]:
+    """One line on why a result is partial or failed: its failed chunks, else the caps hit."""
+    if result.failed_chunks:
+        first = result.chunk_errors[0] if result.chunk_errors else "no answer"
+        failed = len(result.failed_chunks)
+        return _one_line(f"{failed} of {result.chunks} chunks failed: {first}"), "chunks"
+    return _one_line(f"caps hit, answers may be cut: {'; '.join(result.caps_hit)}"), "caps"
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -170,7 +184,7 @@ class BatchPlan:
     """What a run will do: reports to run, and journal records that make others unnecessary."""
 
     todo: list[tuple[Path, str]]  # (path, sha256)
-    done: dict[Path, ReportRecord]  # reports already ``ok`` in the journal, by input path
+    done: dict[Path, ReportRecord]  # reports already complete in the journal, by input path
     duplicates: dict[Path, Path] = field(default_factory=dict)  # same bytes as an earlier input
     repaired_bytes: int = 0  # a torn last line cut off the journal
 
@@ -182,7 +196,9 @@ def plan_batch(
     finished: dict[RecordKey, ReportRecord] = {}
     if resume and journal is not None:
         finished = {
-            r.key: r for r in jsonl.latest_records(jsonl.read_records(journal)) if r.status == "ok"
+            r.key: r
+            for r in jsonl.latest_records(jsonl.read_records(journal))
+            if r.status == "complete"
         }
     plan = BatchPlan(todo=[], done={})
     first_with: dict[str, Path] = {}
@@ -207,7 +223,8 @@ class BatchProgress:
 
     total: int
     skipped: int = 0
-    ok: int = 0
+    complete: int = 0
+    partial: int = 0
     failed: int = 0
     chunks: int = 0
     usage: Usage = field(default_factory=Usage)
@@ -215,10 +232,11 @@ class BatchProgress:
 
     @property
     def finished(self) -> int:
-        return self.skipped + self.ok + self.failed
+        return self.skipped + self.complete + self.partial + self.failed
 
     def add(self, record: ReportRecord) -> None:
-        self.ok += record.status == "ok"
+        self.complete += record.status == "complete"
+        self.partial += record.status == "partial"
         self.failed += record.status == "failed"
         self.chunks += record.chunks
         self.usage = self.usage + record.usage
@@ -231,6 +249,7 @@ class BatchSummary:
     duplicates: dict[Path, Path]  # inputs skipped because an earlier input has the same bytes
     progress: BatchProgress
     repaired_bytes: int = 0
+    abandoned: int = 0  # reports still running when the deadline passed (their threads left)
 
 
 ProgressCallback = Callable[[BatchProgress], None]
@@ -247,6 +266,7 @@ def run_batch(
     overlap: bool = False,
     catalog: Catalog | None = None,
     on_progress: ProgressCallback | None = None,
+    deadline: float | None = None,
     sources_dir: str | Path | None = None,
 ) -> BatchSummary:
     """Extract every report in ``paths`` into the JSONL ``journal``.
@@ -254,7 +274,9 @@ def run_batch(
     With ``resume`` the journal is kept (a torn last line cut off) and reports already ``ok``
     in it are skipped; without, it is started afresh. At most ``concurrency`` reports run at
     once. The journal is written by this thread only, one durable line per finished report,
-    so an interruption (KeyboardInterrupt propagates) leaves complete lines only.
+    so an interruption (KeyboardInterrupt propagates) leaves complete lines only. After
+    ``deadline`` seconds the reports not finished are recorded as failed (stage ``deadline``)
+    and the call returns without waiting for the ones still running.
     Each report's cleaned text, which its offsets index, goes to ``sources_dir`` (default
     ``JOURNAL.sources`` beside the journal; ``export.tables.source_text_path`` names the file).
     """
@@ -271,52 +293,101 @@ def run_batch(
     notify(progress)
     options = {"chunk_size": chunk_size, "overlap": overlap, "catalog": catalog}
     texts = Path(sources_dir) if sources_dir else default_sources_dir(journal)
-    fresh = _run_all(
-        plan.todo, backend, journal, max(1, concurrency), options, progress, notify, texts
+    fresh, abandoned = _run_all(
+        plan.todo, backend, journal, max(1, concurrency), options, progress, notify, deadline, texts
     )
     # A report redone after a failure has two lines; keep only the newest so readers of the
     # journal see one line per report. Atomic and locked: other writers wait, nothing is lost.
     jsonl.compact(journal)
     records = [fresh.get(path) or plan.done[path] for path in paths if path not in plan.duplicates]
-    return BatchSummary(records, plan.duplicates, progress, repaired_bytes=repaired)
+    return BatchSummary(records, plan.duplicates, progress, repaired, abandoned)
 
 
 def _run_all(
-    todo, backend, journal: Path, concurrency, options, progress, notify, sources_dir: Path
-) -> dict[Path, ReportRecord]:
-    """Run the reports on a thread pool; this thread alone appends to the journal."""
+    todo, backend, journal: Path, concurrency, options, progress, notify, deadline, sources_dir: Path
+) -> tuple[dict[Path, ReportRecord], int]:
+    """Run the reports on daemon workers; this thread alone appends to the journal.
+
+    Returns the records by path and how many reports were abandoned still running.
+    """
     fresh: dict[Path, ReportRecord] = {}
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="fazhi-report")
-    futures: dict[Future, Path] = {
-        pool.submit(extract_report, path, backend, sha256=sha, **options): path
+    pool = DaemonPool(concurrency, name="fazhi-report")
+    futures: dict[Future, tuple[Path, str]] = {
+        pool.submit(extract_report, path, backend, sha256=sha, **options): (path, sha)
         for path, sha in todo
     }
 
-    def record(future: Future) -> None:
-        entry, source = future.result()
+    def record(outcome: tuple[ReportRecord, Source | None], path: Path) -> None:
+        entry, source = outcome
         if source is not None and entry.source_sha256:
             write_source_text(sources_dir, entry.source_sha256, source.text)
         jsonl.append_locked(journal, entry)
-        fresh[futures[future]] = entry
+        fresh[path] = entry
         progress.add(entry)
 
     try:
-        for future in as_completed(futures):
-            record(future)
+        for future in as_completed(futures, timeout=deadline):
+            record(future.result(), futures[future][0])
             notify(progress)
+    except TimeoutError:
+        abandoned = pool.shutdown(cancel_futures=True)
+        for future, (path, sha) in futures.items():
+            if path in fresh:
+                continue
+            if future.done() and not future.cancelled():  # finished just now: keep it
+                record(future.result(), path)
+            else:
+                record((deadline_record(path, sha, backend, deadline), None), path)
+        notify(progress)
+        return fresh, abandoned
     except KeyboardInterrupt:
-        # Threads cannot be stopped and the interpreter waits for them anyway: drop the
-        # queued reports, keep the ones already running (a second Ctrl-C stops this too).
-        pool.shutdown(wait=False, cancel_futures=True)
-        for future in futures:
-            if futures[future] not in fresh and not future.cancelled():
-                record(future)
+        # Drop the queued reports; give the running ones a moment to finish and record them,
+        # but never wait on a call that hangs (the workers are daemons; a second Ctrl-C
+        # stops the wait too).
+        pool.shutdown(cancel_futures=True)
+        running = [f for f in futures if not f.cancelled() and futures[f][0] not in fresh]
+        finished, _ = wait(running, timeout=INTERRUPT_GRACE_SECONDS)
+        for future in running:
+            if future in finished:
+                record(future.result(), futures[future][0])
         raise
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(cancel_futures=True)
         raise
     pool.shutdown()
-    return fresh
+    return fresh, 0
+
+
+def deadline_record(path: Path, sha: str, backend: Backend, deadline: float | None) -> ReportRecord:
+    """The journal line of a report the overall deadline cut off (run again on resume)."""
+    return ReportRecord(
+        source=str(path),
+        source_sha256=sha,
+        backend=backend.name,
+        model=backend.model,
+        prompt_version=backend.prompt_version,
+        status="failed",
+        error=f"{path}: not finished when the deadline of {deadline:g} s passed",
+        error_stage="deadline",
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
+        fazhi_version=__version__,
+    )
+
+
+def run_one(
+    path: Path, backend: Backend, *, deadline: float | None = None, **options
+) -> tuple[ReportRecord, Source | None]:
+    """``extract_report`` for a single report on a daemon worker, given up after ``deadline``.
+
+    The caller's thread only waits, so Ctrl-C reaches it at once even while the backend hangs.
+    """
+    pool = DaemonPool(1, name="fazhi-report")
+    future = pool.submit(extract_report, path, backend, **options)
+    pool.shutdown()
+    try:
+        return future.result(timeout=deadline)
+    except TimeoutError:
+        return deadline_record(path, file_sha256(path), backend, deadline), None
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from fazhi.errors import FazhiError
 from fazhi.model import IndicatorKind
 from fazhi.resources import data_file
 
@@ -43,7 +44,7 @@ class Catalog:
         return self.indicators[indicator_id].group
 
 
-class CatalogError(ValueError):
+class CatalogError(FazhiError, ValueError):
     pass
 
 

@@ -134,7 +134,9 @@ def _title(line: str) -> str:
 def _heading_paths(headings: list[Heading], positions: list[int]) -> list[tuple[str, ...]]:
     """The heading path at each of ``positions`` (ascending), in one pass over the headings:
     a path per chunk from the first heading on would be quadratic in a long report."""
-    paths, path, passed = [], [], 0
+    paths: list[tuple[str, ...]] = []
+    path: list[Heading] = []
+    passed = 0
     for pos in positions:
         while passed < len(headings) and headings[passed].start <= pos:
             heading = headings[passed]

@@ -6,8 +6,8 @@ The rules are those of ``evals/gold/README.md``:
   is equal within a relative tolerance of 1e-6 (``fazhi.numbers.values_equal``). Matching is
   one-to-one and *maximum* (augmenting paths, see ``_max_matching``), with gold figures tried
   non-optional first: the matching therefore covers as many non-optional gold figures as any
-  matching can, and still has the largest possible size. A prediction matched to an optional gold figure is a true positive; an
-  unmatched optional gold figure is ignored (never a miss).
+  matching can, and still has the largest possible size. A prediction matched to an optional
+  gold figure is a true positive; an unmatched optional gold figure is ignored (never a miss).
 - **meta** -- exact match per field; ``None == None`` is a match.
 - **shortcomings / plans** -- an item matches a gold item when their character overlap
   (``fazhi.text.char_overlap``: common characters as multisets / length of the longer) is at
@@ -131,9 +131,8 @@ class ReportScore(BaseModel):
 
 def _total(name: str, combine, kind):
     """``combine`` over one field of every report: a derived total, never stored apart."""
-    return computed_field(
-        property(lambda self: combine(getattr(r, name) for r in self.reports)), return_type=kind
-    )
+    total = property(lambda self: combine(getattr(r, name) for r in self.reports))
+    return computed_field(return_type=kind)(total)
 
 
 class EvalResult(BaseModel):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
+from fazhi.errors import FazhiError
 from fazhi.model import Source, SourceKind
 
 SUPPORTED = {".txt": "txt", ".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -63,7 +64,7 @@ _BLOCK_TAGS = {
 }
 
 
-class IngestError(Exception):
+class IngestError(FazhiError):
     """A file that cannot become a ``Source``; ``str()`` is one line naming the file."""
 
     def __init__(self, path: str | Path, problem: str) -> None:

@@ -17,6 +17,8 @@ chunks -- and makes disagreements visible instead of resolving them silently:
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from fazhi.model import ChunkAnswer, Conflict, Figure, Meta, Rejection, Result, TextItem, Usage
 from fazhi.numbers import values_equal
 from fazhi.text import char_overlap
@@ -48,7 +50,10 @@ def merge(answers: list[ChunkAnswer], *, source: str = "", chunks: int | None = 
     )
 
 
-def _with_chunk(item: Figure | TextItem, chunk: int) -> Figure | TextItem:
+_Item = TypeVar("_Item", Figure, TextItem)
+
+
+def _with_chunk(item: _Item, chunk: int) -> _Item:
     # The chunk index is the verifier's hint for which occurrence of a repeated quote is meant.
     return item if item.chunk is not None else item.model_copy(update={"chunk": chunk})
 
@@ -143,4 +148,4 @@ def merge_meta(ordered: list[ChunkAnswer]) -> tuple[Meta, list[Rejection]]:
                         chunk=answer.chunk,
                     )
                 )
-    return Meta(**fields), rejections
+    return Meta.model_validate(fields), rejections

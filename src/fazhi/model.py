@@ -15,6 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 Span = tuple[int, int]
 SourceKind = Literal["txt", "html", "pdf"]
 IndicatorKind = Literal["count", "percent", "money"]
+# complete: every chunk answered and no cap was hit; partial: some chunks failed or hit a cap
+# (the result holds what the others gave); failed: nothing usable (no chunk answered, the file
+# could not be read, the backend raised, the deadline passed).
+ResultStatus = Literal["complete", "partial", "failed"]
 
 
 class Source(BaseModel):
@@ -128,6 +132,8 @@ class ChunkAnswer(BaseModel):
     rejected: list[Rejection] = Field(default_factory=list)  # what the backend itself gave up on
     usage: Usage = Field(default_factory=Usage)
     error: str | None = None  # a chunk whose call failed for good: recorded, the report goes on
+    # limits the answer ran into ("max_figures=16", "max_tokens=2048"): it may be incomplete
+    caps_hit: list[str] = Field(default_factory=list)
 
 
 def _text_items(value: object) -> object:
@@ -154,7 +160,12 @@ class Result(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     chunks: int = 0
     chunk_errors: list[str] = Field(default_factory=list)
-    verified: bool = False  # set by verify(): every figure, meta field and text item checked
+    failed_chunks: list[int] = Field(default_factory=list)  # indices of the chunks that failed
+    caps_hit: list[str] = Field(default_factory=list)  # "chunk 3: max_figures=16"
+    status: ResultStatus = "complete"  # set by pipeline.extract from the chunks' fate
+    # every figure, meta field and text item was checked against the source, and at least one
+    # chunk answered: never true on a result whose every chunk failed
+    verified: bool = False
 
     @field_validator("shortcomings", "plans", mode="before")
     @classmethod

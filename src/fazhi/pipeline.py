@@ -14,7 +14,7 @@ from fazhi.catalog import Catalog, default_catalog
 from fazhi.chunking import DEFAULT_CHUNK_SIZE, chunk_source
 from fazhi.ingest import read_source
 from fazhi.merge import merge
-from fazhi.model import Chunk, ChunkAnswer, Result, Source
+from fazhi.model import Chunk, ChunkAnswer, Result, ResultStatus, Source
 from fazhi.verify import verify
 
 
@@ -41,19 +41,44 @@ def extract(
     overlap: bool = False,
     catalog: Catalog | None = None,
 ) -> Result:
-    """One report's verified result."""
+    """One report's verified result, with its status (complete, partial or failed)."""
     chunks = chunk_source(source, size=chunk_size_for(backend, chunk_size), overlap=overlap)
     answers = backend.answer(chunks, source)
     draft = merge(answers, source=source.path, chunks=len(chunks))
+    failed = sorted({a.chunk for a in answers if a.error} | _unanswered(chunks, answers))
+    caps = [f"chunk {a.chunk}: {cap}" for a in answers for cap in a.caps_hit]
     draft = draft.model_copy(
         update={
             "source_sha256": source.sha256,
             "backend": backend.name,
             "model": backend.model,
             "prompt_version": backend.prompt_version,
+            "failed_chunks": failed,
+            "caps_hit": caps,
         }
     )
-    return verify(draft, source, catalog or default_catalog(), chunks=chunks)
+    result = verify(draft, source, catalog or default_catalog(), chunks=chunks)
+    status = result_status(len(chunks), failed, caps)
+    # The verifier checked what is there; with no chunk answered there is nothing it vouches for.
+    return result.model_copy(
+        update={"status": status, "verified": result.verified and status != "failed"}
+    )
+
+
+def result_status(
+    chunks: int, failed_chunks: Sequence[int], caps_hit: Sequence[str]
+) -> ResultStatus:
+    """complete: every chunk answered within its caps; failed: none answered; else partial."""
+    if chunks == 0 or len(failed_chunks) >= chunks:
+        return "failed"
+    if failed_chunks or caps_hit:
+        return "partial"
+    return "complete"
+
+
+def _unanswered(chunks: Sequence[Chunk], answers: Sequence[ChunkAnswer]) -> set[int]:
+    # A backend that returns fewer answers than chunks has failed the missing ones silently.
+    return {c.index for c in chunks} - {a.chunk for a in answers}
 
 
 def extract_file(path: str | Path, backend: Backend, **options) -> tuple[Source, Result]:

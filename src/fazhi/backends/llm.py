@@ -256,7 +256,7 @@ class LLMBackend:
         self.concurrency = max(1, concurrency)
         self.max_reasks = max_reasks
         self.max_tokens = max_tokens
-        self.params: dict[str, float | int] = {
+        self.params: dict[str, Any] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "max_reasks": max_reasks,
@@ -309,7 +309,7 @@ class LLMBackend:
         try:
             results = await asyncio.gather(*(self._answer_one(client, gate, c) for c in chunks))
         finally:
-            if client.client is not None:
+            if client.client is not None:  # the openai client instructor wraps
                 await client.client.close()
         return [answer for answer, _ in results], [stats for _, stats in results]
 
@@ -407,8 +407,8 @@ class LLMBackend:
             f"estimate: the rendered prompts at {TOKENS_PER_NON_ASCII_CHAR} tokens per Chinese "
             f"(non-ASCII) and {TOKENS_PER_ASCII_CHAR} per ASCII character, "
             f"{COMPLETION_TOKENS_PER_CALL} answer tokens a call, {REASK_SHARE:.0%} of chunks "
-            f"re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); "
-            "cached chunks cost 0; one report may be off by a factor of 2, a batch less"
+            f"re-asked {self.max_reasks} times (as Qwen2.5-Coder-1.5B was); cached chunks cost 0; "
+            "one report may be off by a factor of 2, a batch less"
         )
 
     def stats_dicts(self) -> list[dict[str, Any]]:

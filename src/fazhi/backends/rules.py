@@ -157,9 +157,9 @@ def _near(
             return best
     after = q.number.end if q.form == "zero" else q.end
     for pattern in rule.near:
-        m = pattern.search(norm, after, w.post_end)
-        if m and (q.form != "zero" or m.start() == after):
-            return (False, m.end() - m.start(), m.end())
+        following = pattern.search(norm, after, w.post_end)
+        if following and (q.form != "zero" or following.start() == after):
+            return (False, following.end() - following.start(), following.end())
     return None
 
 
@@ -224,9 +224,11 @@ def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list
     for sentence in rules_text.sentences(norm):
         inside = all_quantities[bisect_left(starts, sentence[0]) : bisect_left(starts, sentence[1])]
         for new in _sentence_figures(text, norm, rules, sentence, inside, templates):
-            scopes = scopes_stated.setdefault((new.item.indicator, float(new.item.value)), set())
-            if not _restated(new.item.scope, scopes):
-                scopes.add(new.item.scope)
+            figure = new.item
+            assert isinstance(figure, Figure)  # _sentence_figures finds figures only
+            scopes = scopes_stated.setdefault((figure.indicator, float(figure.value)), set())
+            if not _restated(figure.scope, scopes):
+                scopes.add(figure.scope)
                 found.append(new)
     return found
 
@@ -249,6 +251,7 @@ def _sentence_figures(
         after_breakdown = window.earlier.last_end(rules.breakdown, q.number.start) is not None
         excluded = stated if after_breakdown else set()
         match = match_indicator(norm, q, window, rules, excluded)
+        indicator: str | None
         if match:
             indicator = match.rule.indicator
         else:
@@ -355,7 +358,8 @@ class RulesBackend:
         except Exception as exc:  # a rules bug must not lose the report (backend contract)
             error = f"rules backend failed: {type(exc).__name__}: {exc}"
             return [ChunkAnswer(chunk=c.index, error=error) for c in chunks]
-        return [_answer_for(chunk, mine) for chunk, mine in zip(chunks, _per_chunk(found, chunks), strict=False)]
+        per_chunk = _per_chunk(found, chunks)
+        return [_answer_for(chunk, mine) for chunk, mine in zip(chunks, per_chunk, strict=False)]
 
 
 def _per_chunk(found: list[Found], chunks: Sequence[Chunk]) -> list[list[Found]]:
@@ -373,15 +377,22 @@ def _per_chunk(found: list[Found], chunks: Sequence[Chunk]) -> list[list[Found]]
 
 
 def _answer_for(chunk: Chunk, mine: list[Found]) -> ChunkAnswer:
-    stated = {f.item.field: f.item.value for f in mine if f.what == "meta"}
+    # ``what`` names the kind of ``item``; the isinstance tests say the same to the type checker.
+    stated = {f.item.field: f.item.value for f in mine if isinstance(f.item, Stated)}
+    texts = {
+        what: [_at(f.item, chunk) for f in mine if f.what == what and isinstance(f.item, TextItem)]
+        for what in ("shortcoming", "plan")
+    }
     return ChunkAnswer(
         chunk=chunk.index,
         figures=[
-            f.item.model_copy(update={"chunk": chunk.index}) for f in mine if f.what == "figure"
+            f.item.model_copy(update={"chunk": chunk.index})
+            for f in mine
+            if isinstance(f.item, Figure)
         ],
-        meta=Meta(**stated) if stated else None,
-        shortcomings=[_at(f.item, chunk) for f in mine if f.what == "shortcoming"],
-        plans=[_at(f.item, chunk) for f in mine if f.what == "plan"],
+        meta=Meta.model_validate(stated) if stated else None,
+        shortcomings=texts["shortcoming"],
+        plans=texts["plan"],
     )
 
 

@@ -14,10 +14,11 @@ import yaml
 from fazhi.backends.rules_meta import MetaRules
 from fazhi.backends.rules_sections import SectionRules
 from fazhi.catalog import Catalog
+from fazhi.errors import FazhiError
 from fazhi.resources import data_file
 
 
-class RulesError(ValueError):
+class RulesError(FazhiError, ValueError):
     """``rules.yaml`` is malformed or names an indicator the catalog lacks."""
 
 

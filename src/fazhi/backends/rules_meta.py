@@ -188,6 +188,8 @@ def _to_date(match: re.Match[str]) -> date | None:
     groups = [g for g in match.groups() if g not in "-./"]
     try:
         y, m, d = (int(g) if g.isdigit() else _chinese_number(g) for g in groups)
+        if y is None or m is None or d is None:
+            return None
         return date(y, m, d)
     except (TypeError, ValueError):
         return None

@@ -229,7 +229,7 @@ def plan_items(norm: str, rules: SectionRules, start: int) -> list[Span]:
 def _clause_items(norm: str, rules: SectionRules, sentence: Span) -> list[Span]:
     s, e = sentence
     verb = re.compile(r"(?:将|要|继续)").search(norm, s, e)
-    items = []
+    items: list[Span] = []
     for cs, ce in clauses(norm, verb.end() if verb else s, e):
         cs, ce = trim(norm, (cs, ce))
         if rules.purpose.match(norm, cs, ce):

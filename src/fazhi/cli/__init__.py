@@ -1,17 +1,41 @@
 """The ``fazhi`` command line: argument parsing and printing only; the work is done below.
 
 Each command lives in its own module under ``fazhi.cli`` and registers itself on ``app``.
+Errors a user must act on are ``fazhi.errors.FazhiError``: ``_Commands.invoke`` turns every one,
+from any command, into one line on stderr and exit code 2, so no command keeps its own list.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
+from typer import _click  # typer vendors click; TyperGroup.invoke takes its Context
+from typer.core import TyperGroup
 
 from fazhi import __version__
+from fazhi.errors import FazhiError
+
+USER_ERROR_EXIT = 2  # exit 1 means "a report failed"; 2 is "fix the invocation or the input"
+
+
+class _Commands(TyperGroup):
+    """The command group: maps every ``FazhiError`` to ``fazhi COMMAND: message`` and exit 2."""
+
+    def invoke(self, ctx: _click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FazhiError as err:
+            if os.environ.get("FAZHI_DEBUG"):  # FAZHI_DEBUG=1: the traceback, for a bug report
+                raise
+            command = f"fazhi {ctx.invoked_subcommand}" if ctx.invoked_subcommand else "fazhi"
+            typer.echo(f"{command}: {err.one_line()}", err=True)
+            raise typer.Exit(USER_ERROR_EXIT) from None
+
 
 app = typer.Typer(
+    cls=_Commands,
     name="fazhi",
     help="Verified extraction of figures from 法治政府建设年度报告 (annual rule-of-law reports).",
     no_args_is_help=True,

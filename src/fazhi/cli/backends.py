@@ -10,6 +10,8 @@ import os
 import sys
 from dataclasses import dataclass
 
+from fazhi.errors import FazhiError
+
 BACKENDS = ("auto", "rules", "llm", "hybrid")
 
 
@@ -26,31 +28,49 @@ class LLMOptions:
     timeout: float = 120.0
 
 
-class BackendChoiceError(ValueError):
+class BackendChoiceError(FazhiError, ValueError):
     """A backend that cannot be built as asked (one line, for the user)."""
 
 
-def llm_configured(opts: LLMOptions) -> bool:
-    """An endpoint counts as configured when a URL is given or the environment names one."""
-    return bool(
-        opts.base_url or os.environ.get("OPENAI_BASE_URL") or os.environ.get(opts.api_key_env)
+def _endpoint_and_model(opts: LLMOptions) -> tuple[str | None, str | None]:
+    """The endpoint and model asked for: flags (or fazhi.toml, via the settings), else env."""
+    return (
+        opts.base_url or os.environ.get("OPENAI_BASE_URL"),
+        opts.model or os.environ.get("FAZHI_MODEL"),
     )
 
 
+def auto_choice(opts: LLMOptions) -> tuple[str, str]:
+    """What ``auto`` becomes, and why, in words for stderr.
+
+    The LLM only when an endpoint AND a model are configured: an API key alone (a user's
+    ``OPENAI_API_KEY`` exported for other tools) or a model alone must never send a report to a
+    hosted API unasked; the README's offline command keeps working whatever ``OPENAI_*`` is set.
+    """
+    base_url, model = _endpoint_and_model(opts)
+    if base_url and model:
+        return "llm", (
+            f"endpoint and model {model!r} configured "
+            "(--base-url/OPENAI_BASE_URL, --model/FAZHI_MODEL); --backend rules for the offline one"
+        )
+    if base_url:
+        why = "an endpoint is configured but no model (--model or FAZHI_MODEL)"
+    elif model:
+        why = f"model {model!r} is configured but no endpoint (--base-url or OPENAI_BASE_URL)"
+    else:
+        why = "no LLM endpoint and model configured (--base-url and --model for the llm backend)"
+    return "rules", why
+
+
 def resolve_name(name: str, opts: LLMOptions, *, announce: bool = True) -> str:
-    """``auto`` becomes ``llm`` with an endpoint configured, else ``rules``; said on stderr."""
+    """``auto`` becomes ``llm`` with an endpoint and a model configured, else ``rules``."""
     if name not in BACKENDS:
         raise BackendChoiceError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     if name != "auto":
         return name
-    chosen = "llm" if llm_configured(opts) else "rules"
+    chosen, why = auto_choice(opts)
     if announce:
-        hint = (
-            "no LLM endpoint configured (set OPENAI_BASE_URL/OPENAI_API_KEY or --base-url for --backend llm)"
-            if chosen == "rules"
-            else "LLM endpoint configured (use --backend rules for the offline extractor)"
-        )
-        print(f"fazhi: backend auto → {chosen}: {hint}", file=sys.stderr)
+        print(f"fazhi: backend auto → {chosen}: {why}", file=sys.stderr)
     return chosen
 
 
@@ -74,8 +94,7 @@ def make_backend(name: str, opts: LLMOptions | None = None, *, announce: bool = 
 def _make_llm(opts: LLMOptions):
     from fazhi.backends.llm import LLMBackend
 
-    base_url = opts.base_url or os.environ.get("OPENAI_BASE_URL")
-    model = opts.model or os.environ.get("FAZHI_MODEL")
+    base_url, model = _endpoint_and_model(opts)
     if not model:
         raise BackendChoiceError("the llm backend needs a model: pass --model or set FAZHI_MODEL")
     return LLMBackend(

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fazhi.cli import app
+from fazhi.errors import FazhiError
 from fazhi.evaluate import Comparison, Counts, EvalResult, compare, error_listing, evaluate
 from fazhi.model import Result
 from fazhi.resources import data_dir
@@ -24,7 +25,7 @@ NOT_WIRED = "extraction backends not available yet; use --predictions"
 RESULTS_DIR = Path("evals/results")
 
 
-class EvalInputError(Exception):
+class EvalInputError(FazhiError):
     """Bad input for the eval command: one line for the user, exit code 2."""
 
 
@@ -82,18 +83,15 @@ def eval_command(
       fazhi eval --compare evals/results/rules-none-none.json evals/results/llm-qwen-v3.json
     """
     console = Console()
-    try:
-        if compare_files is not None:
-            a, b = (_read_eval_result(p) for p in compare_files)
-            _print_comparison(console, compare(a, b), compare_files)
-            return
-        # defaults work from any folder: the gold and corpus shipped with fazhi
-        gold = gold or data_dir("evals/gold")
-        corpus = corpus or data_dir("evals/corpus")
-        result = _run(backend, model, gold, corpus, predictions, _Replay(replay, base_url))
-    except EvalInputError as err:
-        typer.echo(f"fazhi eval: {err}", err=True)
-        raise typer.Exit(2) from None
+    # Any FazhiError (gold, corpus, backend, endpoint) is one line and exit 2 (fazhi.cli).
+    if compare_files is not None:
+        a, b = (_read_eval_result(p) for p in compare_files)
+        _print_comparison(console, compare(a, b), compare_files)
+        return
+    # defaults work from any folder: the gold and corpus shipped with fazhi
+    gold = gold or data_dir("evals/gold")
+    corpus = corpus or data_dir("evals/corpus")
+    result = _run(backend, model, gold, corpus, predictions, _Replay(replay, base_url))
     _print_result(console, result)
     if errors:
         _print_errors(console, result)
@@ -104,7 +102,9 @@ def eval_command(
 
 
 class _Replay:
-    """Where extraction's HTTP goes: the live endpoint, or recorded cassettes ``PREFIX-<stem>.yaml``."""
+    """Where extraction's HTTP goes.
+
+    The live endpoint, or recorded cassettes ``PREFIX-<stem>.yaml``."""
 
     def __init__(self, prefix: str | None, base_url: str | None):
         self.prefix, self.base_url = prefix, base_url
@@ -165,8 +165,7 @@ def _extract_all(
     """Run the pipeline over each gold report: the one place eval touches extraction."""
     replay = replay or _Replay(None, None)
     try:
-        from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
-        from fazhi.ingest import IngestError
+        from fazhi.cli.backends import LLMOptions, make_backend
         from fazhi.pipeline import extract_file
     except ImportError:
         raise EvalInputError(NOT_WIRED) from None
@@ -174,18 +173,13 @@ def _extract_all(
         # A replay must send exactly the recorded requests: no cached answer may stand in.
         opts = LLMOptions(model=model, base_url=replay.base_url, use_cache=not replay.prefix)
         backend = make_backend(backend_name, opts)
-    except BackendChoiceError as err:
-        raise EvalInputError(str(err)) from None
     except ModuleNotFoundError as err:  # the factory imports each backend lazily too
         raise EvalInputError(f"{NOT_WIRED} (no module {err.name})") from None
     results: dict[str, Result] = {}
     for stem in stems:
         path = _corpus_file(corpus, stem)
-        try:
-            with replay.around(stem):
-                _, results[stem] = extract_file(path, backend)
-        except IngestError as err:
-            raise EvalInputError(str(err)) from None
+        with replay.around(stem):
+            _, results[stem] = extract_file(path, backend)
     return results
 
 

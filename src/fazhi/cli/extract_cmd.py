@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 
@@ -15,21 +16,21 @@ from fazhi.batch import (
     BatchProgress,
     BatchSummary,
     Estimate,
-    NoInputsError,
     estimate_batch,
-    extract_report,
     find_inputs,
     plan_batch,
     run_batch,
+    run_one,
 )
 from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
-from fazhi.cli.config import EXTRACT_SETTINGS, ConfigError, read_config_file, settle
+from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
+from fazhi.cli.output_paths import check_output, describe
 from fazhi.export import ReportRecord, write_panel
 from fazhi.ingest import write_text_beside
 
 
-class ExtractInputError(Exception):
+class ExtractInputError(FazhiError):
     """A bad invocation: one line on stderr, exit code 2."""
 
 
@@ -43,7 +44,8 @@ def extract_command(
     paths: list[str] = typer.Argument(
         ...,
         metavar="PATH...",
-        help="Report files, folders (searched recursively for .txt/.html/.htm/.pdf) or glob patterns.",
+        help="Report files, folders (searched recursively for .txt/.html/.htm/.pdf) or glob "
+        "patterns.",
     ),
     out: Path | None = typer.Option(
         None,
@@ -55,7 +57,7 @@ def extract_command(
     backend: str | None = _option(
         "--backend",
         "auto|rules|llm|hybrid (env FAZHI_BACKEND; default auto: llm when an endpoint "
-        "is configured, else rules).",
+        "and a model are configured, else rules).",
     ),
     model: str | None = _option("--model", "Model name for llm/hybrid (env FAZHI_MODEL)."),
     base_url: str | None = _option(
@@ -71,10 +73,9 @@ def extract_command(
         "--concurrency",
         "Model calls in flight at most: reports at once in a batch, chunks at once "
         "within them (default 4).",
-        min=1,
     ),
     chunk_size: int | None = _option(
-        "--chunk-size", "Characters per chunk (default: the backend's preference).", min=200
+        "--chunk-size", "Characters per chunk (default: the backend's preference)."
     ),
     overlap: bool = _option("--overlap", "Overlap chunks by one sentence.", False),
     cache_dir: str | None = _option(
@@ -84,13 +85,11 @@ def extract_command(
         "--timeout",
         "Seconds to wait for one model answer (env FAZHI_TIMEOUT; default 120; a 1.5B "
         "model on two CPU cores needs ~600).",
-        min=1,
     ),
     max_reasks: int | None = _option(
         "--max-reasks",
         "Times a chunk's answer goes back to the model with the verifier's errors "
         "(env FAZHI_MAX_REASKS; default 2).",
-        min=0,
     ),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
     csv_path: Path | None = _option(
@@ -116,6 +115,13 @@ def extract_command(
         "Batch: folder for each report's cleaned text, which its offsets index "
         "(default OUT.sources beside the journal).",
     ),
+    deadline: float | None = typer.Option(
+        None,
+        "--deadline",
+        help="Stop after this many seconds overall: reports not finished by then are recorded "
+        "as failed (reason: the deadline) and run again on resume.",
+        min=1,
+    ),
 ) -> None:
     r"""Extract verified figures, shortcomings and plans from reports.
 
@@ -124,11 +130,18 @@ def extract_command(
     -o OUT.jsonl, appended as each report finishes. Rerunning the same
     command skips reports already done and retries failed ones.
 
-    Exit codes: 0 every report extracted; 1 a report failed (unreadable
-    file, backend error, failed chunks) while the others were written;
-    2 bad invocation (no inputs, unknown backend, no model for llm).
-    Rejected proposals are normal output (listed under "rejected"),
-    not a failure, unless --strict.
+    Every result has a status: complete (every chunk answered), partial
+    (some chunks failed or hit a cap; the result holds the rest) or
+    failed (nothing usable: unreadable file, backend error, every chunk
+    failed, --deadline passed).
+
+    Exit codes: 0 every report complete; 1 some report failed (the
+    others were written); 3 none failed but some are partial; 2 bad
+    invocation (no inputs, unknown backend, no model for llm, an -o or
+    --csv that cannot be written or is an input); 130 interrupted
+    (Ctrl-C; finished reports are in the journal). Rejected proposals
+    are normal output (listed under "rejected"), not a failure, unless
+    --strict (then exit 1).
 
     Settings: flags, then environment variables, then the \[extract]
     table of ./fazhi.toml, then defaults.
@@ -139,7 +152,7 @@ def extract_command(
       fazhi extract 'reports/**/*.pdf' -o out.jsonl --backend llm \
         --model qwen2.5-7b --dry-run --price-in 0.3 --price-out 0.6
     """
-    flags = {
+    flags: dict[str, object] = {
         "backend": backend,
         "model": model,
         "base_url": base_url,
@@ -153,14 +166,16 @@ def extract_command(
         "timeout": timeout,
         "max_reasks": max_reasks,
     }
-    try:
-        settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
-        inputs = find_inputs(paths)
-        batch = _is_batch(paths, inputs, out)
-        engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
-    except (ConfigError, NoInputsError, BackendChoiceError, ExtractInputError) as exc:
-        _fail(str(exc))
-    options = {"chunk_size": settings["chunk_size"], "overlap": overlap}
+    # A FazhiError raised here (settings, inputs, outputs, backend) is one line and exit 2
+    # (mapped once in fazhi.cli).
+    settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
+    inputs = find_inputs(paths)
+    batch = _is_batch(paths, inputs, out)
+    for path, flag in ((out, "-o"), (csv_path, "--csv")):
+        if path is not None and not dry_run:
+            check_output(path, inputs, flag)
+    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
+    options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
     settings["sources_dir"] = sources
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
@@ -168,16 +183,23 @@ def extract_command(
         estimate = estimate_batch(plan, engine, **options)
         _print_estimate(estimate, engine, prices)
         raise typer.Exit(1 if estimate.unreadable else 0)
-    if batch:
-        code = _run_many(inputs, engine, out, settings, options, resume, csv_path, prices, strict)
-    else:
-        code = _run_one(inputs[0], engine, out, options, csv_path, strict)
-    raise typer.Exit(code)
+    options["deadline"] = deadline
+    try:
+        if batch and out is not None:  # a batch always has its journal (_is_batch)
+            records = _run_many(inputs, engine, out, settings, options, resume, csv_path, prices)
+        else:
+            records = _run_one(inputs[0], engine, out, options, csv_path)
+    except KeyboardInterrupt:
+        where = f"finished reports are in {out} -- run the same command again to resume"
+        _fail(f"interrupted; {where if batch else 'nothing written'}", code=130)
+    except OSError as exc:  # a full disk or a folder gone while writing: say what, no traceback
+        _fail(f"cannot write {exc.filename or 'the output'}: {describe(exc)}")
+    raise typer.Exit(exit_code(records, strict))
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"fazhi extract: {message}", err=True)
-    raise typer.Exit(2)
+    raise typer.Exit(code)
 
 
 def _is_batch(arguments: list[str], inputs: list[Path], out: Path | None) -> bool:
@@ -220,9 +242,9 @@ def _build_backend(settings: dict, no_cache: bool, reports: int):
 
 
 def _run_one(
-    path: Path, engine, out: Path | None, options: dict, csv_path: Path | None, strict: bool
-) -> int:
-    record, source = extract_report(path, engine, **options)
+    path: Path, engine, out: Path | None, options: dict, csv_path: Path | None
+) -> list[ReportRecord]:
+    record, source = run_one(path, engine, **options)
     if record.error_stage == "read":
         _fail(record.error or "cannot read the report")
     if record.result is not None:
@@ -230,54 +252,42 @@ def _run_one(
         if out is None:
             sys.stdout.write(text)
         else:
-            out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(text, encoding="utf-8")
             if source is not None:
                 beside = write_text_beside(source, out)
                 typer.echo(f"wrote {out} and {beside}", err=True)
-    if record.status == "failed":
-        typer.echo(f"fazhi extract: {record.error}", err=True)
+    if record.status != "complete":
+        typer.echo(f"fazhi extract: {record.status}: {record.error}", err=True)
     if csv_path is not None:
         _write_csv([record], csv_path)
-    return _exit_code([record], strict)
+    return [record]
 
 
 def _run_many(
-    inputs, engine, out: Path, settings, options, resume, csv_path, prices, strict
-) -> int:
+    inputs, engine, out: Path, settings, options, resume, csv_path, prices
+) -> list[ReportRecord]:
     reports = len(inputs)
     workers = min(int(settings["concurrency"]), reports)
     with _progress_bar(prices) as show:
-        try:
-            summary = run_batch(
-                inputs,
-                engine,
-                out,
-                concurrency=workers,
-                resume=resume,
-                on_progress=show,
-                sources_dir=settings["sources_dir"],
-                **options,
-            )
-        except KeyboardInterrupt:
-            typer.echo(
-                f"fazhi extract: interrupted; finished reports are in {out} -- "
-                "run the same command again to resume",
-                err=True,
-            )
-            raise typer.Exit(130) from None
+        summary = run_batch(
+            inputs, engine, out, concurrency=workers, resume=resume, on_progress=show,
+            sources_dir=settings["sources_dir"], **options
+        )
     _print_summary(summary, out)
     if csv_path is not None:
         _write_csv(summary.records, csv_path)
-    return _exit_code(summary.records, strict)
+    return summary.records
 
 
-def _exit_code(records: list[ReportRecord], strict: bool) -> int:
-    if any(r.status == "failed" for r in records):
+def exit_code(records: list[ReportRecord], strict: bool = False) -> int:
+    """0 all complete; 1 some report failed (or, with --strict, something was rejected);
+    3 none failed but some are partial."""
+    statuses = {r.status for r in records}
+    if "failed" in statuses:
         return 1
-    if strict and any(r.result and r.result.rejected for r in records):
-        return 1
-    return 0
+    if "partial" in statuses:
+        return 3
+    return 1 if strict and any(r.result and r.result.rejected for r in records) else 0
 
 
 def _write_csv(records: list[ReportRecord], path: Path) -> None:
@@ -288,7 +298,7 @@ def _write_csv(records: list[ReportRecord], path: Path) -> None:
 
 def _print_summary(summary: BatchSummary, out: Path) -> None:
     p = summary.progress
-    parts = [f"{p.total} reports: {p.ok} extracted, {p.failed} failed"]
+    parts = [f"{p.total} reports: {p.complete} complete, {p.partial} partial, {p.failed} failed"]
     if p.skipped:
         parts.append(f"{p.skipped} already done (skipped)")
     if summary.duplicates:
@@ -297,8 +307,16 @@ def _print_summary(summary: BatchSummary, out: Path) -> None:
     if summary.repaired_bytes:
         typer.echo(f"  cut a torn last line ({summary.repaired_bytes} bytes) off {out}", err=True)
     for record in summary.records:
-        if record.status == "failed":
-            typer.echo(f"  failed: {record.error}", err=True)
+        if record.status != "complete":
+            typer.echo(f"  {record.status}: {_naming_the_report(record)}", err=True)
+    if summary.abandoned:
+        typer.echo(f"  {summary.abandoned} reports were still running at the deadline", err=True)
+
+
+def _naming_the_report(record: ReportRecord) -> str:
+    """The record's error, led by the report's path unless it already starts with it."""
+    error = record.error or "no result"
+    return error if error.startswith(record.source) else f"{record.source}: {error}"
 
 
 def _print_estimate(estimate: Estimate, engine, prices: tuple) -> None:
@@ -312,11 +330,14 @@ def _print_estimate(estimate: Estimate, engine, prices: tuple) -> None:
         f"  chunks              {estimate.chunks}",
         f"  prompt tokens       ~{estimate.prompt_tokens:,}",
         f"  completion tokens   ~{estimate.completion_tokens:,}",
-        f"  estimated cost      {_money(cost) if cost is not None else 'give --price-in/--price-out (per million tokens)'}",
+        f"  estimated cost      {_money(cost) if cost is not None else NO_PRICES}",
         f"  ({estimate.method})",
     ]
     lines += [f"  unreadable: {error}" for error in estimate.unreadable]
     typer.echo("\n".join(lines))
+
+
+NO_PRICES = "give --price-in/--price-out (per million tokens)"
 
 
 def _money(amount: float) -> str:
@@ -331,8 +352,8 @@ class _progress_bar:
 
         self.prices = prices
         self.console = Console(stderr=True)
-        self.bar = None
-        self.task = None
+        self.bar: Any = None  # rich.progress.Progress, imported only on a terminal
+        self.task: Any = None
 
     def __enter__(self):
         if self.console.is_terminal:
@@ -364,7 +385,8 @@ class _progress_bar:
         self.bar.update(self.task, completed=progress.finished, info=self._info(progress))
 
     def _info(self, p: BatchProgress) -> str:
-        info = f"ok {p.ok} · failed {p.failed} · chunks {p.chunks}"
+        info = f"complete {p.complete} · partial {p.partial} · failed {p.failed}"
+        info += f" · chunks {p.chunks}"
         if p.usage.prompt_tokens or p.usage.completion_tokens:
             info += f" · tokens {p.usage.prompt_tokens:,}/{p.usage.completion_tokens:,}"
         if any(price is not None for price in self.prices):

@@ -8,6 +8,7 @@ import typer
 from pydantic import ValidationError
 
 from fazhi.cli import app
+from fazhi.errors import FazhiError
 from fazhi.export import ReportRecord, read_records, render_view, span_mismatches
 from fazhi.export.tables import default_sources_dir, source_text_path
 from fazhi.ingest import IngestError, read_source
@@ -16,7 +17,7 @@ from fazhi.model import Result
 BESIDE = ".source.txt"
 
 
-class ShowInputError(Exception):
+class ShowInputError(FazhiError):
     """A result or source that cannot be shown: one line, exit code 2."""
 
 
@@ -61,12 +62,8 @@ def show_command(
     if result_path.suffix == ".jsonl" and pick is None and result_path.is_file():
         _show_summary(result_path, source, out or result_path.with_suffix(".html"))
         return
-    try:
-        result = _load_result(result_path, pick)
-        text = _source_text(result, result_path, source)
-    except ShowInputError as exc:
-        typer.echo(f"fazhi show: {exc}", err=True)
-        raise typer.Exit(2) from None
+    result = _load_result(result_path, pick)  # a FazhiError: one line, exit 2 (fazhi.cli)
+    text = _source_text(result, result_path, source)
     target = out or result_path.with_suffix(".html")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_view(result, text), encoding="utf-8")
@@ -133,8 +130,8 @@ def _source_text(result: Result, result_path: Path, source: Path | None) -> str:
     problems = span_mismatches(result, text)
     if problems:
         raise ShowInputError(
-            f"{where} is not the text this result's offsets refer to ({len(problems)} spans differ, "
-            f"first: {problems[0]})"
+            f"{where} is not the text this result's offsets refer to "
+            f"({len(problems)} spans differ, first: {problems[0]})"
         )
     return text
 

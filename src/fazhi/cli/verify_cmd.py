@@ -12,12 +12,13 @@ import typer
 from pydantic import ValidationError
 
 from fazhi.cli import app
-from fazhi.ingest import IngestError, read_source
+from fazhi.errors import FazhiError
+from fazhi.ingest import read_source
 from fazhi.model import Rejection, Result
 from fazhi.verify import verify
 
 
-class VerifyInputError(Exception):
+class VerifyInputError(FazhiError):
     """Bad input for the verify command: one line for the user, exit code 2."""
 
 
@@ -41,12 +42,8 @@ def verify_command(
       fazhi verify evals/gold/qingpu-2023.json -s evals/corpus/qingpu-2023.txt
       fazhi verify run/kunshan.json -s kunshan.txt -o checked.json
     """
-    try:
-        draft = load_result(result_path)
-        source = read_source(source_path)
-    except (VerifyInputError, IngestError) as err:
-        typer.echo(f"fazhi verify: {err}", err=True)
-        raise typer.Exit(2) from None
+    draft = load_result(result_path)  # a FazhiError here: one line, exit 2 (fazhi.cli)
+    source = read_source(source_path)
     checked = verify(draft, source)
     new_rejections = checked.rejected[len(draft.rejected) :]
     typer.echo(summary(draft, checked, new_rejections), err=True)

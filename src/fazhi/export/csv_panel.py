@@ -4,8 +4,9 @@ Written so ``pandas.read_csv(path)`` needs no arguments: ``value`` always carrie
 point (float), ``approx`` is ``True``/``False`` (bool), spans are plain integers. ``year`` is an
 integer column as long as every report states its year; a report without one leaves the cell
 empty, and pandas then reads the column as float unless told ``dtype={"year": "Int64"}``.
-The file starts with a UTF-8 byte-order mark so spreadsheet programs show the Chinese text;
-pandas and R skip it.
+Every row carries its report's ``status``: a partial report's rows are what its answered chunks
+gave, not the whole report. The file starts with a UTF-8 byte-order mark so spreadsheet
+programs show the Chinese text; pandas and R skip it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ PANEL_COLUMNS: tuple[str, ...] = (
     "source",
     "backend",
     "model",
+    "status",  # the report's: complete, or partial (some chunks failed: figures may be missing)
 )
 
 
@@ -77,6 +79,7 @@ def _row(result: Result, figure: Figure, catalog: Catalog) -> dict[str, str]:
         "source": result.source,
         "backend": result.backend or "",
         "model": result.model or "",
+        "status": result.status,
     }
 
 

@@ -183,7 +183,8 @@ def _header(result: Result, title: str) -> str:
     return (
         f"<header><h1>{escape(title)}</h1>"
         f'<p class="meta">{escape(" · ".join(f for f in facts if f) or "no metadata")}</p>'
-        f'<p class="run">{escape(" · ".join(r for r in run if r))} — {counts}</p>{warn}{errors}</header>'
+        f'<p class="run">{escape(" · ".join(r for r in run if r))} — {counts}</p>'
+        f"{warn}{errors}</header>"
     )
 
 
@@ -209,7 +210,8 @@ def _figure_table(result: Result, catalog: Catalog) -> str:
         rows.append(
             f'<tr data-f="{i}"><td>{link}</td>'
             f'<td class="{_group_class(figure.indicator, catalog)}">{escape(figure.indicator)}</td>'
-            f'<td class="num">{"≈" if figure.approx else ""}{escape(format_value(figure, catalog))}</td>'
+            f'<td class="num">{"≈" if figure.approx else ""}'
+            f"{escape(format_value(figure, catalog))}</td>"
             f"<td>{escape(figure.scope or '')}</td></tr>"
         )
     body = "".join(rows) or '<tr><td colspan="4">no figures</td></tr>'
@@ -275,7 +277,8 @@ td.num{text-align:right;white-space:nowrap}
 .hl.fig{border-radius:3px;padding:1px 0}.hl.multi{outline:1px solid #888}
 .hl.raw{font-weight:700;text-decoration:underline 2px;text-underline-offset:3px}
 .sc{text-decoration:underline wavy #c0392b;text-underline-offset:4px}
-.hl.sc:not(.fig){background:#fdecea}.pl{border-bottom:2px solid #2e86c1}.hl.pl:not(.fig){background:#eaf2fb}
+.hl.sc:not(.fig){background:#fdecea}.pl{border-bottom:2px solid #2e86c1}
+.hl.pl:not(.fig){background:#eaf2fb}
 .gx{background:#ddd}.focus{outline:2px solid #d35400!important}
 tr.focus td{background:#fff3e0}
 @media print{html,body{height:auto;display:block}main{display:block}.text,aside{overflow:visible}}
@@ -288,7 +291,8 @@ function mark(i,on){pieces(i).forEach(e=>e.classList.toggle('focus',on));
 document.querySelectorAll('tr[data-f="'+i+'"]').forEach(e=>e.classList.toggle('focus',on));}
 document.querySelectorAll('tr[data-f]').forEach(r=>{const i=r.dataset.f;
 r.addEventListener('mouseenter',()=>mark(i,true));r.addEventListener('mouseleave',()=>mark(i,false));
-r.addEventListener('click',()=>{const p=pieces(i);if(p.length)p[0].scrollIntoView({block:'center'});});});
+r.addEventListener('click',()=>{const p=pieces(i);
+if(p.length)p[0].scrollIntoView({block:'center'});});});
 document.querySelectorAll('#text [data-f]').forEach(e=>{const ids=e.dataset.f.split(' ');
 e.addEventListener('mouseenter',()=>ids.forEach(i=>mark(i,true)));
 e.addEventListener('mouseleave',()=>ids.forEach(i=>mark(i,false)));});

@@ -25,9 +25,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from fazhi.model import Result, Usage
+from fazhi.model import Result, ResultStatus, Usage
 
 try:
     import fcntl
@@ -35,6 +35,10 @@ except ImportError:  # Windows: no flock; one writer per journal there
     fcntl = None  # type: ignore[assignment]
 
 RecordKey = tuple[str, str, str | None, str | None]
+# where a report fell short: "read" (the file; fix the input), "extract" (the backend raised),
+# "chunks" (some or all chunks failed; the result holds what the others gave), "caps" (answers
+# hit a limit and may be cut), "deadline" (--deadline passed before the report finished)
+ErrorStage = Literal["read", "extract", "chunks", "caps", "deadline"]
 
 
 class ReportRecord(BaseModel):
@@ -45,17 +49,20 @@ class ReportRecord(BaseModel):
     backend: str
     model: str | None = None
     prompt_version: str | None = None
-    status: Literal["ok", "failed"]
-    error: str | None = None  # one line; set whenever status is "failed"
-    # where it failed: "read" (the file; fix the input), "extract" (the backend raised),
-    # "chunks" (some chunks failed; the result holds what the others gave)
-    error_stage: Literal["read", "extract", "chunks"] | None = None
+    status: ResultStatus  # the result's status; "failed" also when there is no result
+    error: str | None = None  # one line; set whenever status is not "complete"
+    error_stage: ErrorStage | None = None
     started: str = ""  # ISO 8601, UTC
     seconds: float = 0.0
     chunks: int = 0
     usage: Usage = Field(default_factory=Usage)
     fazhi_version: str = ""
     result: Result | None = None  # may be present on a failed report (some chunks failed)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _read_older_journals(cls, value: object) -> object:
+        return "complete" if value == "ok" else value  # journals written before statuses said "ok"
 
     @property
     def key(self) -> RecordKey:

@@ -1,4 +1,6 @@
-"""LLM plumbing: client factory, cache, prompt rendering. Reached only through ``fazhi.backends.llm``.
+"""LLM plumbing: client factory, cache, prompt rendering.
+
+Reached only through ``fazhi.backends.llm``.
 
 This file stays free of openai/instructor imports: the CLI calls ``quiet_reask_logs`` at every
 start, and a rules-only run must not pay for loading the client (~0.8 s).

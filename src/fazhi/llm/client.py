@@ -43,6 +43,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from fazhi.errors import FazhiError
+
 log = logging.getLogger("fazhi.llm")
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -53,7 +55,7 @@ LOCAL_PLACEHOLDER_KEY = (
 RETRY_AFTER_CAP = 120.0  # seconds: a server asking for longer is treated as down
 
 
-class LLMConfigError(ValueError):
+class LLMConfigError(FazhiError, ValueError):
     """An endpoint that cannot be used as configured (one line for the user)."""
 
 
@@ -206,7 +208,7 @@ def make_client(
         api_key=key, base_url=endpoint.base_url, timeout=endpoint.timeout, max_retries=0
     )
     completions = raw.chat.completions
-    completions.create = with_retries(completions.create, policy or RetryPolicy())  # type: ignore[method-assign]
+    completions.create = with_retries(completions.create, policy or RetryPolicy())  # type: ignore[method-assign,assignment]
     return instructor.from_openai(raw, mode=Mode[endpoint.mode])
 
 

@@ -105,7 +105,8 @@ def _text_item(what: str):
 
 def figure_model(catalog: Catalog) -> type[BaseModel]:
     """One figure: ``indicator`` restricted to the catalog's ids."""
-    indicator_ids = Literal[tuple(catalog.ids)]  # type: ignore[valid-type]
+    # Types built at run time are plain values to the type checker.
+    indicator_ids: Any = Literal[tuple(catalog.ids)]
     return create_model(
         "FigureReply",
         __base__=_CheckedFigure,
@@ -118,16 +119,17 @@ def figure_model(catalog: Catalog) -> type[BaseModel]:
 
 def answer_model(catalog: Catalog) -> type[BaseModel]:
     """The whole answer for one chunk (``ChunkReply``)."""
+    # Types built at run time are plain values to the type checker.
+    figures: Any = list[figure_model(catalog)]  # type: ignore[misc]
+    shortcomings: Any = list[_text_item("shortcoming")]  # type: ignore[misc]
+    plans: Any = list[_text_item("plan")]  # type: ignore[misc]
     return create_model(
         "ChunkReply",
         __config__=_STRICT,
-        figures=(list[figure_model(catalog)], Field(max_length=MAX_FIGURES)),  # type: ignore[misc]
+        figures=(figures, Field(max_length=MAX_FIGURES)),
         meta=(MetaReply | None, None),
-        shortcomings=(
-            list[_text_item("shortcoming")],
-            Field(default=[], max_length=MAX_TEXT_ITEMS),
-        ),
-        plans=(list[_text_item("plan")], Field(default=[], max_length=MAX_TEXT_ITEMS)),
+        shortcomings=(shortcomings, Field(default=[], max_length=MAX_TEXT_ITEMS)),
+        plans=(plans, Field(default=[], max_length=MAX_TEXT_ITEMS)),
     )
 
 
@@ -145,7 +147,9 @@ def schema_json(catalog: Catalog) -> str:
 
 
 def main() -> None:
-    """``python -m fazhi.llm.schema``: rewrite ``schemas/chunk_answer.schema.json`` from the catalog."""
+    """``python -m fazhi.llm.schema``: rewrite ``schemas/chunk_answer.schema.json``.
+
+    The schema is built from the catalog."""
     from fazhi.catalog import default_catalog
     from fazhi.resources import data_file
 

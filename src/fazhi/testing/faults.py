@@ -17,13 +17,15 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from fazhi.errors import FazhiError
+
 HTTP_FAULTS = {"rate_limit": 429, "http_500": 500, "http_502": 502, "http_503": 503}
 TRANSPORT_FAULTS = ("hang", "drop")
 CONTENT_FAULTS = ("truncated", "bad_schema", "foreign_number", "obey_injection")
 FAULTS: tuple[str, ...] = (*HTTP_FAULTS, *TRANSPORT_FAULTS, *CONTENT_FAULTS)
 
 
-class FaultSpecError(ValueError):
+class FaultSpecError(FazhiError, ValueError):
     pass
 
 

@@ -44,7 +44,9 @@ from fazhi.testing.faults import HTTP_FAULTS, FaultSchedule, parse_schedule
 
 @dataclass
 class Stats:
-    """What the server served. ``attempts`` counts requests per chunk key (``responders.chunk_key``)."""
+    """What the server served.
+
+    ``attempts`` counts requests per chunk key (``responders.chunk_key``)."""
 
     requests: int = 0
     faults: Counter = field(default_factory=Counter)
@@ -347,7 +349,8 @@ def _chat_completion(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m fazhi.testing.replay_server",
-        description="Local OpenAI-compatible replay server (recorded responses or a synthetic echo; not a model).",
+        description="Local OpenAI-compatible replay server "
+        "(recorded responses or a synthetic echo; not a model).",
         epilog="example: python -m fazhi.testing.replay_server --cassettes cassettes --latency 0.3 "
         "--faults 'rate_limit:p=0.1,times=1'",
     )
@@ -383,7 +386,8 @@ def main(argv: list[str] | None = None) -> None:
         server = ReplayServer(
             mode=mode, cassettes=args.cassettes, latency=args.latency, jitter=args.jitter,
             faults=parse_schedule(args.faults), retry_after=args.retry_after,
-            hang_seconds=args.hang_seconds, seed=args.seed, port=args.port, chunk_pattern=args.chunk_pattern,
+            hang_seconds=args.hang_seconds, seed=args.seed, port=args.port,
+            chunk_pattern=args.chunk_pattern,
         )  # fmt: skip
     except (ValueError, OSError) as exc:
         parser.exit(2, f"replay_server: {exc}\n")

@@ -144,7 +144,7 @@ class SchemaFiller:
         if kind == "array":
             items = _resolve(schema.get("items", {}), self.defs)
             return [self._figure(items)] if self.figure and _is_figure(items) else []
-        return {"string": "", "integer": 0, "number": 0, "boolean": False}.get(kind)
+        return {"string": "", "integer": 0, "number": 0, "boolean": False}.get(str(kind))
 
     def _choose(self, options: list[dict], name: str | None) -> Any:
         nullable = any(_resolve(o, self.defs).get("type") == "null" for o in options)
