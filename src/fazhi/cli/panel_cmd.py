@@ -7,9 +7,14 @@ from pathlib import Path
 import typer
 
 from fazhi.cli import app
+from fazhi.errors import FazhiError
 from fazhi.export import latest_records, read_records
 from fazhi.export.panel import write_tables
-from fazhi.export.tables import MissingExtraError, default_sources_dir, report_entries
+from fazhi.export.tables import default_sources_dir, report_entries
+
+
+class PanelInputError(FazhiError):
+    """A journal that cannot be made into tables."""
 
 
 @app.command("panel")
@@ -40,20 +45,15 @@ def panel_command(
       fazhi extract evals/corpus evals/dev/corpus -o out.jsonl
       fazhi panel out.jsonl -o panel/ --parquet
     """
+    # A FazhiError (no such journal, no pandas for --parquet) is one line, exit 2 (fazhi.cli).
     if not journal.is_file():
-        typer.echo(f"fazhi panel: {journal}: no such file", err=True)
-        raise typer.Exit(2)
+        raise PanelInputError(f"{journal}: no such file")
     records = latest_records(read_records(journal))
     if not records:
-        typer.echo(f"fazhi panel: {journal}: no report records in it", err=True)
-        raise typer.Exit(2)
+        raise PanelInputError(f"{journal}: no report records in it")
     sources_dir = sources or default_sources_dir(journal)
     entries = report_entries(records, sources_dir)
-    try:
-        written = write_tables(entries, out, parquet=parquet)
-    except MissingExtraError as exc:
-        typer.echo(f"fazhi panel: {exc}", err=True)
-        raise typer.Exit(2) from None
+    written = write_tables(entries, out, parquet=parquet)
     without_text = sum(1 for e in entries if e.result is not None and e.text_path is None)
     counts = ", ".join(f"{name} {rows}" for name, rows in written.items())
     typer.echo(f"wrote {out}/ ({counts} rows)", err=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from fazhi.errors import FazhiError
 from fazhi.export.jsonl import ReportRecord
 from fazhi.locality import Locality, resolve_locality
 from fazhi.model import Result
@@ -36,7 +37,7 @@ PANDAS_DTYPES: dict[ColumnType, str] = {
 TITLE_CHARS = 200  # the start of the text, where the title and issuer stand
 
 
-class MissingExtraError(RuntimeError):
+class MissingExtraError(FazhiError):
     """pandas or pyarrow is needed and not installed (one line for the user)."""
 
 
