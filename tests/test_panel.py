@@ -175,7 +175,7 @@ def test_polars_reads_every_table_as_is(corpus_batch):
 def test_the_reports_table_has_one_row_per_report_with_counts(corpus_batch):
     _, tables = corpus_batch
     reports = pd.read_csv(tables / "reports.csv")
-    assert len(reports) == 8 and (reports["status"] == "ok").all()
+    assert len(reports) == 8 and (reports["status"] == "complete").all()
     sucheng = reports[reports["source"].str.contains("sucheng")].iloc[0]
     assert (sucheng["meta_region"], sucheng["region_name"]) == ("宿城區", "宿城区")
     assert sucheng["figures"] == 23 and sucheng["conflicts"] >= 1

@@ -30,6 +30,7 @@ def test_show_picks_a_report_of_a_journal_by_its_written_source_text(tmp_path, m
     reports.mkdir()
     shutil.copy(REPO / "evals/corpus/kunshan-2021.txt", reports / "kunshan-2021.txt")
     shutil.copy(REPO / "evals/corpus/qingpu-2023.txt", reports / "qingpu-2023.txt")
+    Path("run").mkdir()
     assert runner.invoke(app, ["extract", "reports", "-o", "run/out.jsonl"]).exit_code == 0
     shutil.rmtree(reports)  # the journal names reports/…: gone, the written texts remain
     elsewhere = tmp_path / "elsewhere"

@@ -56,13 +56,18 @@ def _is_file(text: str) -> bool:
         return False
 
 
-def read_journal(path: str | Path, *, include_failed: bool = False) -> list[Result]:
-    """The results of a batch journal, newest per report; failed reports without a result are
-    left out (``include_failed`` keeps failed reports that have a partial result)."""
+def read_journal(
+    path: str | Path, *, statuses: Iterable[str] = ("complete", "partial")
+) -> list[Result]:
+    """The results of a batch journal, newest per report, of the given statuses.
+
+    A ``partial`` result (some chunks failed) holds only verified figures and is kept by
+    default; its ``status`` says it is incomplete. Reports that failed without a result are
+    never returned (the ``reports`` table of ``fazhi panel`` lists them).
+    """
+    wanted = set(statuses)
     records = latest_records(read_records(path))
-    return [
-        r.result for r in records if r.result is not None and (include_failed or r.status == "ok")
-    ]
+    return [r.result for r in records if r.result is not None and r.status in wanted]
 
 
 def to_panel(

@@ -304,7 +304,15 @@ def run_batch(
 
 
 def _run_all(
-    todo, backend, journal: Path, concurrency, options, progress, notify, deadline, sources_dir: Path
+    todo,
+    backend,
+    journal: Path,
+    concurrency,
+    options,
+    progress,
+    notify,
+    deadline,
+    sources_dir: Path,
 ) -> tuple[dict[Path, ReportRecord], int]:
     """Run the reports on daemon workers; this thread alone appends to the journal.
 

@@ -26,6 +26,7 @@ from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
 from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
 from fazhi.cli.output_paths import check_output, describe
+from fazhi.errors import FazhiError
 from fazhi.export import ReportRecord, write_panel
 from fazhi.ingest import write_text_beside
 
@@ -270,8 +271,14 @@ def _run_many(
     workers = min(int(settings["concurrency"]), reports)
     with _progress_bar(prices) as show:
         summary = run_batch(
-            inputs, engine, out, concurrency=workers, resume=resume, on_progress=show,
-            sources_dir=settings["sources_dir"], **options
+            inputs,
+            engine,
+            out,
+            concurrency=workers,
+            resume=resume,
+            on_progress=show,
+            sources_dir=settings["sources_dir"],
+            **options,
         )
     _print_summary(summary, out)
     if csv_path is not None:

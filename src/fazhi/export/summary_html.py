@@ -95,7 +95,7 @@ def _status(entry: ReportEntry) -> str:
     status = getattr(entry.result, "status", None)  # Result.status, where it exists
     if isinstance(status, str):
         return status
-    return entry.record.status if entry.record else "ok"
+    return entry.record.status if entry.record else "complete"
 
 
 def _coverage(entries: Sequence[ReportEntry], long: Sequence[Row], catalog: Catalog) -> str:
@@ -153,7 +153,7 @@ def _bar(count: int, total: int) -> str:
 
 
 def _problems(entries: Sequence[ReportEntry], links: Links) -> str:
-    bad = [e for e in entries if _status(e) not in ("ok", "complete")]
+    bad = [e for e in entries if _status(e) != "complete"]
     if not bad:
         return "<section><h2>Failed and partial reports</h2><p>None.</p></section>"
     items = "".join(

@@ -266,7 +266,7 @@ def _report_row(entry: ReportEntry, base: Path | None) -> Row:
         "source": entry.source,
         "source_sha256": entry.sha256,
         "source_text": relative(entry.text_path, base),
-        "status": _attr(result, "status") or (record.status if record else "ok"),
+        "status": _attr(result, "status") or (record.status if record else "complete"),
         "error": record.error if record else None,
         "error_stage": record.error_stage if record else None,
         "encoding": _attr(result, "encoding") or _attr(record, "encoding"),
