@@ -45,3 +45,23 @@ def test_a_journal_without_records_is_refused(tmp_path):
     journal.write_text("not json\n", encoding="utf-8")
     result = runner.invoke(app, ["panel", str(journal), "-o", str(tmp_path / "t")])
     assert result.exit_code == 2 and "no report records" in result.output
+
+
+def test_sources_dir_can_be_chosen_for_the_batch_and_the_panel(tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    shutil.copy(REPO / "evals/corpus/qingpu-2023.txt", reports)
+    shutil.copy(REPO / "evals/corpus/qidong-2024.txt", reports)
+    journal, texts = tmp_path / "out.jsonl", tmp_path / "texts"
+    extract = runner.invoke(
+        app, ["extract", str(reports), "-o", str(journal), "--sources", str(texts)]
+    )
+    assert extract.exit_code == 0, extract.output
+    assert len(list(texts.glob("*.txt"))) == 2 and not (tmp_path / "out.sources").exists()
+    tables = tmp_path / "t"
+    panel = runner.invoke(app, ["panel", str(journal), "-o", str(tables), "--sources", str(texts)])
+    assert panel.exit_code == 0 and "no source text" not in panel.output
+    long = pd.read_csv(tables / "panel_long.csv")
+    assert long["source_text"].str.startswith("../texts/").all()
+    without = runner.invoke(app, ["panel", str(journal), "-o", str(tmp_path / "u")])
+    assert "2 reports have no source text" in without.output  # said, not silently blank
