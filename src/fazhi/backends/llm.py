@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 
@@ -98,7 +98,8 @@ def chunk_check(chunk: Chunk, catalog: Catalog):
             return _reasons([checked]) if isinstance(checked, Rejection) else None
         if what == "meta":
             return _reasons(check_meta(Meta(**item), chunk.text)[1])
-        return _reasons(check_items([TextItem(quote=item)], chunk.text, what)[1])
+        text_kind = cast(Literal["shortcoming", "plan"], what)  # the schema's only other fields
+        return _reasons(check_items([TextItem(quote=item)], chunk.text, text_kind)[1])
 
     return check
 
@@ -140,7 +141,9 @@ def _settle_meta(item: Any, chunk: Chunk) -> tuple[Meta | None, list[Rejection]]
     return (kept if kept.model_dump(exclude_none=True) else None), rejected
 
 
-def _settle_items(items: Any, chunk: Chunk, what: str) -> tuple[list[TextItem], list[Rejection]]:
+def _settle_items(
+    items: Any, chunk: Chunk, what: Literal["shortcoming", "plan"]
+) -> tuple[list[TextItem], list[Rejection]]:
     quotes = [TextItem(quote=q, chunk=chunk.index) for q in (items or []) if isinstance(q, str)]
     kept, rejected = check_items(quotes, chunk.text, what)
     return [k.model_copy(update={"span": None}) for k in kept], rejected
