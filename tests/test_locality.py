@@ -76,3 +76,9 @@ def test_city_and_province_levels():
     assert resolve_locality("太原市", year=2021).level == "city"
     beijing = resolve_locality("北京市", year=2021)
     assert (beijing.level, beijing.adcode) == ("province", "110000")
+
+
+def test_a_name_changed_that_year_is_found_in_the_year_before_and_said_so():
+    loc = resolve_locality("江干区", year=2021)  # abolished in 2021; the 2020 table has it
+    assert (loc.adcode, loc.status, loc.code_year) == ("330104", "matched", 2020)
+    assert "2020 table" in loc.note
