@@ -106,7 +106,15 @@ def test_missing_year_stays_a_nullable_integer(tmp_path):
 def test_an_ambiguous_region_gets_no_code_and_a_flag():
     (wide,) = _wide([_result("鼓楼区", 2022, [("litigation.cases", 5, None)])])
     assert wide["adcode"] is None and wide["locality_status"] == "ambiguous"
-    assert wide["flags"] == "region_ambiguous" and wide["panel_key"] == "name:鼓楼区"
+    assert wide["flags"] == "region_ambiguous" and wide["panel_key"] == "file:r.txt"
+    assert wide["region_name"] == "鼓楼区"
+
+
+def test_two_ambiguous_reports_of_one_name_and_year_are_not_merged():
+    a = _result("鼓楼区", 2022, [("litigation.cases", 5, None)], "nanjing.txt", "aa" * 32)
+    b = _result("鼓楼区", 2022, [("litigation.cases", 7, None)], "fuzhou.txt", "bb" * 32)
+    wide = _wide([a, b])
+    assert len(wide) == 2 and all(w["litigation.cases__values"] == 1 for w in wide)
 
 
 @pytest.fixture(scope="module")

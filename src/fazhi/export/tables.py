@@ -87,10 +87,13 @@ class ReportEntry:
     @property
     def panel_key(self) -> str:
         """``adcode:…``, else ``name:…`` (simplified), else ``file:…``: never empty, never merged
-        blindly, and always text (a bare code would make CSV readers guess an integer column)."""
+        blindly, and always text (a bare code would make CSV readers guess an integer column).
+
+        An ambiguous name (鼓楼区 of an unknown city) keys by file: two such reports may be
+        different places, so they are not merged into one row."""
         if self.locality.adcode:
             return f"adcode:{self.locality.adcode}"
-        if self.locality.region_name:
+        if self.locality.region_name and self.locality.status != "ambiguous":
             return f"name:{self.locality.region_name}"
         return f"file:{self.source}"
 
