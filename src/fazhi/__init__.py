@@ -23,3 +23,7 @@ def __getattr__(name: str) -> Any:
     if name in ("extract", "read_journal", "to_panel"):
         return getattr(importlib.import_module("fazhi.api"), name)
     raise AttributeError(f"module 'fazhi' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:  # tab completion in notebooks shows the lazy names too
+    return sorted(set(globals()) | set(__all__))

@@ -203,7 +203,8 @@ def require(module: str) -> Any:
         return __import__(module)
     except ImportError:
         raise MissingExtraError(
-            f"{module} is not installed; install the panel extra: pip install 'fazhi[panel]'"
+            f"{module} is not installed; install the panel extra: pip install 'fazhi[panel]' "
+            "(in a checkout: pip install -e '.[panel]')"
         ) from None
 
 
