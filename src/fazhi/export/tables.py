@@ -234,6 +234,7 @@ REPORT_COLUMNS: dict[str, ColumnType] = {
     "plans": "int",
     "chunks": "int",
     "chunk_errors": "int",
+    "ingest_warnings": "int",
     "prompt_tokens": "int",
     "completion_tokens": "int",
     "calls": "int",
@@ -302,6 +303,8 @@ def _counts(result: Result | None) -> Row:
         "plans": len(result.plans),
         "chunks": result.chunks,
         "chunk_errors": len(result.chunk_errors),
+        # Result.warnings (what ingest repaired), once the model carries it
+        "ingest_warnings": len(getattr(result, "warnings", None) or []),
     }
 
 
