@@ -303,9 +303,13 @@ def _counts(result: Result | None) -> Row:
         "plans": len(result.plans),
         "chunks": result.chunks,
         "chunk_errors": len(result.chunk_errors),
-        # Result.warnings (what ingest repaired), once the model carries it
-        "ingest_warnings": len(getattr(result, "warnings", None) or []),
+        "ingest_warnings": _count(getattr(result, "warnings", None)),
     }
+
+
+def _count(items: object) -> int | None:
+    # Result.warnings (what ingest repaired) exists once ingest's field lands: empty until then
+    return len(items) if isinstance(items, list | tuple) else None
 
 
 def _attr(obj: object, name: str) -> str | None:
