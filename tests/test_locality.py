@@ -26,6 +26,7 @@ def test_the_same_district_with_or_without_its_parents_gets_one_code(printed):
 def test_a_parent_that_does_not_hold_the_district_is_not_overruled():
     loc = resolve_locality("南京市阎良区", year=2021)
     assert loc.status == "unknown" and loc.adcode is None
+    assert loc.region_name == "南京市阎良区" and "not under the parents" in loc.note
 
 
 def test_a_name_in_several_cities_without_context_stays_ambiguous():

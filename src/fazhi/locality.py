@@ -99,7 +99,7 @@ def resolve_locality(
         note = f"{target} is not under the parents named in {region!r}"
     return Locality(
         region=region,
-        region_name=target or simplified,
+        region_name=simplified,  # as printed: not the part that was found
         status="unknown",
         note=note,
         code_year=code_year,
