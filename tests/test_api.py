@@ -27,9 +27,11 @@ def test_extract_takes_a_path_or_the_text_and_verifies():
     assert from_path.meta.region == "昆山市"
 
 
-def test_an_unknown_backend_is_refused():
+def test_an_unknown_backend_or_option_is_refused():
     with pytest.raises(ValueError, match="unknown backend"):
         fazhi.extract("some text", backend="nope")
+    with pytest.raises(TypeError, match="unknown option.*modle.*base_url"):
+        fazhi.extract("some text", backend="llm", modle="qwen")
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,10 @@ def extract(
     ``concurrency``, ``cache_dir``, ``use_cache``, ``max_reasks``, ``timeout``). A string that
     names an existing file is read as that file; any other string is the report's text.
     """
+    unknown = sorted(set(options) - {f.name for f in fields(LLMOptions)})
+    if unknown:
+        known = ", ".join(f.name for f in fields(LLMOptions))
+        raise TypeError(f"unknown option(s) {', '.join(unknown)}; extract takes {known}")
     engine = make_backend(backend, LLMOptions(**options), announce=False)
     if isinstance(path_or_text, Path) or _is_file(path_or_text):
         _source, result = extract_file(path_or_text, engine, chunk_size=chunk_size)
