@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the backends are imported lazily: a rules run never loads t
     from fazhi.pipeline import Backend
 
 BACKENDS = ("auto", "rules", "llm", "hybrid")
+LLM_STYLES = ("label", "quote")  # label: the model labels numbers the code found (default)
 
 
 @dataclass
@@ -31,6 +32,9 @@ class LLMOptions:
     use_cache: bool = True
     max_reasks: int = 2
     timeout: float = 120.0
+    breaker_after: int = 5  # consecutive connection failures before the endpoint is given up
+    llm_style: str = "label"
+    context_tokens: int | None = None
 
 
 class BackendChoiceError(FazhiError, ValueError):
@@ -102,6 +106,19 @@ def _make_llm(opts: LLMOptions) -> LLMBackend:
     base_url, model = _endpoint_and_model(opts)
     if not model:
         raise BackendChoiceError("the llm backend needs a model: pass --model or set FAZHI_MODEL")
+    if opts.llm_style not in LLM_STYLES:
+        raise BackendChoiceError(
+            f"unknown LLM style {opts.llm_style!r}; choose one of {', '.join(LLM_STYLES)}"
+        )
+    if opts.llm_style == "label":
+        from fazhi.backends.llm_label import LabelBackend
+
+        return LabelBackend(
+            model=model, base_url=base_url, api_key_env=opts.api_key_env, mode=opts.mode,
+            concurrency=opts.concurrency, cache_dir=opts.cache_dir, use_cache=opts.use_cache,
+            max_reasks=opts.max_reasks, timeout=opts.timeout, context_tokens=opts.context_tokens,
+            breaker_after=opts.breaker_after,
+        )  # fmt: skip
     return LLMBackend(
         model=model,
         base_url=base_url,
@@ -112,4 +129,5 @@ def _make_llm(opts: LLMOptions) -> LLMBackend:
         use_cache=opts.use_cache,
         max_reasks=opts.max_reasks,
         timeout=opts.timeout,
+        breaker_after=opts.breaker_after,
     )
