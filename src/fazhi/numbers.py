@@ -19,17 +19,19 @@ Rules chosen where the text is ambiguous:
   余/多 and 万/亿) by a measure word (``十期``, ``三十三次``, ``两个``, ``二〇二一年``), or
   stand after 百分之, or be a lone ``零`` (``零败诉``). They are *not* numbers after 第/统/逐/唯/
   每/之, right after an opening quote or title mark (slogans: ``“一件事”``, ``“三项制度”``,
+  but a lone ``零`` in quotes is a count: ``保持“零败诉”``),
   ``《两个…``), in the fixed words listed in ``_CN_WORDS`` (``一起``, ``一批``, ``一次性``…), or
   as the ``一`` of ``上一级``/``下一年度``. So ``一是``, ``（一）``, ``第一``, ``统一``, ``一体化``,
   ``进一步``, ``十九大``, ``十四五`` are not numbers.
 * ``多`` after a number is a marker only when a measure word, 万/亿 or % follows (``100多次``)
   or the text ends there.
-* 以上/左右 after the measure word (``50人以上``) set ``approx`` without being part of ``raw``;
-  this is the one case where ``parse_raw(n.raw).approx`` differs from ``n.approx``.
+* 以上/左右 after the measure word (``50人以上``) and 超过/不少于/不低于/多于 before the number
+  (``超过150件``) set ``approx`` without being part of ``raw``; these are the cases where
+  ``parse_raw(n.raw).approx`` differs from ``n.approx``.
 * 约 and 近 are markers only where they stand alone (not 签约, 节约, 附近, 就近, 最近), and 近
   before a span of time is "the last" (``近3年``: raw ``3``, not approximate).
 * Not read: Chinese decimals (``一点五``), fractions (``三分之一``), 成 (tenths), ``近百``,
-  ``一万亿`` in Chinese numerals (``1.2万亿`` is read), 超过/以下/以内 as markers.
+  ``一万亿`` in Chinese numerals (``1.2万亿`` is read), 以下/以内 as markers.
 """
 
 from __future__ import annotations
@@ -112,6 +114,10 @@ _CHINESE = re.compile(
 # Chinese numerals right after these are ordinals or parts of words (第一, 统一, 逐一, 唯一, 每一,
 # 之一), or names in quotes and titles (“三项制度”, 《两个…》).
 _CN_BLOCKED_BEFORE = set('第统統逐唯每之“「『《〈‘"')
+_OPENING_QUOTES = set('“「『‘"')
+# Qualifiers before a number that make it approximate without being part of raw (like 以上
+# after the measure word): 超过500, 不少于40.
+_QUALIFIERS_BEFORE = ("超过", "不少于", "不低于", "多于")
 # Fixed words whose numeral is not a count although a measure word follows.
 _CN_WORDS = (
     "一起", "一部分", "一次性", "一把手", "一条龙", "一條龍", "一件事", "一批", "一系列",
@@ -121,6 +127,7 @@ _CN_WORDS = (
 _CN_UNIT_WORDS = ("分之", "条例", "條例", "元化")
 # 零 alone is the count zero (零败诉, 零投诉) except in these words.
 _ZERO_WORDS = set("星散售工部件碎钱錢食头頭花用点點")
+_OPENING_QUOTES = set('“「『‘"')
 
 
 def values_equal(a: float, b: float) -> bool:
@@ -215,6 +222,9 @@ def _is_chinese_quantity(match: re.Match[str], text: str) -> bool:
     run, start, after = match["run"], match.start("run"), match.end("run")
     if match["pct_pre"]:
         return True
+    if run == "零" and start > 0 and text[start - 1] in _OPENING_QUOTES:
+        # 保持“零败诉”: a zero count in quotation marks is still a count (not a slogan's name)
+        return not (after < len(text) and text[after] in _ZERO_WORDS)
     if start > 0 and text[start - 1] in _CN_BLOCKED_BEFORE:
         return False
     if run == "一" and start > 0 and text[start - 1] in "上下":
@@ -225,9 +235,12 @@ def _is_chinese_quantity(match: re.Match[str], text: str) -> bool:
         return not (after < len(text) and text[after] in _ZERO_WORDS)
     if not any(ch in _CN_DIGITS or ch in "十拾" for ch in run):
         return False  # 百问百答, 万人: a bare 百/千/万 is a word, not a count
-    if _unit_at(text, match.end("mult2") if match["mark"] else after) is None:
+    # the measure word follows the whole number: after 余/多 and a 万 there (an unmatched
+    # group's end is -1, which would read the last character of the text)
+    number_end = max(after, match.end("mark"), match.end("mult2"))
+    if _unit_at(text, number_end) is None:
         return False
-    return not text.startswith(_CN_UNIT_WORDS, match.end("mult2") if match["mark"] else after)
+    return not text.startswith(_CN_UNIT_WORDS, number_end)
 
 
 def _build(match: re.Match[str], text: str, amount: Decimal) -> Number:
@@ -239,6 +252,8 @@ def _build(match: re.Match[str], text: str, amount: Decimal) -> Number:
         start, pre = match.end("pre"), None
     approx = bool(pre or match["mark"] or match["post"])
     if unit is not None and text.startswith(("以上", "左右"), end + len(unit)):
+        approx = True
+    if text.endswith(_QUALIFIERS_BEFORE, 0, start):
         approx = True
     value: int | float = int(amount) if amount == amount.to_integral_value() else float(amount)
     return Number(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fazhi.errors import FazhiError
 
 BACKENDS = ("auto", "rules", "llm", "hybrid")
+LLM_STYLES = ("label", "quote")  # label: the model labels numbers the code found (default)
 
 
 @dataclass
@@ -26,6 +27,9 @@ class LLMOptions:
     use_cache: bool = True
     max_reasks: int = 2
     timeout: float = 120.0
+    breaker_after: int = 5  # consecutive connection failures before the endpoint is given up
+    llm_style: str = "label"
+    context_tokens: int | None = None
 
 
 class BackendChoiceError(FazhiError, ValueError):
@@ -97,6 +101,18 @@ def _make_llm(opts: LLMOptions):
     base_url, model = _endpoint_and_model(opts)
     if not model:
         raise BackendChoiceError("the llm backend needs a model: pass --model or set FAZHI_MODEL")
+    if opts.llm_style not in LLM_STYLES:
+        raise BackendChoiceError(
+            f"unknown LLM style {opts.llm_style!r}; choose one of {', '.join(LLM_STYLES)}"
+        )
+    if opts.llm_style == "label":
+        from fazhi.backends.llm_label import LabelBackend
+
+        return LabelBackend(
+            model=model, base_url=base_url, api_key_env=opts.api_key_env, mode=opts.mode,
+            concurrency=opts.concurrency, cache_dir=opts.cache_dir, use_cache=opts.use_cache,
+            max_reasks=opts.max_reasks, timeout=opts.timeout, context_tokens=opts.context_tokens,
+        )  # fmt: skip
     return LLMBackend(
         model=model,
         base_url=base_url,
@@ -107,4 +123,5 @@ def _make_llm(opts: LLMOptions):
         use_cache=opts.use_cache,
         max_reasks=opts.max_reasks,
         timeout=opts.timeout,
+        breaker_after=opts.breaker_after,
     )

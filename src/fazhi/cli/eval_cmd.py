@@ -49,6 +49,12 @@ def eval_command(
         help="Replay recorded HTTP exchanges PREFIX-<report>.yaml (vcrpy cassettes, e.g. "
         "cassettes/qwen) instead of calling the endpoint; reports with no recording are left out.",
     ),
+    llm_style: str = typer.Option(
+        "label",
+        "--llm-style",
+        help="label (the model labels marked numbers) or quote (the model writes quotes); "
+        "a replay needs the style it was recorded in.",
+    ),
     gold: Path = typer.Option(Path("evals/gold"), "--gold", help="Directory of gold JSON files."),
     corpus: Path = typer.Option(Path("evals/corpus"), "--corpus", help="Directory of the reports."),
     predictions: Path | None = typer.Option(
@@ -82,13 +88,16 @@ def eval_command(
         a, b = (_read_eval_result(p) for p in compare_files)
         _print_comparison(console, compare(a, b), compare_files)
         return
-    result = _run(backend, model, gold, corpus, predictions, _Replay(replay, base_url))
+    result = _run(backend, model, gold, corpus, predictions, _Replay(replay, base_url, llm_style))
     _print_result(console, result)
     if errors:
         _print_errors(console, result)
     path = out or RESULTS_DIR / _result_name(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(result.to_json() + "\n", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(result.to_json() + "\n", encoding="utf-8")
+    except OSError as err:
+        raise EvalInputError(f"cannot write {path}: {err.strerror or err}") from None
     console.print(f"wrote {path}")
 
 
@@ -97,8 +106,8 @@ class _Replay:
 
     The live endpoint, or recorded cassettes ``PREFIX-<stem>.yaml``."""
 
-    def __init__(self, prefix: str | None, base_url: str | None):
-        self.prefix, self.base_url = prefix, base_url
+    def __init__(self, prefix: str | None, base_url: str | None, llm_style: str = "label"):
+        self.prefix, self.base_url, self.llm_style = prefix, base_url, llm_style
 
     def cassette(self, stem: str) -> Path:
         return Path(f"{self.prefix}-{stem}.yaml")
@@ -162,7 +171,10 @@ def _extract_all(
         raise EvalInputError(NOT_WIRED) from None
     try:
         # A replay must send exactly the recorded requests: no cached answer may stand in.
-        opts = LLMOptions(model=model, base_url=replay.base_url, use_cache=not replay.prefix)
+        opts = LLMOptions(
+            model=model, base_url=replay.base_url, use_cache=not replay.prefix,
+            llm_style=replay.llm_style,
+        )  # fmt: skip
         backend = make_backend(backend_name, opts)
     except ModuleNotFoundError as err:  # the factory imports each backend lazily too
         raise EvalInputError(f"{NOT_WIRED} (no module {err.name})") from None

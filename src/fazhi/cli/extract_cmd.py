@@ -92,6 +92,24 @@ def extract_command(
         "Times a chunk's answer goes back to the model with the verifier's errors "
         "(env FAZHI_MAX_REASKS; default 2).",
     ),
+    breaker_after: int = _option(
+        "--breaker-after",
+        "Stop asking an endpoint after this many connection failures in a row; the chunks "
+        "left fail with the reason (default 5).",
+        5,
+        min=1,
+    ),
+    llm_style: str | None = _option(
+        "--llm-style",
+        "label: the model labels the numbers the code marked (default); quote: the model "
+        "writes each figure's quote and number (env FAZHI_LLM_STYLE).",
+    ),
+    context_tokens: int | None = _option(
+        "--context-tokens",
+        "Context window of the model in tokens, for label mode's request size (default: "
+        "known hosted models' window, 8192 for local servers; env FAZHI_CONTEXT_TOKENS).",
+        min=2000,
+    ),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
     csv_path: Path | None = _option(
         "--csv", "Also write the long panel: one CSV row per accepted figure."
@@ -161,6 +179,8 @@ def extract_command(
         "price_out": price_out,
         "timeout": timeout,
         "max_reasks": max_reasks,
+        "llm_style": llm_style,
+        "context_tokens": context_tokens,
     }
     # A FazhiError raised here (settings, inputs, outputs, backend) is one line and exit 2
     # (mapped once in fazhi.cli).
@@ -173,7 +193,7 @@ def extract_command(
     for path, flag in ((out, "-o"), (csv_path, "--csv")):
         if path is not None and not dry_run:
             check_output(path, inputs, flag)
-    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
+    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1, breaker_after)
     options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
@@ -216,7 +236,7 @@ def _is_batch(arguments: list[str], inputs: list[Path], out: Path | None) -> boo
     return False
 
 
-def _build_backend(settings: dict, no_cache: bool, reports: int):
+def _build_backend(settings: dict, no_cache: bool, reports: int, breaker_after: int = 5):
     """The backend, with model calls in flight shared between reports and their chunks."""
     total = int(settings["concurrency"])
     per_report = max(1, total // max(1, min(total, reports)))
@@ -230,6 +250,9 @@ def _build_backend(settings: dict, no_cache: bool, reports: int):
         use_cache=not no_cache,
         timeout=float(settings["timeout"]),
         max_reasks=int(settings["max_reasks"]),
+        breaker_after=breaker_after,
+        llm_style=str(settings["llm_style"]),
+        context_tokens=settings["context_tokens"],
     )
     try:
         return make_backend(str(settings["backend"]), options)
