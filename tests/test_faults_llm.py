@@ -224,6 +224,7 @@ def test_the_breaker_threshold_is_a_flag_of_fazhi_extract(
     url = closed_url()
     done = in_process("extract", str(three_chunk_report), "--backend", "llm", "--model", "m",
                       "--base-url", url, "--breaker-after", "1", "--concurrency", "1",
+                      "--chunk-size", "1000",  # three requests in either LLM style
                       "--no-cache", "-o", str(tmp_path / "k.json"))  # fmt: skip
     assert done.exit_code == 1, done.output
     result = json.loads((tmp_path / "k.json").read_text(encoding="utf-8"))

@@ -144,7 +144,7 @@ class LabelBackend(LLMBackend):
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
         index = index_of(source)
         layout = Layout.of(index)
-        client = make_client(self.endpoint, self.retry)
+        client = make_client(self.endpoint, self.retry, self.breaker)
         gate = asyncio.Semaphore(self.concurrency)
         try:
             results = await asyncio.gather(
