@@ -44,7 +44,7 @@ from decimal import Decimal
 __all__ = ["Number", "find_numbers", "parse_raw", "values_equal"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a report holds one per number it prints
 class Number:
     """One number as printed: ``raw == text[start:end]``."""
 
