@@ -63,8 +63,8 @@ def _undecodable(tmp: Path) -> Path:
 
 
 def _unsupported(tmp: Path) -> Path:
-    path = tmp / "report.docx"
-    path.write_bytes(b"PK\x03\x04 not really a docx")
+    path = tmp / "report.xlsx"
+    path.write_bytes(b"PK\x03\x04 not a report type")
     return path
 
 

@@ -12,6 +12,7 @@ from fazhi.batch import (
     NoInputsError,
     estimate_batch,
     extract_report,
+    file_sha256,
     find_inputs,
     plan_batch,
     prompt_overhead_tokens,
@@ -49,7 +50,7 @@ def test_find_inputs_walks_folders_and_globs(reports):
     assert find_inputs([str(reports / "**" / "qidong*")]) == [
         next(reports.rglob("qidong-2024.txt"))
     ]
-    explicit = reports / "notes.docx"
+    explicit = reports / "notes.xlsx"
     assert find_inputs([str(explicit), str(explicit)]) == [
         explicit
     ]  # explicit files as given, once
@@ -111,6 +112,45 @@ def test_another_model_or_prompt_version_is_new_work(reports, tmp_path):
     run_batch(inputs, newer, journal)
     assert newer.report_calls == 1
     assert len(read_records(journal)) == 2
+
+
+def test_a_rerun_with_another_model_is_new_work(reports, tmp_path):
+    """Fails if the resume key drops the model."""
+    journal = tmp_path / "out.jsonl"
+    inputs = [reports / "kunshan-2021.txt"]
+    run_batch(inputs, EchoBackend(), journal)
+    other = EchoBackend()
+    other.model = "another-model"
+    run_batch(inputs, other, journal)
+    assert other.report_calls == 1
+    assert sorted(r.model for r in read_records(journal)) == ["another-model", "gold-echo"]
+
+
+def test_an_edited_report_is_run_again_and_its_newest_result_supersedes(reports, tmp_path):
+    """Fails if the resume key is the path instead of the bytes."""
+    journal = tmp_path / "out.jsonl"
+    report = reports / "kunshan-2021.txt"
+    run_batch([report], EchoBackend(), journal)
+    report.write_text(report.read_text(encoding="utf-8") + "\n（修订）\n", encoding="utf-8")
+    after_edit = EchoBackend()
+    run_batch([report], after_edit, journal)
+    assert after_edit.report_calls == 1
+    (kept,) = read_records(journal)  # one line per path: the edited file's result
+    assert kept.source_sha256 == file_sha256(report)
+    again = EchoBackend()
+    run_batch([report], again, journal)
+    assert again.report_calls == 0
+
+
+def test_a_renamed_report_is_still_done(reports, tmp_path):
+    """Fails if the resume key is the path: the same bytes under a new name are not rerun."""
+    journal = tmp_path / "out.jsonl"
+    run_batch([reports / "kunshan-2021.txt"], EchoBackend(), journal)
+    renamed = reports / "kunshan-renamed.txt"
+    (reports / "kunshan-2021.txt").rename(renamed)
+    again = EchoBackend()
+    summary = run_batch([renamed], again, journal)
+    assert again.report_calls == 0 and summary.progress.skipped == 1
 
 
 def test_a_torn_last_line_is_recovered_and_only_that_report_redone(reports, tmp_path):

@@ -107,6 +107,22 @@ def test_show_picks_one_report_out_of_a_journal(echo, tmp_path):
     assert "qidong-2024.txt" in (tmp_path / "qidong.html").read_text(encoding="utf-8")
 
 
+def test_show_picks_the_newest_of_several_results_for_one_report(echo, tmp_path):
+    shutil.copy(KUNSHAN, tmp_path / "kunshan.txt")
+    shutil.copy(CORPUS / f"{REPORTS[1]}.txt", tmp_path / "other.txt")
+    fazhi("extract", "kunshan.txt", "other.txt", "-o", "out.jsonl")
+    newer = EchoBackend()
+    newer.model = "newer-model"
+    echo["backend"] = newer
+    fazhi("extract", "kunshan.txt", "other.txt", "-o", "out.jsonl")
+    assert [r.model for r in read_records(tmp_path / "out.jsonl")].count("newer-model") == 2
+    shown = fazhi("show", "out.jsonl", "--pick", "kunshan", "-o", "k.html")
+    assert shown.exit_code == 0, shown.output
+    assert "2 results for kunshan.txt" in shown.stderr and "newer-model" in shown.stderr
+    assert "newer-model" in (tmp_path / "k.html").read_text(encoding="utf-8")
+    assert fazhi("show", "out.jsonl", "--pick", ".txt", "-o", "x.html").exit_code == 2
+
+
 def test_a_report_that_fails_in_the_backend_exits_1(monkeypatch, echo):
     echo["backend"] = EchoBackend(raise_on="昆山")
     result = fazhi("extract", KUNSHAN)

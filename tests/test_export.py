@@ -91,6 +91,20 @@ def test_latest_record_per_identity_wins_in_first_seen_order(results):
     assert latest[0].status == "complete"
 
 
+def test_a_newer_result_for_the_same_path_supersedes_an_older_one(results):
+    kunshan, qidong = results
+    before_edit = _record(kunshan, sha="1" * 64)
+    after_edit = _record(kunshan, sha="2" * 64)
+    renamed_copy = _record(qidong, sha="1" * 64)  # another path with the old bytes: its own
+    latest = latest_records([before_edit, _record(qidong), after_edit, renamed_copy])
+    assert [(r.source, r.source_sha256) for r in latest] == [
+        (kunshan.source, "2" * 64),
+        (qidong.source, "1" * 64),
+    ]
+    another_model = after_edit.model_copy(update={"model": "other"})
+    assert len(latest_records([before_edit, another_model])) == 2  # other runs are kept
+
+
 def test_rewrite_replaces_the_journal_whole(tmp_path, results):
     journal = tmp_path / "out.jsonl"
     _write(journal, [_record(r, status="failed") for r in results])

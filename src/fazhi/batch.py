@@ -10,7 +10,6 @@ progress through a callback.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import time
 from collections.abc import Callable, Sequence
@@ -22,18 +21,15 @@ from pathlib import Path
 from fazhi import __version__
 from fazhi.catalog import Catalog
 from fazhi.chunking import chunk_source
-from fazhi.errors import FazhiError
+from fazhi.discover import NoInputsError, find_inputs  # noqa: F401  (callers import them here)
 from fazhi.export import jsonl
 from fazhi.export.jsonl import ErrorStage, RecordKey, ReportRecord
-from fazhi.ingest import SUPPORTED, IngestError, read_source
+from fazhi.ingest import IngestError, read_source
 from fazhi.model import Chunk, Result, Source, Usage
 from fazhi.pipeline import Backend, chunk_size_for, extract_file
 from fazhi.resources import data_dir
 from fazhi.text import estimate_tokens as text_tokens
 from fazhi.workers import DaemonPool
-
-REPORT_SUFFIXES = tuple(SUPPORTED)
-BESIDE_SUFFIX = ".source.txt"  # text fazhi wrote next to a result: output, not a report
 
 # Answer size for backends that cannot estimate themselves, measured on the five gold files in
 # evals/ (compact JSON without source/optional: 16,639 chars for 30,576 report characters, 0.54
@@ -44,62 +40,6 @@ ANSWER_CHARS_PER_SOURCE_CHAR = 0.54
 # After Ctrl-C, how long the reports already running may take to finish and be recorded; a
 # report still running then is left to die with the process (run again on resume).
 INTERRUPT_GRACE_SECONDS = 2.0
-
-
-class NoInputsError(FazhiError, ValueError):
-    """An input argument that names no report (one line, for the user)."""
-
-
-def find_inputs(arguments: Sequence[str]) -> list[Path]:
-    """Report files named by files, folders (searched recursively) and glob patterns.
-
-    An explicit file is taken as is (ingest judges it); folders and globs contribute
-    ``.txt/.html/.htm/.pdf`` files except the ``*.source.txt`` texts fazhi writes itself.
-    Every argument must name at least one report; duplicates are dropped, order kept.
-    """
-    found: dict[Path, None] = {}
-    for argument in arguments:
-        matches = _expand(argument)
-        if not matches:
-            raise NoInputsError(_nothing_found(argument))
-        for path in matches:
-            found.setdefault(path, None)
-    if not found:
-        raise NoInputsError("no input reports given")
-    return list(found)
-
-
-def _expand(argument: str) -> list[Path]:
-    path = Path(argument)
-    if path.is_dir():
-        return _reports_under(path)
-    if path.exists():
-        return [path]
-    if glob.has_magic(argument):
-        hits = sorted(Path(p) for p in glob.glob(argument, recursive=True))
-        return [
-            r
-            for hit in hits
-            for r in (_reports_under(hit) if hit.is_dir() else [hit])
-            if _is_report(r)
-        ]
-    return []
-
-
-def _reports_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and _is_report(p))
-
-
-def _is_report(path: Path) -> bool:
-    return path.suffix.lower() in REPORT_SUFFIXES and not path.name.endswith(BESIDE_SUFFIX)
-
-
-def _nothing_found(argument: str) -> str:
-    if Path(argument).is_dir():
-        return f"{argument}: folder holds no .txt, .html, .htm or .pdf reports"
-    if glob.has_magic(argument):
-        return f"{argument}: pattern matches no .txt, .html, .htm or .pdf report"
-    return f"{argument}: no such file or folder"
 
 
 def file_sha256(path: Path) -> str:

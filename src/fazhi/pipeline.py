@@ -50,6 +50,9 @@ def extract(
     draft = draft.model_copy(
         update={
             "source_sha256": source.sha256,
+            "encoding": source.encoding,
+            "kind": source.kind,
+            "warnings": list(source.warnings),
             "backend": backend.name,
             "model": backend.model,
             "prompt_version": backend.prompt_version,

@@ -327,7 +327,7 @@ def check_items(
         if span is None:
             rejections.append(
                 Rejection(
-                    what=what,  # type: ignore[arg-type]  # "shortcoming" or "plan"; pydantic checks
+                    what=what,
                     code="quote_not_in_source",
                     reason=f"{what} {_short(item.quote)} is not in the source",
                     item=item.model_dump(mode="json"),

@@ -14,6 +14,15 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+_busy: set[threading.Thread] = set()  # workers inside a job right now, in every pool
+_busy_lock = threading.Lock()
+
+
+def busy_workers() -> int:
+    """How many daemon workers are inside a job now (e.g. abandoned in a hung call)."""
+    with _busy_lock:
+        return len(_busy)
+
 
 class DaemonPool:
     """``submit`` and ``shutdown`` as ``ThreadPoolExecutor`` has them, on daemon threads."""
@@ -56,7 +65,12 @@ class DaemonPool:
             future, fn, args, kwargs = job
             if not future.set_running_or_notify_cancel():
                 continue
+            with _busy_lock:
+                _busy.add(threading.current_thread())
             try:
                 future.set_result(fn(*args, **kwargs))
             except BaseException as exc:  # handed to whoever waits, as the executor does
                 future.set_exception(exc)
+            finally:
+                with _busy_lock:
+                    _busy.discard(threading.current_thread())

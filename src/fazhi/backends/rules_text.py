@@ -123,10 +123,12 @@ class PhrasesBefore:
 
 def enclosed(text: str, quote_length: int = 20) -> list[bool]:
     """For each offset, whether it sits inside round brackets (annotations like
-    ``(含2019年结转结案1件)``) or inside a short quotation (names and slogans like
-    ``“最多跑一次”``, ``“7天发四证”``): numbers there are never figures."""
+    ``(含2019年结转结案1件)``), inside a title (``《…2021-2025年…》``) or inside a short
+    quotation (names and slogans like ``“最多跑一次”``, ``“7天发四证”``): numbers there are
+    never figures."""
     inside = [False] * len(text)
-    for opening, closing, longest in (("(（", ")）", None), ('“「『"', '”」』"', quote_length)):
+    pairs = (("(（", ")）", None), ("《〈", "》〉", None), ('“「『"', '”」』"', quote_length))
+    for opening, closing, longest in pairs:
         start = None
         for i, ch in enumerate(text):
             if start is None and ch in opening:
@@ -136,6 +138,24 @@ def enclosed(text: str, quote_length: int = 20) -> list[bool]:
                     inside[start : i + 1] = [True] * (i + 1 - start)
                 start = None
     return inside
+
+
+TITLE_FILL = "□"
+
+
+def mask_titles(text: str) -> str:
+    """``text`` with the inside of every 《…》 title replaced by ``TITLE_FILL``, same length.
+
+    A list of names (``共审查《A管理制度》《B办法》等规范性文件14件``) stands between a verb
+    and its number; the words inside the names (制度, 复议, 规范性文件 …) are not words of the
+    sentence and must neither trigger, give context nor block.
+    """
+    return re.sub(r"《[^》\n]*》", lambda m: "《" + TITLE_FILL * (len(m.group()) - 2) + "》", text)
+
+
+def paragraph_start(text: str, offset: int) -> int:
+    """Start of the line (a report's paragraph) holding ``offset``."""
+    return text.rfind("\n", 0, offset) + 1
 
 
 def body_start(text: str, min_length: int = 50) -> int:

@@ -8,6 +8,7 @@ from any command, into one line on stderr and exit code 2, so no command keeps i
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import typer
@@ -72,4 +73,20 @@ from fazhi.cli import commands  # noqa: E402,F401
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        _exit_past_hung_workers(done)
+        raise
+
+
+def _exit_past_hung_workers(done: SystemExit) -> None:
+    """After Ctrl-C or ``--deadline`` a report may still sit in a hung model call on a daemon
+    worker: everything is written and flushed, so leave at once rather than spend seconds in
+    interpreter shutdown with it (the journal is fsynced line by line; locks die with us)."""
+    from fazhi.workers import busy_workers
+
+    if busy_workers():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(done.code if isinstance(done.code, int) else 1)

@@ -27,6 +27,7 @@ class LLMOptions:
     use_cache: bool = True
     max_reasks: int = 2
     timeout: float = 120.0
+    breaker_after: int = 5  # consecutive connection failures before the endpoint is given up
     llm_style: str = "label"
     context_tokens: int | None = None
 
@@ -122,4 +123,5 @@ def _make_llm(opts: LLMOptions):
         use_cache=opts.use_cache,
         max_reasks=opts.max_reasks,
         timeout=opts.timeout,
+        breaker_after=opts.breaker_after,
     )

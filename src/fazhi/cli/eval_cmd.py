@@ -93,8 +93,11 @@ def eval_command(
     if errors:
         _print_errors(console, result)
     path = out or RESULTS_DIR / _result_name(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(result.to_json() + "\n", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(result.to_json() + "\n", encoding="utf-8")
+    except OSError as err:
+        raise EvalInputError(f"cannot write {path}: {err.strerror or err}") from None
     console.print(f"wrote {path}")
 
 

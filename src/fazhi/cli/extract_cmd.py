@@ -17,7 +17,6 @@ from fazhi.batch import (
     BatchSummary,
     Estimate,
     estimate_batch,
-    find_inputs,
     plan_batch,
     run_batch,
     run_one,
@@ -26,6 +25,7 @@ from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
 from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
 from fazhi.cli.output_paths import check_output, describe
+from fazhi.discover import discover, skipped_summary
 from fazhi.errors import FazhiError
 from fazhi.export import ReportRecord, write_panel
 from fazhi.ingest import write_text_beside
@@ -91,6 +91,13 @@ def extract_command(
         "--max-reasks",
         "Times a chunk's answer goes back to the model with the verifier's errors "
         "(env FAZHI_MAX_REASKS; default 2).",
+    ),
+    breaker_after: int = _option(
+        "--breaker-after",
+        "Stop asking an endpoint after this many connection failures in a row; the chunks "
+        "left fail with the reason (default 5).",
+        5,
+        min=1,
     ),
     llm_style: str | None = _option(
         "--llm-style",
@@ -178,12 +185,15 @@ def extract_command(
     # A FazhiError raised here (settings, inputs, outputs, backend) is one line and exit 2
     # (mapped once in fazhi.cli).
     settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
-    inputs = find_inputs(paths)
+    found = discover(paths)
+    inputs = found.inputs
+    for line in skipped_summary(found.skipped):
+        typer.echo(line, err=True)
     batch = _is_batch(paths, inputs, out)
     for path, flag in ((out, "-o"), (csv_path, "--csv")):
         if path is not None and not dry_run:
             check_output(path, inputs, flag)
-    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
+    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1, breaker_after)
     options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
@@ -226,7 +236,7 @@ def _is_batch(arguments: list[str], inputs: list[Path], out: Path | None) -> boo
     return False
 
 
-def _build_backend(settings: dict, no_cache: bool, reports: int):
+def _build_backend(settings: dict, no_cache: bool, reports: int, breaker_after: int = 5):
     """The backend, with model calls in flight shared between reports and their chunks."""
     total = int(settings["concurrency"])
     per_report = max(1, total // max(1, min(total, reports)))
@@ -240,6 +250,7 @@ def _build_backend(settings: dict, no_cache: bool, reports: int):
         use_cache=not no_cache,
         timeout=float(settings["timeout"]),
         max_reasks=int(settings["max_reasks"]),
+        breaker_after=breaker_after,
         llm_style=str(settings["llm_style"]),
         context_tokens=settings["context_tokens"],
     )
@@ -266,6 +277,8 @@ def _run_one(
             if source is not None:
                 beside = write_text_beside(source, out)
                 typer.echo(f"wrote {out} and {beside}", err=True)
+    for warning in source.warnings if source is not None else ():
+        typer.echo(f"fazhi extract: warning: {path}: {warning}", err=True)
     if record.status != "complete":
         typer.echo(f"fazhi extract: {record.status}: {record.error}", err=True)
     if csv_path is not None:

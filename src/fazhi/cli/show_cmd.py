@@ -39,7 +39,8 @@ def show_command(
     pick: str | None = typer.Option(
         None,
         "--pick",
-        help="With a JSONL journal: the report whose source path contains this text.",
+        help="With a JSONL journal: the report whose source path contains this text (the "
+        "newest of its results when the journal holds several).",
     ),
 ) -> None:
     """Write a result as an HTML page over its source text.
@@ -77,15 +78,25 @@ def _load_result(path: Path, pick: str | None) -> Result:
 
 
 def _pick_record(records: list[ReportRecord], path: Path, pick: str | None) -> Result:
+    """The one report ``pick`` names; several results for that one path: the newest line wins
+    (a report rerun after an edit, or with another model, is appended after the older one)."""
     usable = [r for r in records if r.result is not None]
     chosen = [r for r in usable if pick is None or pick in r.source]
-    if len(chosen) != 1:
-        names = ", ".join(r.source for r in chosen[:5]) or "none"
+    sources = list(dict.fromkeys(r.source for r in chosen))
+    if len(sources) != 1:
+        names = ", ".join(sources[:5]) or "none"
         how = f"--pick {pick!r} matches" if pick else "pick one of the"
         raise ShowInputError(
-            f"{path}: {how} {len(chosen)} reports with results ({names}); use --pick TEXT"
+            f"{path}: {how} {len(sources)} reports with results ({names}); use --pick TEXT"
         )
-    return chosen[0].result  # type: ignore[return-value]
+    newest = chosen[-1]
+    if len(chosen) > 1:
+        typer.echo(
+            f"fazhi show: {len(chosen)} results for {newest.source} in {path}; showing the "
+            f"newest ({newest.backend}, {newest.model or 'no model'}, started {newest.started})",
+            err=True,
+        )
+    return newest.result  # type: ignore[return-value]
 
 
 def _source_text(result: Result, result_path: Path, source: Path | None) -> str:

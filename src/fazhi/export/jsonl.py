@@ -146,16 +146,37 @@ def read_records(path: str | Path) -> list[ReportRecord]:
 
 
 def latest_records(records: Iterable[ReportRecord]) -> list[ReportRecord]:
-    """The last record per identity, in the order each identity first appeared.
+    """The newest record per report, each in the place the report first appeared.
 
-    A resumed batch appends a new line for a report that failed before; the newest one counts.
-    Records without a content hash (the file could not be read at all) are all kept.
+    Two records are the same report when they share an identity (bytes, backend, model,
+    prompt version: a resumed batch redoing a failure) or a path under the same backend, model
+    and prompt version (the file was edited since: its newest content supersedes the old).
     """
-    latest: dict[object, ReportRecord] = {}  # dicts keep first-insertion order
+    slots: list[ReportRecord | None] = []
+    slot_of: dict[tuple, int] = {}
     for index, record in enumerate(records):
-        key: object = record.key if record.source_sha256 else ("unhashed", index)
-        latest[key] = record
-    return list(latest.values())
+        keys = _same_report_keys(record, index)
+        hits = sorted({slot_of[k] for k in keys if k in slot_of})
+        slot = hits[0] if hits else len(slots)
+        if not hits:
+            slots.append(None)
+        for superseded in hits:  # forget the older records' keys (a renamed copy is not them)
+            old = slots[superseded]
+            if old is not None:
+                for key in _same_report_keys(old, -1):
+                    if slot_of.get(key) == superseded:
+                        del slot_of[key]
+            slots[superseded] = None
+        slots[slot] = record
+        slot_of.update(dict.fromkeys(keys, slot))
+    return [r for r in slots if r is not None]
+
+
+def _same_report_keys(record: ReportRecord, index: int) -> list[tuple]:
+    run = (record.backend, record.model, record.prompt_version)
+    # without a hash (the file could not be read) only the path says which report it is
+    identity = ("bytes", *record.key) if record.source_sha256 else ("unhashed", index)
+    return [identity, ("path", record.source, *run)]
 
 
 def repair(path: str | Path) -> int:
