@@ -259,3 +259,12 @@ def test_dry_run_estimate_counts_the_rendered_requests_and_calls_nothing():
     assert len(requests) == 1
     assert prompt == sum(estimate_tokens(m["content"]) for m in requests[0])
     assert completion == 12 * 6  # six candidates shown, as if each were labelled
+
+
+def test_an_unreachable_endpoint_is_a_chunk_error_not_a_lost_report(tmp_path):
+    from fazhi.llm.client import RetryPolicy
+
+    quick = RetryPolicy(attempts=1)
+    result = extract(source(), backend("http://127.0.0.1:9/v1", tmp_path, retry=quick))
+    assert result.figures == [] and len(result.chunk_errors) == 1
+    assert "127.0.0.1:9" in result.chunk_errors[0]

@@ -144,14 +144,16 @@ class LabelBackend(LLMBackend):
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
         index = index_of(source)
         layout = Layout.of(index)
-        client = make_client(self.endpoint, self.retry)
+        # the quote style's circuit breaker: a batch stops asking a dead endpoint
+        client = make_client(self.endpoint, self.retry, self.breaker)
         gate = asyncio.Semaphore(self.concurrency)
         try:
             results = await asyncio.gather(
                 *(self._label_chunk(client, gate, c, index, layout) for c in chunks)
             )
         finally:
-            await client.client.close()  # type: ignore[union-attr]
+            if client.client is not None:  # the openai client instructor wraps
+                await client.client.close()
         return [a for a, _ in results], [s for _, s in results]
 
     async def _label_chunk(
@@ -180,7 +182,7 @@ class LabelBackend(LLMBackend):
                     continue
                 _extend(answer, proposals(outcome.data, view, chunk.index, index.text))
         except Exception as exc:  # a request that failed for good: recorded, the report goes on
-            answer.error = f"{type(exc).__name__}: {exc}"[:300]
+            answer.error = self._failure(exc)
         if lost:
             answer = _record_lost(answer, lost, int(self.params["max_tokens"]))
         stats.error = answer.error
