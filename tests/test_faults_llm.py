@@ -224,7 +224,8 @@ def test_the_breaker_threshold_is_a_flag_of_fazhi_extract(
     url = closed_url()
     done = in_process("extract", str(three_chunk_report), "--backend", "llm", "--model", "m",
                       "--base-url", url, "--breaker-after", "1", "--concurrency", "1",
-                      "--no-cache", "-o", str(tmp_path / "k.json"))  # fmt: skip
+                      "--no-cache", "--llm-style", "quote",  # three chunks of 1,000 characters
+                      "-o", str(tmp_path / "k.json"))  # fmt: skip
     assert done.exit_code == 1, done.output
     result = json.loads((tmp_path / "k.json").read_text(encoding="utf-8"))
     errors = result["chunk_errors"]

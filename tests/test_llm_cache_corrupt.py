@@ -124,7 +124,8 @@ def test_corrupt_cache_scenario_the_batch_goes_on_and_matches(tmp_path):
         filling.cache.close()
         truncate(cache / "answers" / "cache.db")
         args = ["extract", str(tmp_path / "reports"), "--backend", "llm", "--model", "replay",
-                "--base-url", server.url, "--cache-dir", str(cache)]  # fmt: skip
+                "--base-url", server.url, "--cache-dir", str(cache),
+                "--llm-style", "quote"]  # fmt: skip  # the style the first batch filled
         server.reset_stats()
         second = cli(*args, "-o", str(tmp_path / "second.jsonl"))
         asked = server.stats.requests

@@ -112,6 +112,7 @@ def _make_llm(opts: LLMOptions):
             model=model, base_url=base_url, api_key_env=opts.api_key_env, mode=opts.mode,
             concurrency=opts.concurrency, cache_dir=opts.cache_dir, use_cache=opts.use_cache,
             max_reasks=opts.max_reasks, timeout=opts.timeout, context_tokens=opts.context_tokens,
+            breaker_after=opts.breaker_after,
         )  # fmt: skip
     return LLMBackend(
         model=model,
