@@ -246,3 +246,25 @@ def test_split_budget_exhausted_is_recorded_as_lost(tmp_path):
     assert len(stub.requests) == 3  # the report, then its two halves, each cut off again
     lost = {r.item["raw"] for r in result.rejected if r.code == "model_gave_up"}
     assert lost == {"169", "150", "61", "零", "100%", "50余"} and result.chunk_errors
+
+
+def test_dry_run_estimate_counts_the_rendered_requests_and_calls_nothing():
+    from fazhi.chunking import chunk_source
+    from fazhi.text import estimate_tokens
+
+    label = LabelBackend(model="m", base_url="http://127.0.0.1:9/v1", use_cache=False)
+    chunks = chunk_source(source(), label.preferred_chunk_size)
+    prompt, completion = label.estimate_tokens(chunks)
+    requests = label.requests(chunks, source())
+    assert len(requests) == 1
+    assert prompt == sum(estimate_tokens(m["content"]) for m in requests[0])
+    assert completion == 12 * 6  # six candidates shown, as if each were labelled
+
+
+def test_an_unreachable_endpoint_is_a_chunk_error_not_a_lost_report(tmp_path):
+    from fazhi.llm.client import RetryPolicy
+
+    quick = RetryPolicy(attempts=1)
+    result = extract(source(), backend("http://127.0.0.1:9/v1", tmp_path, retry=quick))
+    assert result.figures == [] and len(result.chunk_errors) == 1
+    assert "127.0.0.1:9" in result.chunk_errors[0]

@@ -144,6 +144,7 @@ class LabelBackend(LLMBackend):
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
         index = index_of(source)
         layout = Layout.of(index)
+        # the quote style's circuit breaker: a batch stops asking a dead endpoint
         client = make_client(self.endpoint, self.retry, self.breaker)
         gate = asyncio.Semaphore(self.concurrency)
         try:
@@ -151,7 +152,8 @@ class LabelBackend(LLMBackend):
                 *(self._label_chunk(client, gate, c, index, layout) for c in chunks)
             )
         finally:
-            await client.client.close()  # type: ignore[union-attr]
+            if client.client is not None:  # the openai client instructor wraps
+                await client.client.close()
         return [a for a, _ in results], [s for _, s in results]
 
     async def _label_chunk(

@@ -85,7 +85,7 @@ def eval_command(
       fazhi eval --backend rules --errors
       fazhi eval --predictions runs/qwen7b/
       fazhi eval --backend llm --model qwen2.5-coder-1.5b-instruct-q4_k_m \\
-        --base-url http://127.0.0.1:18765/v1 --replay cassettes/qwen
+        --base-url http://127.0.0.1:18765/v1 --replay cassettes/qwen --llm-style quote
       fazhi eval --compare evals/results/rules-none-none.json evals/results/llm-qwen-v3.json
     """
     console = Console()
