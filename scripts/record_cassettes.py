@@ -27,6 +27,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from fazhi.backends.llm import LLMBackend
+from fazhi.backends.llm_label import LabelBackend
 from fazhi.catalog import default_catalog
 from fazhi.evaluate import score_report
 from fazhi.ingest import read_source
@@ -78,8 +79,9 @@ def report_stats(
         "mode": backend.endpoint.mode,
         "prompt_version": backend.prompt_version,
         "chunk_size": args.chunk_size,
+        "style": args.style,
         "max_reasks": backend.max_reasks,
-        "params": backend.params,
+        "params": getattr(backend, "label_params", backend.params),
         "recorded": dt.date.today().isoformat(),
         "command": " ".join(sys.argv),
         "totals": {
@@ -112,10 +114,20 @@ def record_one(stem: str, args) -> dict:
     cassette = CASSETTES / f"{name}.yaml"
     cassette.unlink(missing_ok=True)
     source = read_source(CORPUS / f"{stem}.txt")
-    backend = LLMBackend(
+    options = dict(
         model=args.model, base_url=args.base_url, mode=args.mode, concurrency=1,
         use_cache=False, max_reasks=args.max_reasks, timeout=args.timeout,
     )  # fmt: skip
+    backend: LLMBackend
+    if args.style == "label":
+        backend = LabelBackend(
+            **options, max_tokens=args.max_tokens or 1024, context_tokens=args.context_tokens
+        )
+    else:
+        backend = LLMBackend(
+            **options, **({"max_tokens": args.max_tokens} if args.max_tokens else {})
+        )
+    args.chunk_size = args.chunk_size or backend.preferred_chunk_size
     started = time.perf_counter()
     with use_cassette(cassette, record_mode="all"):
         result = extract(source, backend, chunk_size=args.chunk_size)
@@ -172,7 +184,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--server", default="", help="server name and version, for the record")
     parser.add_argument("--mode", default=None)
-    parser.add_argument("--chunk-size", type=int, default=LLMBackend.preferred_chunk_size)
+    parser.add_argument(
+        "--style", choices=("quote", "label"), default="quote", help="the LLM backend's style"
+    )
+    parser.add_argument(
+        "--chunk-size", type=int, default=None, help="default: the backend's preference"
+    )
+    parser.add_argument("--max-tokens", type=int, default=None, help="default: the backend's")
+    parser.add_argument(
+        "--context-tokens", type=int, default=8192, help="label style: the server's n_ctx"
+    )
     parser.add_argument("--max-reasks", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args(argv)

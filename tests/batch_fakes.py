@@ -115,7 +115,7 @@ def make_report_folder(folder: Path) -> Path:
     (folder / "empty.txt").write_bytes(b"")
     (folder / "binary.txt").write_bytes(bytes(range(256)) * 40)
     _scanned_pdf(folder / "scanned.pdf")
-    (folder / "notes.docx").write_bytes(b"not a report type")
+    (folder / "notes.xlsx").write_bytes(b"not a report type")
     (folder / "old.source.txt").write_text("written by fazhi beside a result", encoding="utf-8")
     return folder
 

@@ -63,8 +63,8 @@ def _undecodable(tmp: Path) -> Path:
 
 
 def _unsupported(tmp: Path) -> Path:
-    path = tmp / "report.docx"
-    path.write_bytes(b"PK\x03\x04 not really a docx")
+    path = tmp / "report.xlsx"
+    path.write_bytes(b"PK\x03\x04 not a report type")
     return path
 
 
@@ -319,7 +319,8 @@ def test_an_api_key_never_reaches_cache_output_logs_errors_or_cassettes(tmp_path
     # keep the CLI's default backoff (seconds per retry) out of the test's time.
     faults = parse_schedule("rate_limit:contains=审结103件;rate_limit:p=0.3,seed=1,times=1")
     env = {**os.environ, "OPENAI_API_KEY": PLANTED_KEY, "FAZHI_CACHE_DIR": str(cache),
-           "OPENAI_LOG": "debug", "FAZHI_BACKEND": "llm", "FAZHI_MODEL": "replay"}  # fmt: skip
+           "OPENAI_LOG": "debug", "FAZHI_BACKEND": "llm", "FAZHI_MODEL": "replay",
+           "FAZHI_LLM_STYLE": "quote"}  # fmt: skip
     with ReplayServer(mode="echo", faults=faults, retry_after=0.01) as server:
         proc = subprocess.run(
             [FAZHI, "extract", str(folder), "-o", str(journal), "--base-url", server.url,

@@ -50,7 +50,7 @@ def test_find_inputs_walks_folders_and_globs(reports):
     assert find_inputs([str(reports / "**" / "qidong*")]) == [
         next(reports.rglob("qidong-2024.txt"))
     ]
-    explicit = reports / "notes.docx"
+    explicit = reports / "notes.xlsx"
     assert find_inputs([str(explicit), str(explicit)]) == [
         explicit
     ]  # explicit files as given, once

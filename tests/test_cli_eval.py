@@ -197,7 +197,7 @@ def test_an_llm_eval_replays_the_recordings_and_scores_what_they_recorded(tmp_pa
     model = next(iter(stats.values()))["model"]
     out = tmp_path / "llm.json"
     result = run_eval("--backend", "llm", "--model", model, "--base-url", "http://127.0.0.1:18765/v1",
-                      "--replay", QWEN, "--out", out)  # fmt: skip
+                      "--replay", QWEN, "--llm-style", "quote", "--out", out)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Figures" in result.stdout and "Verification: proposed" in result.stdout
     scored = EvalResult.from_json(out.read_bytes())

@@ -152,9 +152,9 @@ def cut_reports(runs, reports) -> set[int]:
     return {i for i, path in enumerate(reports) if "truncated" in faults_served(stats, path)}
 
 
-def test_no_report_is_lost_and_only_the_failing_or_cut_ones_are_not_ok(runs, reports):
-    """A cut-off answer is incomplete: its report is not ok (failed, or partial once statuses
-    say so), just like one whose requests failed for good."""
+def test_no_report_is_lost_and_only_the_failing_or_cut_ones_are_not_complete(runs, reports):
+    """A cut-off answer is incomplete: its report is not complete (partial or failed), just
+    like one whose requests failed for good."""
     records = runs["faulty"].records
     assert [r.source for r in records] == [str(p) for p in reports]
     not_ok = {i for i, r in enumerate(records) if r.status != "complete"}

@@ -6,10 +6,21 @@ import hashlib
 
 import pytest
 
-from fazhi.ingest import IngestError, decode_bytes, read_source, write_text_beside
+from fazhi.ingest import (
+    IngestError,
+    NotAReportError,
+    decode_bytes,
+    read_source,
+    write_text_beside,
+)
 from tests.conftest import CORPUS, REPORTS, gold_json, report_text
 
 TRADITIONAL = {"sucheng-2020"}
+
+
+def _shown(text: str) -> str:
+    """The corpus text as ingest shows it (no invisible residue in these files: unchanged)."""
+    return text
 
 
 def _gold_quotes(stem: str) -> list[str]:
@@ -21,7 +32,7 @@ def _gold_quotes(stem: str) -> list[str]:
 def test_utf8_report_is_read_verbatim_and_every_gold_quote_occurs(stem):
     source = read_source(CORPUS / f"{stem}.txt")
     raw = (CORPUS / f"{stem}.txt").read_bytes()
-    assert source.text == report_text(stem)
+    assert source.text == _shown(report_text(stem))
     assert (source.encoding, source.kind) == ("utf-8", "txt")
     assert source.sha256 == hashlib.sha256(raw).hexdigest()
     missing = [q for q in _gold_quotes(stem) if q not in source.text]
@@ -37,7 +48,7 @@ def test_legacy_chinese_encodings_decode_to_the_utf8_text(stem, tmp_path):
     path = tmp_path / f"{stem}.txt"
     path.write_bytes(text.encode(encoding, errors="strict"))
     source = read_source(path)
-    assert source.text == text
+    assert source.text == _shown(text)
     assert source.encoding == encoding
     assert all(q in source.text for q in _gold_quotes(stem))
 
@@ -47,7 +58,7 @@ def test_plain_gbk_bytes_are_reported_as_gb18030_their_superset(tmp_path):
     path = tmp_path / "qidong.txt"
     path.write_bytes(text.encode("gbk", errors="strict"))
     source = read_source(path)
-    assert (source.text, source.encoding) == (text, "gb18030")
+    assert (source.text, source.encoding) == (_shown(text), "gb18030")
 
 
 def test_bom_is_dropped_and_crlf_becomes_lf(tmp_path):
@@ -55,7 +66,7 @@ def test_bom_is_dropped_and_crlf_becomes_lf(tmp_path):
     path = tmp_path / "bom.txt"
     path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
     source = read_source(path)
-    assert source.text == text
+    assert source.text == _shown(text)
     assert source.encoding == "utf-8-sig"
 
 
@@ -63,7 +74,7 @@ def test_utf16_with_bom(tmp_path):
     text = report_text("sucheng-2020")
     path = tmp_path / "u16.txt"
     path.write_bytes(text.encode("utf-16"))  # Python writes the BOM
-    assert read_source(path).text == text
+    assert read_source(path).text == _shown(text)
     assert read_source(path).encoding == "utf-16"
 
 
@@ -135,10 +146,10 @@ def test_binary_files(tmp_path):
 
 
 def test_unsupported_extension(tmp_path):
-    doc = tmp_path / "report.docx"
-    doc.write_bytes(b"PK\x03\x04")
-    message = _one_line_error(doc)
-    assert ".docx" in message and ".txt" in message
+    sheet = tmp_path / "report.xlsx"
+    sheet.write_bytes(b"PK\x03\x04")
+    message = _one_line_error(sheet)
+    assert ".xlsx" in message and ".txt" in message and ".docx" in message
     bare = tmp_path / "README"
     bare.write_text("法治政府", encoding="utf-8")
     assert "no extension" in _one_line_error(bare)
@@ -253,3 +264,239 @@ def test_write_text_beside(tmp_path):
     written = write_text_beside(source, tmp_path / "result.json")
     assert written == tmp_path / "result.source.txt"
     assert written.read_bytes() == source.text.encode("utf-8")
+
+
+# --- page residue, damaged and foreign text (sentences written for these tests) --------------
+
+REPORT = "2023年，某某区坚持依法行政。全年办理行政复议案件169件，纠错率40.8%。\n"
+
+
+def _txt(tmp_path, text: str, name: str = "r.txt"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("printed", "shown"),
+    [
+        ("办理行政复议案件1\u200b69件", "办理行政复议案件169件"),
+        ("纠错率40.\u200d8%", "纠错率40.8%"),
+        ("依\u00ad法\u2060行\ufeff政", "依法行政"),
+        ("受理1\u00a0234件，法\u00a0治政府", "受理1234件，法治政府"),
+        ("某某區(qū)政府和某某县（xiàn）政府", "某某區政府和某某县政府"),
+        ("\u2f08民政府依法行政", "人民政府依法行政"),  # Kangxi radical 人
+        ("\uf967行政机关", "不行政机关"),  # CJK compatibility ideograph 不
+    ],
+)
+def test_page_residue_is_removed_so_numbers_and_words_are_whole(tmp_path, printed, shown):
+    source = read_source(_txt(tmp_path, f"{REPORT}{printed}\n"))
+    assert source.text == f"{REPORT}{shown}\n"
+    assert source.warnings  # what was removed is said
+
+
+def test_ordinary_parentheses_and_spaces_are_kept(tmp_path):
+    text = f"{REPORT}发布（2023）号文件 (a) 某某区 政府\u3000依法\n"
+    source = read_source(_txt(tmp_path, text))
+    assert source.text == text and source.warnings == ()
+
+
+def test_a_report_with_a_cut_last_character_is_read_with_a_warning(tmp_path):
+    path = tmp_path / "cut.txt"
+    path.write_bytes(REPORT.encode("utf-8") + "依法".encode()[:-1])
+    source = read_source(path)
+    assert source.encoding == "utf-8" and source.text.startswith(REPORT)
+    assert any("cut off" in w for w in source.warnings)
+
+
+def test_a_report_with_one_corrupt_byte_is_read_not_called_binary(tmp_path):
+    data = bytearray((REPORT * 20).encode("utf-8"))
+    data[100] = 0xFF
+    path = tmp_path / "corrupt.txt"
+    path.write_bytes(bytes(data))
+    source = read_source(path)
+    assert source.encoding == "utf-8" and source.text.count("\ufffd") == 1
+    assert any("1 undecodable" in w for w in source.warnings)
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_read(tmp_path, codec):
+    path = tmp_path / "u16.txt"
+    path.write_bytes((REPORT * 5).encode(codec))
+    source = read_source(path)
+    assert (source.text, source.encoding) == (REPORT * 5, codec)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "right", "shown"),
+    [
+        ("cp1252", "utf-8", "utf-8 text that was decoded as cp1252"),
+        ("latin-1", "gb18030", "gb18030"),
+    ],
+)
+def test_mojibake_is_an_error_naming_what_happened(tmp_path, wrong, right, shown):
+    garbled = (REPORT * 5).encode(right).decode(wrong, errors="ignore")
+    path = _txt(tmp_path, garbled)
+    with pytest.raises(NotAReportError) as info:
+        read_source(path)
+    assert "mojibake" in str(info.value) and shown in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_text_that_is_not_a_chinese_report_is_an_error_not_an_empty_result(tmp_path):
+    english = _txt(tmp_path, "Minutes of the garden club. We planted 12 roses.\n" * 5, "en.txt")
+    assert "not Chinese text" in _one_line_error(english)
+    note = _txt(tmp_path, "明天去超市买菜，记得给妈妈打电话。周末和朋友去爬山。\n", "note.txt")
+    assert "does not read as a government report" in _one_line_error(note)
+
+
+def test_docx_is_read_paragraphs_and_tables_in_order(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("某某区2023年法治政府建设年度报告")
+    document.add_paragraph("全年办理行政复议案件169件。")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "败诉率", "4.1%"
+    document.add_paragraph("某某区人民政府")
+    path = tmp_path / "report.docx"
+    document.save(str(path))
+    source = read_source(path)
+    assert source.kind == "docx" and source.encoding == ""
+    assert source.text == (
+        "某某区2023年法治政府建设年度报告\n全年办理行政复议案件169件。\n败诉率\t4.1%\n某某区人民政府"
+    )
+
+
+def test_old_doc_gets_a_one_line_error_saying_how_to_convert(tmp_path):
+    path = tmp_path / "report.doc"
+    path.write_bytes(b"\xd0\xcf\x11\xe0 old word")
+    message = _one_line_error(path)
+    assert "convert" in message and "libreoffice --headless --convert-to docx" in message
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(b"PK\x03\x04 not really a docx")
+    assert "not a readable .docx" in _one_line_error(broken)
+
+
+def test_a_dangling_link_is_named_as_such(tmp_path):
+    link = tmp_path / "gone.txt"
+    link.symlink_to(tmp_path / "nowhere.txt")
+    assert "dangling symbolic link" in _one_line_error(link)
+
+
+# --- PDFs as word processors lay them out -----------------------------------------------------
+
+
+def test_a_wrapped_pdf_rejoins_numbers_and_words_and_drops_page_furniture(tmp_path):
+    from tests.pdf_render import HEADER, render_pdf
+
+    # Made so that the wrap falls inside a number: 4 | 02件 at a 38-character line.
+    first = "某某区2023年法治政府建设年度报告"
+    body = (
+        "全年共办理人大代表议案建议和政协委员提案，其中人大代表议案建议402件、政协委员提案156件。"
+    )
+    paragraphs = [first, body] + ["依法行政工作稳步推进，行政执法更加规范。" * 3] * 60
+    source = read_source(render_pdf("\n".join(paragraphs), tmp_path / "r.pdf"))
+    assert source.kind == "pdf"
+    assert source.text.split("\n") == paragraphs  # one line per paragraph, nothing split
+    assert "— 1 —" not in source.text and HEADER not in source.text
+
+
+def _pdf_and_text_scores(stem: str, tmp_path) -> tuple[float, float]:
+    from fazhi.backends.rules import RulesBackend
+    from fazhi.evaluate import score_report
+    from fazhi.model import Result
+    from fazhi.pipeline import extract
+    from tests.pdf_render import render_pdf
+
+    backend, gold = RulesBackend(), Result.model_validate(gold_json(stem))
+    text = read_source(CORPUS / f"{stem}.txt")
+    pdf = read_source(render_pdf(text.text, tmp_path / f"{stem}.pdf"))
+    return tuple(  # type: ignore[return-value]
+        score_report(stem, gold, extract(s, backend)).figures.f1 for s in (text, pdf)
+    )
+
+
+@pytest.mark.parametrize("stem", REPORTS)
+def test_every_corpus_report_as_a_narrow_pdf_scores_as_its_text(stem, tmp_path):
+    # About a second a report (render, read, extract twice): fast enough to run always.
+    text_f1, pdf_f1 = _pdf_and_text_scores(stem, tmp_path)
+    assert abs(text_f1 - pdf_f1) <= 0.02, (text_f1, pdf_f1)
+
+
+def test_the_result_names_the_encoding_and_kind(tmp_path):
+    from fazhi.backends.rules import RulesBackend
+    from fazhi.pipeline import extract_file
+
+    path = tmp_path / "gb.txt"
+    path.write_bytes(report_text("qidong-2024").encode("gb18030"))
+    _, result = extract_file(path, RulesBackend())
+    assert (result.encoding, result.kind, result.warnings) == ("gb18030", "txt", [])
+    dirty = _txt(tmp_path, f"{REPORT}受理1\u200b69件\n", "dirty.txt")
+    _, result = extract_file(dirty, RulesBackend())
+    assert (result.encoding, result.kind) == ("utf-8", "txt")
+    assert result.warnings and "invisible" in result.warnings[0]
+    assert "encoding" in result.model_dump(mode="json")
+
+
+@pytest.mark.parametrize(
+    ("line", "furniture"),
+    [
+        ("— 1 —", True),
+        ("- 2 -", True),
+        ("第3页", True),
+        ("第 3 页 共 9 页", True),
+        ("3/9", True),
+        ("12", True),
+        ("2021年", False),
+        ("1.提升依法行政能力", False),
+        ("共办理案件3件", False),
+    ],
+)
+def test_page_number_lines(line, furniture):
+    from fazhi.ingest.pdf import _PAGE_NUMBER
+
+    assert bool(_PAGE_NUMBER.fullmatch(line)) is furniture
+
+
+def test_a_personal_note_in_a_folder_is_not_taken_as_a_report(tmp_path):
+    from typer.testing import CliRunner
+
+    from fazhi.cli import app
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "kunshan.txt").write_bytes((CORPUS / "kunshan-2021.txt").read_bytes())
+    _txt(folder, "明天去超市买菜，记得给妈妈打电话。周末和朋友去爬山。\n", "note.txt")
+    out = tmp_path / "out.jsonl"
+    run = CliRunner().invoke(app, ["extract", str(folder), "-o", str(out), "--backend", "rules"])
+    assert run.exit_code == 1  # a file in the batch is not a report: named, the rest written
+    assert "note.txt" in run.stderr and "does not read as a government report" in run.stderr
+    records = [line for line in out.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(records) == 2
+
+
+@pytest.mark.parametrize("stem", REPORTS)
+def test_every_corpus_report_as_mojibake_is_named_and_as_bomless_utf16_is_read(stem, tmp_path):
+    text = report_text(stem)
+    routes = [("cp1252", "utf-8"), ("latin-1", "utf-8"), ("latin-1", "gb18030")]
+    for wrong, right in routes:
+        garbled = text.encode(right).decode(wrong, errors="ignore")
+        with pytest.raises(IngestError, match="mojibake"):
+            read_source(_txt(tmp_path, garbled, f"{wrong}-{right}.txt"))
+    for codec in ("utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{codec}.txt"
+        path.write_bytes(text.encode(codec))
+        assert (read_source(path).text, read_source(path).encoding) == (text, codec)
+
+
+def test_zero_width_characters_in_an_html_page_are_removed_too(tmp_path):
+    page = (
+        "<html><body><article><p>某某区人民政府依法行政，全年办理行政复议案件1&#8203;69件，"
+        "纠错率40.&#8288;8%。</p></article></body></html>"
+    )
+    path = tmp_path / "page.html"
+    path.write_text(page, encoding="utf-8")
+    source = read_source(path)
+    assert "169件" in source.text and "40.8%" in source.text
+    assert not any(ch in source.text for ch in "\u200b\u2060")

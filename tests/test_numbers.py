@@ -302,3 +302,33 @@ def test_find_numbers_never_crashes_and_spans_slice_back(text):
     digits = {m.start() for m in re.finditer("[0-9０-９]", text)}
     covered = {i for n in find_numbers(text) for i in range(n.start, n.end)}
     assert digits <= covered
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "收到1\u200b69件",
+        "1\u200c69件",
+        "1\u2060,234人",
+        "40.\u200b8%",
+        "1\u00ad69件",
+        "16\ufeff9件",
+    ],
+)
+def test_digits_split_by_an_invisible_character_are_no_number_at_all(text):
+    # Never 69 out of 1\u200b69: a wrong value must not verify (issue 19, item 3).
+    assert [n.raw for n in find_numbers(text) if any(c.isdigit() for c in n.raw)] == []
+
+
+def test_an_invisible_character_between_words_and_numbers_splits_nothing():
+    assert [n.value for n in find_numbers("共\u200b3件，2021年\u200b3月")] == [3, 2021, 3]
+
+
+def test_full_width_digits_point_comma_and_percent_are_read_as_printed():
+    # Ingest leaves full-width forms alone (raw stays as printed); the finder reads them.
+    assert [
+        (n.raw, n.value, n.percent) for n in find_numbers("纠错率４０．８％，受理１，２３４件")
+    ] == [
+        ("４０．８％", 40.8, True),
+        ("１，２３４", 1234, False),
+    ]

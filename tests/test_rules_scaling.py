@@ -37,7 +37,7 @@ def test_last_context_phrase_before_each_number_is_the_rescans_last_match(stem, 
     text = report_text(stem)
     norm = rules_text.simplified(text)
     patterns = list({p.pattern: p for r in backend.rules.indicators for p in r.context}.values())
-    numbers = [q.number.start for q in quantities(text, norm, backend.rules)]
+    numbers = [q.number.start for q in quantities(text, norm, backend.rules.quantity)]
     compared = found = 0
     for s, e in rules_text.sentences(norm):
         earlier = rules_text.PhrasesBefore(norm, s, e)

@@ -10,7 +10,6 @@ progress through a callback.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import time
 from collections.abc import Callable, Sequence
@@ -22,18 +21,16 @@ from pathlib import Path
 from fazhi import __version__
 from fazhi.catalog import Catalog
 from fazhi.chunking import chunk_source
-from fazhi.errors import FazhiError
+from fazhi.discover import NoInputsError, find_inputs  # noqa: F401  (callers import them here)
 from fazhi.export import jsonl
 from fazhi.export.jsonl import ErrorStage, RecordKey, ReportRecord
-from fazhi.ingest import SUPPORTED, IngestError, read_source
+from fazhi.export.tables import default_sources_dir, write_source_text
+from fazhi.ingest import IngestError, read_source
 from fazhi.model import Chunk, Result, Source, Usage
 from fazhi.pipeline import Backend, chunk_size_for, extract_file
 from fazhi.resources import data_dir
 from fazhi.text import estimate_tokens as text_tokens
 from fazhi.workers import DaemonPool
-
-REPORT_SUFFIXES = tuple(SUPPORTED)
-BESIDE_SUFFIX = ".source.txt"  # text fazhi wrote next to a result: output, not a report
 
 # Answer size for backends that cannot estimate themselves, measured on the five gold files in
 # evals/ (compact JSON without source/optional: 16,639 chars for 30,576 report characters, 0.54
@@ -44,62 +41,6 @@ ANSWER_CHARS_PER_SOURCE_CHAR = 0.54
 # After Ctrl-C, how long the reports already running may take to finish and be recorded; a
 # report still running then is left to die with the process (run again on resume).
 INTERRUPT_GRACE_SECONDS = 2.0
-
-
-class NoInputsError(FazhiError, ValueError):
-    """An input argument that names no report (one line, for the user)."""
-
-
-def find_inputs(arguments: Sequence[str]) -> list[Path]:
-    """Report files named by files, folders (searched recursively) and glob patterns.
-
-    An explicit file is taken as is (ingest judges it); folders and globs contribute
-    ``.txt/.html/.htm/.pdf`` files except the ``*.source.txt`` texts fazhi writes itself.
-    Every argument must name at least one report; duplicates are dropped, order kept.
-    """
-    found: dict[Path, None] = {}
-    for argument in arguments:
-        matches = _expand(argument)
-        if not matches:
-            raise NoInputsError(_nothing_found(argument))
-        for path in matches:
-            found.setdefault(path, None)
-    if not found:
-        raise NoInputsError("no input reports given")
-    return list(found)
-
-
-def _expand(argument: str) -> list[Path]:
-    path = Path(argument)
-    if path.is_dir():
-        return _reports_under(path)
-    if path.exists():
-        return [path]
-    if glob.has_magic(argument):
-        hits = sorted(Path(p) for p in glob.glob(argument, recursive=True))
-        return [
-            r
-            for hit in hits
-            for r in (_reports_under(hit) if hit.is_dir() else [hit])
-            if _is_report(r)
-        ]
-    return []
-
-
-def _reports_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and _is_report(p))
-
-
-def _is_report(path: Path) -> bool:
-    return path.suffix.lower() in REPORT_SUFFIXES and not path.name.endswith(BESIDE_SUFFIX)
-
-
-def _nothing_found(argument: str) -> str:
-    if Path(argument).is_dir():
-        return f"{argument}: folder holds no .txt, .html, .htm or .pdf reports"
-    if glob.has_magic(argument):
-        return f"{argument}: pattern matches no .txt, .html, .htm or .pdf report"
-    return f"{argument}: no such file or folder"
 
 
 def file_sha256(path: Path) -> str:
@@ -261,6 +202,7 @@ def run_batch(
     catalog: Catalog | None = None,
     on_progress: ProgressCallback | None = None,
     deadline: float | None = None,
+    sources_dir: str | Path | None = None,
 ) -> BatchSummary:
     """Extract every report in ``paths`` into the JSONL ``journal``.
 
@@ -270,6 +212,8 @@ def run_batch(
     so an interruption (KeyboardInterrupt propagates) leaves complete lines only. After
     ``deadline`` seconds the reports not finished are recorded as failed (stage ``deadline``)
     and the call returns without waiting for the ones still running.
+    Each report's cleaned text, which its offsets index, goes to ``sources_dir`` (default
+    ``JOURNAL.sources`` beside the journal; ``export.tables.source_text_path`` names the file).
     """
     journal = Path(journal)
     journal.parent.mkdir(parents=True, exist_ok=True)
@@ -283,8 +227,9 @@ def run_batch(
     notify = on_progress or (lambda _progress: None)
     notify(progress)
     options = {"chunk_size": chunk_size, "overlap": overlap, "catalog": catalog}
+    texts = Path(sources_dir) if sources_dir else default_sources_dir(journal)
     fresh, abandoned = _run_all(
-        plan.todo, backend, journal, max(1, concurrency), options, progress, notify, deadline
+        plan.todo, backend, journal, max(1, concurrency), options, progress, notify, deadline, texts
     )
     # A report redone after a failure has two lines; keep only the newest so readers of the
     # journal see one line per report. Atomic and locked: other writers wait, nothing is lost.
@@ -294,7 +239,15 @@ def run_batch(
 
 
 def _run_all(
-    todo, backend, journal: Path, concurrency, options, progress, notify, deadline
+    todo,
+    backend,
+    journal: Path,
+    concurrency,
+    options,
+    progress,
+    notify,
+    deadline,
+    sources_dir: Path,
 ) -> tuple[dict[Path, ReportRecord], int]:
     """Run the reports on daemon workers; this thread alone appends to the journal.
 
@@ -307,14 +260,17 @@ def _run_all(
         for path, sha in todo
     }
 
-    def record(entry: ReportRecord, path: Path) -> None:
+    def record(outcome: tuple[ReportRecord, Source | None], path: Path) -> None:
+        entry, source = outcome
+        if source is not None and entry.source_sha256:
+            write_source_text(sources_dir, entry.source_sha256, source.text)
         jsonl.append_locked(journal, entry)
         fresh[path] = entry
         progress.add(entry)
 
     try:
         for future in as_completed(futures, timeout=deadline):
-            record(future.result()[0], futures[future][0])
+            record(future.result(), futures[future][0])
             notify(progress)
     except TimeoutError:
         abandoned = pool.shutdown(cancel_futures=True)
@@ -322,9 +278,9 @@ def _run_all(
             if path in fresh:
                 continue
             if future.done() and not future.cancelled():  # finished just now: keep it
-                record(future.result()[0], path)
+                record(future.result(), path)
             else:
-                record(deadline_record(path, sha, backend, deadline), path)
+                record((deadline_record(path, sha, backend, deadline), None), path)
         notify(progress)
         return fresh, abandoned
     except KeyboardInterrupt:
@@ -336,7 +292,7 @@ def _run_all(
         finished, _ = wait(running, timeout=INTERRUPT_GRACE_SECONDS)
         for future in running:
             if future in finished:
-                record(future.result()[0], futures[future][0])
+                record(future.result(), futures[future][0])
         raise
     except BaseException:
         pool.shutdown(cancel_futures=True)

@@ -19,8 +19,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fazhi.index import (
+    CLOSERS,
+    HEADING_MAX,
+    SENTENCE_ENDS,
+    Heading,
+    find_headings,
+    heading_level,
+    split_after,
+    split_sentences,
+)
+from fazhi.index import lines as _lines
 from fazhi.model import Chunk, Source
 from fazhi.numbers import find_numbers
+
+# The sentence segmenter and the heading grammar live in fazhi.index (one of each for the
+# project); they are re-exported here for the callers that cut chunks.
+__all__ = [
+    "CLOSERS", "DEFAULT_CHUNK_SIZE", "SENTENCE_ENDS", "Heading", "chunk_source",
+    "find_headings", "split_sentences",
+]  # fmt: skip
 
 # Measured with `/work/venv/bin/python bench/chunk_sizes.py` on the five eval reports (5,181-7,084
 # chars each, 160 gold quotes), without overlap:
@@ -35,36 +53,17 @@ from fazhi.numbers import find_numbers
 # leaves a small model's context room for the prompt and the answer.
 DEFAULT_CHUNK_SIZE = 2000
 
-SENTENCE_ENDS = "。！？；!?;｡"
-CLOSERS = "”’」』）)】》〕\"'"
-CLAUSE_MARKS = "，,、"
+CLAUSE_MARKS = "；;，,、"
 LONG_SENTENCE = 1.5  # a sentence up to this many times ``size`` is never cut
-HEADING_MAX = 40  # heading titles are trimmed to this many characters
 # A chunk ends at its strongest boundary past half of ``size`` -- or past a quarter, if that
 # boundary opens a section (一、 or （一）): a section then starts a chunk of its own.
 _MIN_FILL, _MIN_FILL_SECTION = 0.5, 0.25
 
-_HEADING_PATTERNS = (  # (level, pattern at the start of a stripped line)
-    (1, re.compile(r"[一二三四五六七八九十]{1,3}、")),
-    (2, re.compile(r"[（(][一二三四五六七八九十]{1,3}[）)]")),
-    (3, re.compile(r"\d{1,2}\s*[.．、](?!\d)")),
-    (4, re.compile(r"[（(]\d{1,2}[）)]")),
-)
 _ENUMERATION = re.compile(r"[一二三四五六七八九十]{1,3}是")
 # Boundary strengths: higher is a better place to end a chunk.
 _PARAGRAPH, _ENUMERATED, _SENTENCE, _CLAUSE, _HARD = 2, 1, 0, -1, -2
 _HEADING_STRENGTH = {1: 6, 2: 5, 3: 4, 4: 3}
 _NUMERALS = "0123456789０１２３４５６７８９〇零一二三四五六七八九十百千万亿两"
-
-
-@dataclass(frozen=True)
-class Heading:
-    """A heading line of the report: ``start``/``end`` span the whole line (without ``\\n``)."""
-
-    level: int  # 1 = 一、  2 = （一）  3 = 1. / 1、  4 = （1）
-    title: str
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -101,36 +100,6 @@ def chunk_source(
     return chunks
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans that tile ``text``: each ends after ``。！？；`` (half-width too) or ``\\n``.
-
-    Closing quotes and brackets stay with their sentence; whitespace-only pieces join the
-    sentence before them.
-    """
-    return _split_after(text, SENTENCE_ENDS + "\n", CLOSERS + SENTENCE_ENDS)
-
-
-def find_headings(text: str) -> list[Heading]:
-    """The report's heading lines: ``一、``, ``（一）``/``(一)``, ``1.``/``1、``, ``（1）``."""
-    found = []
-    for start, end in _lines(text):
-        line = text[start:end].split("\n", 1)[0]
-        level = _heading_level(line.strip())
-        if level:
-            found.append(Heading(level, _title(line), start, start + len(line)))
-    return found
-
-
-def _heading_level(stripped: str) -> int:
-    return next((level for level, pattern in _HEADING_PATTERNS if pattern.match(stripped)), 0)
-
-
-def _title(line: str) -> str:
-    stripped = line.strip()
-    first_start, first_end = split_sentences(stripped)[0]
-    return stripped[first_start:first_end].rstrip(SENTENCE_ENDS + " \n")[:HEADING_MAX].strip()
-
-
 def _heading_paths(headings: list[Heading], positions: list[int]) -> list[tuple[str, ...]]:
     """The heading path at each of ``positions`` (ascending), in one pass over the headings:
     a path per chunk from the first heading on would be quadratic in a long report."""
@@ -146,50 +115,12 @@ def _heading_paths(headings: list[Heading], positions: list[int]) -> list[tuple[
     return paths
 
 
-def _lines(text: str) -> list[tuple[int, int]]:
-    """Line spans including their ``\\n``; blank lines join the line before them."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for line in text.splitlines(keepends=True):
-        end = start + len(line)
-        if spans and not line.strip():
-            spans[-1] = (spans[-1][0], end)
-        else:
-            spans.append((start, end))
-        start = end
-    return spans
-
-
-def _split_after(text: str, marks: str, trailing: str) -> list[tuple[int, int]]:
-    """Spans tiling ``text``, each ending after a mark (plus any ``trailing`` characters)."""
-    spans: list[tuple[int, int]] = []
-    start = i = 0
-    while i < len(text):
-        if text[i] in marks:
-            i += 1
-            while text[i - 1] != "\n" and i < len(text) and text[i] in trailing:
-                i += 1
-            spans.append((start, i))
-            start = i
-        else:
-            i += 1
-    if start < len(text):
-        spans.append((start, len(text)))
-    merged: list[tuple[int, int]] = []
-    for span in spans:
-        if merged and not text[span[0] : span[1]].strip():
-            merged[-1] = (merged[-1][0], span[1])
-        else:
-            merged.append(span)
-    return merged
-
-
 def _units(text: str, size: int) -> list[_Unit]:
     """The text as units with the strength of the boundary in front of each."""
     guard = _NumberGuard(text)
     units: list[_Unit] = []
     for start, end in _lines(text):
-        level = _heading_level(text[start:end].strip())
+        level = heading_level(text[start:end].strip())
         strength = _HEADING_STRENGTH.get(level, _PARAGRAPH)
         if end - start <= size:
             units.append(_Unit(start, end, strength))
@@ -207,7 +138,7 @@ def _split_paragraph(
         if s_end - s_start <= size * LONG_SENTENCE:
             units.append(_Unit(s_start, s_end, kind))
             continue
-        clauses = _shift(_split_after(text[s_start:s_end], CLAUSE_MARKS, CLAUSE_MARKS), s_start)
+        clauses = _shift(split_after(text[s_start:s_end], CLAUSE_MARKS, CLAUSE_MARKS), s_start)
         for c_index, (c_start, c_end) in enumerate(clauses):
             c_kind = kind if c_index == 0 else _CLAUSE
             units.extend(_hard_split(c_start, c_end, c_kind, size, guard))
@@ -261,7 +192,7 @@ def _glue_headings(text: str, units: list[_Unit]) -> list[_Unit]:
 def _is_bare_heading(text: str, unit: _Unit) -> bool:
     piece = text[unit.start : unit.end].strip()
     short = len(piece) <= HEADING_MAX + 2
-    return unit.strength > _PARAGRAPH and short and bool(_heading_level(piece))
+    return unit.strength > _PARAGRAPH and short and bool(heading_level(piece))
 
 
 def _pack(text: str, units: list[_Unit], size: int) -> list[tuple[int, int]]:

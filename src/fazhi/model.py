@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Span = tuple[int, int]
-SourceKind = Literal["txt", "html", "pdf"]
+SourceKind = Literal["txt", "html", "pdf", "docx"]
 IndicatorKind = Literal["count", "percent", "money"]
 # complete: every chunk answered and no cap was hit; partial: some chunks failed or hit a cap
 # (the result holds what the others gave); failed: nothing usable (no chunk answered, the file
@@ -31,6 +31,7 @@ class Source(BaseModel):
     encoding: str = "utf-8"
     kind: SourceKind = "txt"
     sha256: str = ""  # of the original file bytes: the identity of a report in a batch
+    warnings: tuple[str, ...] = ()  # what ingest repaired or removed (damaged bytes, residue)
 
 
 class Chunk(BaseModel):
@@ -148,6 +149,9 @@ class Result(BaseModel):
 
     source: str = ""
     source_sha256: str = ""
+    encoding: str | None = None  # the codec ingest decoded the file with ("" for pdf/docx)
+    kind: SourceKind | None = None
+    warnings: list[str] = Field(default_factory=list)  # ingest's notes on the source
     backend: str | None = None
     model: str | None = None
     prompt_version: str | None = None

@@ -19,17 +19,19 @@ Rules chosen where the text is ambiguous:
   余/多 and 万/亿) by a measure word (``十期``, ``三十三次``, ``两个``, ``二〇二一年``), or
   stand after 百分之, or be a lone ``零`` (``零败诉``). They are *not* numbers after 第/统/逐/唯/
   每/之, right after an opening quote or title mark (slogans: ``“一件事”``, ``“三项制度”``,
+  but a lone ``零`` in quotes is a count: ``保持“零败诉”``),
   ``《两个…``), in the fixed words listed in ``_CN_WORDS`` (``一起``, ``一批``, ``一次性``…), or
   as the ``一`` of ``上一级``/``下一年度``. So ``一是``, ``（一）``, ``第一``, ``统一``, ``一体化``,
   ``进一步``, ``十九大``, ``十四五`` are not numbers.
 * ``多`` after a number is a marker only when a measure word, 万/亿 or % follows (``100多次``)
   or the text ends there.
-* 以上/左右 after the measure word (``50人以上``) set ``approx`` without being part of ``raw``;
-  this is the one case where ``parse_raw(n.raw).approx`` differs from ``n.approx``.
+* 以上/左右 after the measure word (``50人以上``) and 超过/不少于/不低于/多于 before the number
+  (``超过150件``) set ``approx`` without being part of ``raw``; these are the cases where
+  ``parse_raw(n.raw).approx`` differs from ``n.approx``.
 * 约 and 近 are markers only where they stand alone (not 签约, 节约, 附近, 就近, 最近), and 近
   before a span of time is "the last" (``近3年``: raw ``3``, not approximate).
 * Not read: Chinese decimals (``一点五``), fractions (``三分之一``), 成 (tenths), ``近百``,
-  ``一万亿`` in Chinese numerals (``1.2万亿`` is read), 超过/以下/以内 as markers.
+  ``一万亿`` in Chinese numerals (``1.2万亿`` is read), 以下/以内 as markers.
 """
 
 from __future__ import annotations
@@ -112,6 +114,10 @@ _CHINESE = re.compile(
 # Chinese numerals right after these are ordinals or parts of words (第一, 统一, 逐一, 唯一, 每一,
 # 之一), or names in quotes and titles (“三项制度”, 《两个…》).
 _CN_BLOCKED_BEFORE = set('第统統逐唯每之“「『《〈‘"')
+_OPENING_QUOTES = set('“「『‘"')
+# Qualifiers before a number that make it approximate without being part of raw (like 以上
+# after the measure word): 超过500, 不少于40.
+_QUALIFIERS_BEFORE = ("超过", "不少于", "不低于", "多于")
 # Fixed words whose numeral is not a count although a measure word follows.
 _CN_WORDS = (
     "一起", "一部分", "一次性", "一把手", "一条龙", "一條龍", "一件事", "一批", "一系列",
@@ -128,9 +134,28 @@ def values_equal(a: float, b: float) -> bool:
     return math.isclose(float(a), float(b), rel_tol=1e-6)
 
 
+# Invisible characters that no reader sees: digits on both sides of them are one number split
+# by page residue (``1\u200b69件``), which is never read as two (fazhi.ingest removes them).
+_INVISIBLE = "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+_SPLIT_BEFORE = re.compile(rf"{_DIGIT}[.．,，]?{_INVISIBLE}+[.．,，]?\Z")
+_SPLIT_AFTER = re.compile(rf"[.．,，]?{_INVISIBLE}+[.．,，]?{_DIGIT}")
+
+
+def _split_by_invisible(number: Number, text: str) -> bool:
+    before = text[max(0, number.start - 12) : number.start]
+    starts_digit = number.raw[:1].translate(_FULLWIDTH).isdigit()
+    ends_digit = number.raw[-1:].translate(_FULLWIDTH).isdigit()
+    return bool(
+        (starts_digit and _SPLIT_BEFORE.search(before))
+        or (ends_digit and _SPLIT_AFTER.match(text, number.end))
+    )
+
+
 def find_numbers(text: str) -> list[Number]:
-    """Every number in ``text``, left to right, non-overlapping."""
-    found = [*_arabic_numbers(text), *_chinese_numbers(text)]
+    """Every number in ``text``, left to right, non-overlapping; digits split by an invisible
+    character (``1\u200b69``) give no number at all rather than a wrong one."""
+    found = [n for n in _arabic_numbers(text) if not _split_by_invisible(n, text)]
+    found += _chinese_numbers(text)
     found.sort(key=lambda n: (n.start, -n.end))
     kept: list[Number] = []
     for number in found:
@@ -196,6 +221,9 @@ def _is_chinese_quantity(match: re.Match[str], text: str) -> bool:
     run, start, after = match["run"], match.start("run"), match.end("run")
     if match["pct_pre"]:
         return True
+    if run == "零" and start > 0 and text[start - 1] in _OPENING_QUOTES:
+        # 保持“零败诉”: a zero count in quotation marks is still a count (not a slogan's name)
+        return not (after < len(text) and text[after] in _ZERO_WORDS)
     if start > 0 and text[start - 1] in _CN_BLOCKED_BEFORE:
         return False
     if run == "一" and start > 0 and text[start - 1] in "上下":
@@ -206,9 +234,12 @@ def _is_chinese_quantity(match: re.Match[str], text: str) -> bool:
         return not (after < len(text) and text[after] in _ZERO_WORDS)
     if not any(ch in _CN_DIGITS or ch in "十拾" for ch in run):
         return False  # 百问百答, 万人: a bare 百/千/万 is a word, not a count
-    if _unit_at(text, match.end("mult2") if match["mark"] else after) is None:
+    # the measure word follows the whole number: after 余/多 and a 万 there (an unmatched
+    # group's end is -1, which would read the last character of the text)
+    number_end = max(after, match.end("mark"), match.end("mult2"))
+    if _unit_at(text, number_end) is None:
         return False
-    return not text.startswith(_CN_UNIT_WORDS, match.end("mult2") if match["mark"] else after)
+    return not text.startswith(_CN_UNIT_WORDS, number_end)
 
 
 def _build(match: re.Match[str], text: str, amount: Decimal) -> Number:
@@ -220,6 +251,8 @@ def _build(match: re.Match[str], text: str, amount: Decimal) -> Number:
         start, pre = match.end("pre"), None
     approx = bool(pre or match["mark"] or match["post"])
     if unit is not None and text.startswith(("以上", "左右"), end + len(unit)):
+        approx = True
+    if text.endswith(_QUALIFIERS_BEFORE, 0, start):
         approx = True
     value: int | float = int(amount) if amount == amount.to_integral_value() else float(amount)
     return Number(

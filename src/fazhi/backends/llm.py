@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 
@@ -39,6 +39,8 @@ from fazhi.llm.client import (
     resolve_endpoint,
 )
 from fazhi.llm.prompts import PromptSet, load_prompts, schema_prompt_text
+from fazhi.llm.reachability import DEFAULT_BREAKER_AFTER, CircuitBreaker, EndpointUnreachable
+from fazhi.llm.redact import redact
 from fazhi.llm.schema import answer_model, schema_json
 from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Rejection, Source, TextItem, Usage
 from fazhi.numbers import parse_raw
@@ -98,7 +100,8 @@ def chunk_check(chunk: Chunk, catalog: Catalog):
             return _reasons([checked]) if isinstance(checked, Rejection) else None
         if what == "meta":
             return _reasons(check_meta(Meta(**item), chunk.text)[1])
-        return _reasons(check_items([TextItem(quote=item)], chunk.text, what)[1])
+        text_kind = cast(Literal["shortcoming", "plan"], what)  # the schema's only other fields
+        return _reasons(check_items([TextItem(quote=item)], chunk.text, text_kind)[1])
 
     return check
 
@@ -140,7 +143,9 @@ def _settle_meta(item: Any, chunk: Chunk) -> tuple[Meta | None, list[Rejection]]
     return (kept if kept.model_dump(exclude_none=True) else None), rejected
 
 
-def _settle_items(items: Any, chunk: Chunk, what: str) -> tuple[list[TextItem], list[Rejection]]:
+def _settle_items(
+    items: Any, chunk: Chunk, what: Literal["shortcoming", "plan"]
+) -> tuple[list[TextItem], list[Rejection]]:
     quotes = [TextItem(quote=q, chunk=chunk.index) for q in (items or []) if isinstance(q, str)]
     kept, rejected = check_items(quotes, chunk.text, what)
     return [k.model_copy(update={"span": None}) for k in kept], rejected
@@ -247,8 +252,12 @@ class LLMBackend:
         catalog: Catalog | None = None,
         retry: RetryPolicy | None = None,
         prompts_dir: str | Path | None = None,
+        breaker_after: int = DEFAULT_BREAKER_AFTER,
     ):
         self.endpoint = resolve_endpoint(model, base_url, api_key_env, mode, timeout)
+        # one breaker for the backend's life: a batch stops asking a dead endpoint for every
+        # report, not just for the report that found it dead
+        self.breaker = CircuitBreaker(self.endpoint.base_url, breaker_after)
         self.catalog = catalog or default_catalog()
         self.reply_model = answer_model(self.catalog)
         folder = Path(prompts_dir) if prompts_dir else None
@@ -304,7 +313,7 @@ class LLMBackend:
     async def _answer_all(
         self, chunks: Sequence[Chunk]
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
-        client = make_client(self.endpoint, self.retry)
+        client = make_client(self.endpoint, self.retry, self.breaker)
         gate = asyncio.Semaphore(self.concurrency)
         try:
             results = await asyncio.gather(*(self._answer_one(client, gate, c) for c in chunks))
@@ -352,8 +361,7 @@ class LLMBackend:
                 max_tokens=self.max_tokens,
             )  # fmt: skip
         except Exception as exc:  # a request that failed for good: recorded, the report goes on
-            log = CallLog()
-            return ChunkAnswer(chunk=chunk.index, error=f"{type(exc).__name__}: {exc}"[:300]), log
+            return ChunkAnswer(chunk=chunk.index, error=self._failure(exc)), CallLog()
         log = outcome.log
         if outcome.reply is not None:
             answer = settle(outcome.reply.model_dump(), chunk, self.catalog)
@@ -364,6 +372,14 @@ class LLMBackend:
             calls=log.calls, reasks=log.reasks,
         )  # fmt: skip
         return answer.model_copy(update={"usage": usage}), log
+
+    def _failure(self, exc: Exception) -> str:
+        """One line on a request that failed for good, naming the endpoint (credentials
+        masked) unless the message already does."""
+        text = redact(str(exc))
+        if isinstance(exc, EndpointUnreachable):
+            return f"{type(exc).__name__}: {text}"[:300]
+        return f"{type(exc).__name__} from {redact(self.endpoint.base_url)}: {text}"[:300]
 
     def estimate_tokens(
         self, chunks: Sequence[Chunk], *, reask_share: float = REASK_SHARE

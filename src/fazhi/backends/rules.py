@@ -6,17 +6,22 @@ shortcoming / plan passages -- and, like every backend, leaves checking them to 
 
 How a number becomes a figure (the phrase lists and their meaning are in ``rules.yaml``):
 
-1. it is a quantity: a count with a measure word the indicator allows, a percent, an amount
-   in 元, or ``零`` right before its trigger (``零败诉``); never a year, a date, a code, an
-   ordinal (``第1``) or a number inside brackets (``(含2019年结转结案1件)``);
-2. its window is its clause, from the quantity before it to the quantity after it;
+1. it is a quantity (``rules_quantities``): a count with a measure word some indicator allows,
+   a percent, an amount in 元, or ``零`` right before its trigger (``零败诉``, ``“零败诉”``);
+   never a year, a date, a code, an ordinal (``第1``) or a number inside brackets or names
+   (``(含2019年结转结案1件)``, ``《…》``); and not a negated count, last year's figure or a
+   total over several years (``not_counted``);
+2. its window is its clause, from the quantity before it to the quantity after it; a bare
+   figure (``参考人数：52人``) is also read by the clauses before it (``rules_match``);
 3. an indicator matches when a ``near`` phrase is in the window and a ``context`` phrase (if the
-   indicator has any) is in the window or earlier in the sentence -- so a trigger carries over
-   to the following clauses of a sentence (``收到行政复议申请169件，受理138件``);
-4. the best match wins (own window before the number over after it, with context over
-   without, longer phrase, nearer context); a percent with only ``占比`` in its window is the
-   rate of the count just before it; after ``其中`` an indicator already stated in the
-   sentence is not stated again by one of its parts.
+   indicator has any) is in the window, earlier in the sentence, or -- for a topic word such
+   as 复议 or 热线 -- in an earlier sentence of the paragraph; so a trigger carries over to the
+   following clauses of a sentence (``收到行政复议申请169件，受理138件``);
+4. the best match wins (the order is in ``rules_match``); a percent with only ``占比`` in its
+   window is the rate of the count just before it; after ``其中`` an indicator already
+   stated in the sentence is not stated again by one of its parts, unless the part has a
+   scope of its own (``其中以区政府为被告的57件``). Names in 《》 are masked while matching,
+   so a list of titles neither triggers nor blocks.
 
 The report is matched in simplified script (``rules_text.simplified``, same length), so
 traditional reports work with simplified triggers while quotes and raws stay as printed.
@@ -24,182 +29,29 @@ traditional reports work with simplified triggers while quotes and raws stay as 
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fazhi.backends import rules_sections, rules_text
 from fazhi.backends.rules_config import (
-    IndicatorRule,
     Rules,
     RulesError,
     default_rules_path,
     load_rules,
     rules_version,
 )
+from fazhi.backends.rules_match import Window, match_indicator, scope_of, scope_templates, windows
 from fazhi.backends.rules_meta import Stated, find_meta
+from fazhi.backends.rules_quantities import Quantity, not_counted, quantities
 from fazhi.backends.rules_text import Span
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Source, TextItem
-from fazhi.numbers import Number, find_numbers
+
+HEADING_LENGTH = 30  # a line this short without a full stop heads the paragraph below it
 
 __all__ = ["RulesBackend", "RulesError", "find_all", "load_rules"]
-
-
-# --- quantities ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """A number that can be a figure: ``form`` is count, money, percent or zero (``零败诉``)."""
-
-    number: Number
-    form: str
-    unit: str | None  # the measure word in simplified script (條 -> 条)
-
-    @property
-    def end(self) -> int:
-        """End of the number with its measure word."""
-        return self.number.end + len(self.unit or "")
-
-
-def quantities(text: str, norm: str, rules: Rules) -> list[Quantity]:
-    """The numbers of the report that can be figures (see the module docstring)."""
-    inside = rules_text.enclosed(text)
-    found = []
-    for number in find_numbers(text):
-        if inside[number.start] or rules.not_a_count.search(
-            norm, max(0, number.start - 8), number.start
-        ):
-            continue
-        unit = norm[number.end : number.end + len(number.unit)] if number.unit else None
-        form = _form(number, unit, rules)
-        if form:
-            found.append(Quantity(number, form, unit))
-    return found
-
-
-def _form(number: Number, unit: str | None, rules: Rules) -> str | None:
-    if number.percent:
-        return "percent"
-    if unit in rules.money_units:
-        return "money"
-    if unit and any(unit in r.units for r in rules.indicators):
-        return "count"
-    if unit is None and number.value == 0 and not number.raw[0].isdigit():
-        return "zero"
-    return None
-
-
-_KIND_FORMS = {"count": ("count", "zero"), "percent": ("percent",), "money": ("money",)}
-
-
-# --- matching ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Window:
-    """Where one quantity's triggers are looked for, as offsets into the report."""
-
-    own_start: int  # clause start or the end of the quantity before
-    post_end: int  # clause end or the start of the quantity after
-    earlier: rules_text.PhrasesBefore  # context and breakdown phrases in the sentence
-
-
-@dataclass(frozen=True)
-class Match:
-    rule: IndicatorRule
-    score: tuple
-    near_end: int  # the quote reaches at least this far
-
-
-def match_indicator(
-    norm: str, q: Quantity, w: Window, rules: Rules, excluded: set[str]
-) -> Match | None:
-    """The best matching indicator for ``q``, or None (see the module docstring, step 4)."""
-    if rules.counted_elsewhere.match(norm, q.end):
-        return None
-    matches = []
-    for rule in rules.indicators:
-        if rule.indicator in excluded or q.form not in _KIND_FORMS[rule.kind]:
-            continue
-        if q.form == "count" and q.unit not in rule.units:
-            continue
-        found = _near(norm, q, w, rule, rules)
-        if found is None:
-            continue
-        own, length, near_end = found
-        context = _context_distance(norm, q, w, rule)
-        if context is None:
-            continue
-        score = (own, context >= 0, length, -abs(context))
-        matches.append(Match(rule, score, near_end))
-    return max(matches, key=lambda m: m.score, default=None)
-
-
-def _near(
-    norm: str, q: Quantity, w: Window, rule: IndicatorRule, rules: Rules
-) -> tuple[bool, int, int] | None:
-    """(before the number?, phrase length, phrase end) of the near phrase closest to the
-    number: before it in its window unless a blocker stands between, else after it."""
-    start = q.number.start
-    if q.form != "zero":
-        best = None
-        for pattern in rule.near:
-            for m in pattern.finditer(norm, w.own_start, start):
-                if rules.blockers.search(norm, m.end(), start):
-                    continue
-                if best is None or (m.end(), m.end() - m.start()) > (best[2], best[1]):
-                    best = (True, m.end() - m.start(), m.end())
-        if best:
-            return best
-    after = q.number.end if q.form == "zero" else q.end
-    for pattern in rule.near:
-        following = pattern.search(norm, after, w.post_end)
-        if following and (q.form != "zero" or following.start() == after):
-            return (False, following.end() - following.start(), following.end())
-    return None
-
-
-def _context_distance(norm: str, q: Quantity, w: Window, rule: IndicatorRule) -> int | None:
-    """How far the nearest context phrase is (-1 if the rule needs none), None if missing."""
-    if not rule.context:
-        return -1
-    distances = []
-    for pattern in rule.context:
-        before = w.earlier.last_end(pattern, q.number.start)
-        if before is not None:
-            distances.append(q.number.start - before)
-        after = pattern.search(norm, q.end, w.post_end)
-        if after:
-            distances.append(after.start() - q.end)
-    return min(distances) if distances else None
-
-
-def _scope(text: str, norm: str, start: int, end: int, templates: Sequence[str]) -> str | None:
-    """The leftmost (then longest) scope phrase in ``norm[start:end]``, as printed."""
-    hits = []
-    for template in templates:
-        m = re.search(template, norm[start:end])
-        if m and m.group():
-            hits.append((m.start(), -len(m.group()), start + m.start(), start + m.end()))
-    if not hits:
-        return None
-    _, _, s, e = min(hits)
-    return text[s:e]
-
-
-def _scope_templates(rules: Rules, region: str | None) -> list[str]:
-    filled = []
-    for template in rules.scopes:
-        if "{region}" in template:
-            if region:
-                filled.append(template.replace("{region}", re.escape(region)))
-        else:
-            filled.append(template)
-    return filled
 
 
 # --- one report ----------------------------------------------------------------------------
@@ -216,14 +68,29 @@ class Found:
 
 def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list[Found]:
     """Every figure the rules find in the report, first statement of each kept."""
-    templates = _scope_templates(rules, region)
-    all_quantities = quantities(text, norm, rules)  # left to right, as find_numbers gives them
+    templates = scope_templates(rules, region)
+    all_quantities = quantities(text, norm, rules.quantity)  # left to right
     starts = [q.number.start for q in all_quantities]
+    norm = rules_text.mask_titles(norm)  # names in 《》 are no words of the sentence
     found: list[Found] = []
     scopes_stated: dict[tuple[str, float], set[str | None]] = {}
+    paragraph: rules_text.PhrasesBefore | None = None
+    previous: Span | None = None
     for sentence in rules_text.sentences(norm):
+        # a new paragraph when a line break stands between this sentence and the one before;
+        # one scan per paragraph, shared by its sentences (a page can be one line of megabytes)
+        if paragraph is None or previous is None or "\n" in norm[previous[1] : sentence[0]]:
+            para_start = _paragraph_start(norm, previous, sentence)
+            para_end = norm.find("\n", sentence[1])
+            para_end = len(norm) if para_end < 0 else para_end
+            paragraph = rules_text.PhrasesBefore(norm, para_start, para_end)
+            carry_start = para_start
+        else:  # a topic word carries over from the sentence before (only)
+            carry_start = previous[0]
+        previous = sentence
         inside = all_quantities[bisect_left(starts, sentence[0]) : bisect_left(starts, sentence[1])]
-        for new in _sentence_figures(text, norm, rules, sentence, inside, templates):
+        sentence_windows = windows(norm, sentence, inside, paragraph, rules, carry_start)
+        for new in _sentence_figures(text, norm, rules, sentence_windows, inside, templates):
             figure = new.item
             assert isinstance(figure, Figure)  # _sentence_figures finds figures only
             scopes = scopes_stated.setdefault((figure.indicator, float(figure.value)), set())
@@ -233,6 +100,17 @@ def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list
     return found
 
 
+def _paragraph_start(norm: str, previous: Span | None, sentence: Span) -> int:
+    """Where the paragraph of ``sentence`` starts: its line, or the heading line right above
+    it (``（三）行政复议`` names the topic of the paragraph below it)."""
+    line_start = rules_text.paragraph_start(norm, sentence[0])
+    if previous is None or previous[1] - previous[0] > HEADING_LENGTH:
+        return line_start
+    own_line = not norm[rules_text.paragraph_start(norm, previous[0]) : previous[0]].strip()
+    ends_line = norm[previous[1] : sentence[0]].strip() == "" and norm[previous[1]] == "\n"
+    return previous[0] if own_line and ends_line else line_start
+
+
 def _restated(scope: str | None, stated: set[str | None]) -> bool:
     """The same figure again (a summary repeating the body): the indicator and value were
     stated before (with ``stated`` scopes), and no second scope makes it a different figure."""
@@ -240,60 +118,75 @@ def _restated(scope: str | None, stated: set[str | None]) -> bool:
 
 
 def _sentence_figures(
-    text: str, norm: str, rules: Rules, sentence: Span, qs: list[Quantity], templates: list[str]
+    text: str,
+    norm: str,
+    rules: Rules,
+    windows: list[Window],
+    qs: list[Quantity],
+    templates: list[str],
 ) -> list[Found]:
     """The figures of one sentence, each at the start of its quote."""
     figures: list[Found] = []
-    stated: set[str] = set()  # indicators of ``figures``
+    stated: dict[str, str | None] = {}  # indicator of ``figures`` -> its scope
     by_quantity: dict[int, str] = {}  # quantity index -> indicator it was read as
-    for i, (q, window) in enumerate(zip(qs, _windows(norm, sentence, qs), strict=False)):
-        own_start = window.own_start
-        after_breakdown = window.earlier.last_end(rules.breakdown, q.number.start) is not None
-        excluded = stated if after_breakdown else set()
-        match = match_indicator(norm, q, window, rules, excluded)
-        indicator: str | None
-        if match:
-            indicator = match.rule.indicator
-        else:
-            indicator = _rate_of_previous(norm, q, window, rules, by_quantity.get(i - 1))
-        if indicator is None or indicator in excluded:
+    last_figure_end = windows[0].sentence_start if windows else 0
+    for i, (q, window) in enumerate(zip(qs, windows, strict=True)):
+        if not_counted(norm, q, window.own_start, window.sentence_start, rules.quantity):
             continue
+        # its own clause first; a bare figure then by its label (the clauses before it)
+        tries = [window]
+        if window.bare and last_figure_end < window.own_start:
+            tries.append(replace(window, own_start=last_figure_end))
+        for w in tries:
+            read = _read(text, norm, rules, q, w, stated, by_quantity.get(i - 1), templates)
+            if read:
+                break
+        if not read:
+            continue
+        indicator, scope, near_end = read
         by_quantity[i] = indicator
-        quote = rules_text.trim(text, (own_start, max(q.end, match.near_end if match else 0)))
+        quote = rules_text.trim(text, (w.own_start, max(q.end, near_end)))
         figure = Figure(
             indicator=indicator,
             value=q.number.value,
             raw=q.number.raw,
             quote=text[quote[0] : quote[1]],
-            scope=_scope(text, norm, own_start, q.number.start, templates),
+            scope=scope,
             approx=q.number.approx,
         )
         figures.append(Found(quote[0], figure, "figure"))
-        stated.add(indicator)
+        stated.setdefault(indicator, scope)
+        last_figure_end = q.end
     return figures
 
 
-def _windows(norm: str, sentence: Span, qs: list[Quantity]) -> list[Window]:
-    """Each quantity's window (see the module docstring, step 2); ``qs`` run left to right.
-
-    Linear in the sentence: a scraped page can be one sentence of megabytes.
-    """
-    clause_spans = rules_text.clauses(norm, *sentence)
-    clause_starts = [c[0] for c in clause_spans]
-    longest_unit = max((len(q.unit or "") for q in qs), default=0)
-    earlier = rules_text.PhrasesBefore(norm, *sentence)
-    windows = []
-    for i, q in enumerate(qs):
-        clause = clause_spans[bisect_right(clause_starts, q.number.start) - 1]
-        own_start = clause[0]  # or the furthest end, before the number, of a quantity before it
-        for before in map(qs.__getitem__, reversed(range(i))):
-            if before.number.end + longest_unit <= own_start:
-                break  # numbers end further left the further back: none can reach past
-            if before.end <= q.number.start:
-                own_start = max(own_start, before.end)
-        post_end = min(clause[1], qs[i + 1].number.start) if i + 1 < len(qs) else clause[1]
-        windows.append(Window(own_start, post_end, earlier))
-    return windows
+def _read(
+    text: str,
+    norm: str,
+    rules: Rules,
+    q: Quantity,
+    w: Window,
+    stated: dict[str, str | None],
+    previous: str | None,
+    templates: list[str],
+) -> tuple[str, str | None, int] | None:
+    """(indicator, scope, where the quote must reach) of ``q`` read in window ``w``."""
+    scope = scope_of(text, norm, w.own_start, q.number.start, templates)
+    breakdown = w.earlier.last_end(rules.breakdown, q.number.start)
+    after_breakdown = breakdown is not None and breakdown > w.sentence_start
+    # after 其中 a part does not state its total again, unless it has a scope of its own
+    # (``其中以区政府为被告的57件``): then it is that total's indicator for its scope
+    excluded = {ind for ind, was in stated.items() if scope is None or scope == was}
+    excluded = excluded if after_breakdown else set()
+    match = match_indicator(norm, q, w, rules, excluded)
+    if match:
+        return match.rule.indicator, scope, match.near_end
+    indicator = _rate_of_previous(norm, q, w, rules, previous)
+    if indicator is None and after_breakdown and scope is not None and q.form == "count":
+        indicator = next(reversed(stated), None)  # the total just broken down
+    if indicator is None or indicator in excluded:
+        return None
+    return indicator, scope, 0
 
 
 def _rate_of_previous(
@@ -358,8 +251,10 @@ class RulesBackend:
         except Exception as exc:  # a rules bug must not lose the report (backend contract)
             error = f"rules backend failed: {type(exc).__name__}: {exc}"
             return [ChunkAnswer(chunk=c.index, error=error) for c in chunks]
-        per_chunk = _per_chunk(found, chunks)
-        return [_answer_for(chunk, mine) for chunk, mine in zip(chunks, per_chunk, strict=False)]
+        return [
+            _answer_for(chunk, mine)
+            for chunk, mine in zip(chunks, _per_chunk(found, chunks), strict=False)
+        ]
 
 
 def _per_chunk(found: list[Found], chunks: Sequence[Chunk]) -> list[list[Found]]:

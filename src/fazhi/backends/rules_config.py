@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from fazhi.backends.rules_meta import MetaRules
+from fazhi.backends.rules_quantities import QuantityRules
 from fazhi.backends.rules_sections import SectionRules
 from fazhi.catalog import Catalog
 from fazhi.errors import FazhiError
@@ -34,20 +35,34 @@ class IndicatorRule:
 @dataclass(frozen=True)
 class Rules:
     indicators: tuple[IndicatorRule, ...]
-    money_units: frozenset[str]
+    quantity: QuantityRules
     blockers: re.Pattern[str]
     counted_elsewhere: re.Pattern[str]
     breakdown: re.Pattern[str]
-    not_a_count: re.Pattern[str]  # matched against the text ending right before a number
     rate_words: re.Pattern[str]
     rate_of: dict[str, str]
     scopes: tuple[str, ...]  # templates: {region} is filled per report
+    topics: frozenset[str]  # context phrases that carry over the sentences of a paragraph
+    bare_labels: re.Pattern[str]  # a clause before a number that only labels it
     meta: MetaRules
     sections: SectionRules
 
 
+# ``{gap:N}`` in a phrase: up to N characters of the same clause, a 《…》 title counting as
+# one (``共审查《…》《…》等区规范性文件``: the verb is separated from its noun by names).
+_GAP = re.compile(r"\{gap:(\d+)\}")
+
+
+def _expand(phrase: str) -> str:
+    return _GAP.sub(lambda m: rf"(?:《[^》\n]*》|[^，,；;。《\n]){{0,{m.group(1)}}}?", phrase)
+
+
+def _compile(phrase: str) -> re.Pattern[str]:
+    return re.compile(_expand(phrase))
+
+
 def _alternation(phrases: Sequence[str]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in phrases) or r"(?!)")
+    return re.compile("|".join(f"(?:{_expand(p)})" for p in phrases) or r"(?!)")
 
 
 def parse_rules(data: object, catalog: Catalog) -> Rules:
@@ -65,8 +80,8 @@ def parse_rules(data: object, catalog: Catalog) -> Rules:
             IndicatorRule(
                 indicator=ind_id,
                 kind=catalog[ind_id].kind,
-                near=tuple(re.compile(p) for p in spec["near"]),
-                context=tuple(re.compile(p) for p in spec.get("context") or ()),
+                near=tuple(_compile(p) for p in spec["near"]),
+                context=tuple(_compile(p) for p in spec.get("context") or ()),
                 units=frozenset(spec.get("units") or count_units),
             )
             for ind_id, specs in data["indicators"].items()
@@ -76,14 +91,17 @@ def parse_rules(data: object, catalog: Catalog) -> Rules:
         meta, sections = data["meta"], data["sections"]
         return Rules(
             indicators=indicators,
-            money_units=frozenset(data["money_units"]),
+            quantity=_quantity_rules(data, indicators),
             blockers=_alternation(data["blockers"]),
             counted_elsewhere=_alternation(data["counted_elsewhere"]),
             breakdown=_alternation(data["breakdown_markers"]),
-            not_a_count=re.compile(f"(?:{_alternation(data['not_a_count']).pattern})$"),
-            rate_words=re.compile(rf"^\s*(?:{'|'.join(data['rate_words'])})\s*(?:为|达|达到)?\s*$"),
+            rate_words=re.compile(
+                rf"^\s*(?:{'|'.join(map(_expand, data['rate_words']))})\s*(?:为|达|达到)?\s*$"
+            ),
             rate_of=rate_of,
             scopes=tuple(data["scopes"]),
+            topics=frozenset(data["topics"]),
+            bare_labels=_alternation(data["bare_labels"]),
             meta=MetaRules(
                 title=_alternation(meta["title"]),
                 region_suffix=meta["region_suffix"],
@@ -100,6 +118,19 @@ def parse_rules(data: object, catalog: Catalog) -> Rules:
         )
     except (KeyError, TypeError, re.error) as exc:
         raise RulesError(f"malformed rules file: {type(exc).__name__}: {exc}") from exc
+
+
+def _quantity_rules(data: dict, indicators: tuple[IndicatorRule, ...]) -> QuantityRules:
+    never = data["not_counted"]
+    return QuantityRules(
+        count_units=frozenset(u for rule in indicators for u in rule.units),
+        money_units=frozenset(data["money_units"]),
+        not_a_count=re.compile(f"(?:{_alternation(data['not_a_count']).pattern})$"),
+        negation=_alternation(never["negation"]),
+        comparison=_alternation(never["comparison"]),
+        multi_year=_alternation(never["multi_year"]),
+        totals=_alternation(never["totals"]),
+    )
 
 
 def default_rules_path() -> Path:

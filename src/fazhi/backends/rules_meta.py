@@ -36,8 +36,22 @@ _DATE_PATTERNS = (
     ),
 )
 _ORGAN = re.compile(
-    rf"^[ \t\u3000]*([{_CJK}]{{2,30}}?(?:人民政府|政府|局|委员会|办公室|厅|委))[ \t\u3000]*$"
+    rf"^[ \t\u3000]*([{_CJK}]{{2,30}}?(?:人民政府|政府|局|委员会|办公室|厅|委))[ \t\u3000]*$",
+    re.M,  # matched from a line's start: ^ must hold there, not only at the text's start
 )
+# Page lines that label the publication date, in their many forms: 发布时间：, 【发布日期：,
+# 发布时间 | , 发布于 ...; a page clock (今天是…, 当前时间) is never the publication date.
+_PUBLISHED_LABEL = re.compile(r"(?:发布|公开)(?:时间|日期)|发布于")
+_CLOCK = re.compile(r"今天是|今日是|当前时间|现在是|北京时间")
+# "2021年，昆山市坚持…", "2023年以来，望江县…": a report without a title line names its
+# locality and year in its opening sentence.
+_OPENING = re.compile(
+    r"^[ \t\u3000]*((?:19|20)\d{2})\s*年度?(?:以来|来)?\s*[，,]\s*"
+    r"(?:在[^，,。\n]{1,20}[，,]\s*)?",
+    re.M,
+)
+_OPENING_REACH = 3000  # the opening sentence is near the top of the page
+_BREADCRUMB = re.compile(r"[>＞»›]|\s/\s")
 _SIGNATURE_LINES = 12  # a signature sits in the last lines of the text
 
 
@@ -61,19 +75,83 @@ class Stated:
 def find_meta(text: str, norm: str, rules: MetaRules) -> list[Stated]:
     """Every meta field the report states, each once, with where it says so."""
     header_end = body_start(norm)
-    title = rules.title.search(norm)
+    title = _title(norm, rules)
     found = _from_title(text, norm, rules, title) if title else []
-    if not any(s.field == "year" for s in found):
-        # "2021年，昆山市坚持…": the year the running text opens with
-        opening = _YEAR.match(norm, header_end) or _YEAR.match(norm, header_end + 1)
-        found += [Stated("year", int(opening.group(1)), opening.start())] if opening else []
+    opening = _OPENING.search(norm, 0, min(len(norm), header_end + _OPENING_REACH))
+    if opening and not any(s.field == "year" for s in found):
+        found.append(Stated("year", int(opening.group(1)), opening.start(1)))
+    if opening and not any(s.field == "region" for s in found):
+        found += _opening_region(text, norm, rules, opening.end())
     year = next((int(s.value) for s in found if s.field == "year"), None)
+    # the page header ends where the running text begins, at the latest with the opening
+    header_end = max(header_end, opening.start()) if opening else header_end
     if not any(s.field == "issuer" for s in found):
         issuer = _header_issuer(text, norm, rules, header_end) or _signature_issuer(text, norm)
         found += [issuer] if issuer else []
-    published = _header_date(norm, header_end, year) or _signature_date(norm, year)
+    if not any(s.field == "region" for s in found):
+        found += _issuer_region(text, norm, rules, found)
+    published = (
+        _labelled_date(norm, header_end, year)
+        or _header_date(norm, header_end, year)
+        or _signature_date(norm, year)
+    )
     found += [published] if published else []
     return found
+
+
+def _title(norm: str, rules: MetaRules) -> re.Match[str] | None:
+    """The first title line; a breadcrumb (``首页 > … > 法治政府建设年度报告``) is none."""
+    for match in rules.title.finditer(norm):
+        line_start = norm.rfind("\n", 0, match.start()) + 1
+        line_end = norm.find("\n", match.end())
+        if not _BREADCRUMB.search(norm, line_start, len(norm) if line_end < 0 else line_end):
+            return match
+    return None
+
+
+def _opening_region(text: str, norm: str, rules: MetaRules, start: int) -> list[Stated]:
+    """``2022年，澄溪区坚持…`` (or ``澄溪区人民政府坚持…``): the locality the opening sentence
+    starts with (not 我区, 全县, nor a body such as 县政府 or 区委区政府)."""
+    name = re.compile(rf"(?![我全本该各])([{_CJK}]{{1,8}}?{rules.region_suffix})(?!委|党|级|直|属)")
+    match = name.match(norm, start)
+    if not match or len(match.group(1)) < 2 or re.search("委|政府|党", match.group(1)):
+        return []
+    s, e = _own_unit(norm, match.start(1), match.end(1), rules)
+    return [Stated("region", text[s:e], s)]
+
+
+def _issuer_region(text: str, norm: str, rules: MetaRules, found: list[Stated]) -> list[Stated]:
+    """No title and no opening names the locality: the issuing government's does
+    (``发布机构：柳湾区人民政府`` or the signature -> ``柳湾区``)."""
+    issuer = next((s for s in found if s.field == "issuer"), None)
+    if issuer is None:
+        return []
+    end = issuer.offset + len(str(issuer.value))
+    name = re.compile(rf"[{_CJK}]+?{rules.region_suffix}(?=(?:人民)?政府$)")
+    match = name.match(norm[:end], issuer.offset)
+    if not match:
+        return []
+    s, e = _own_unit(norm, match.start(), match.end(), rules)
+    return [Stated("region", text[s:e], s)]
+
+
+def _own_unit(norm: str, start: int, end: int, rules: MetaRules) -> tuple[int, int]:
+    """``北宸市岚峰区`` -> ``岚峰区``: a locality names itself, not the units above it."""
+    inner = re.fullmatch(
+        rf"[{_CJK}]+?(?:省|自治区|市|自治州|州|盟)([{_CJK}]{{2,8}}?(?:区|县|市|旗|自治县))",
+        norm[start:end],
+    )
+    return (start + inner.start(1), end) if inner else (start, end)
+
+
+def _labelled_date(norm: str, header_end: int, year: int | None) -> Stated | None:
+    """The date a ``发布时间`` / ``发布日期`` label of the page gives (``【发布日期：2025-02-11】``,
+    ``发布时间 | 2024/01/30``)."""
+    for label in _PUBLISHED_LABEL.finditer(norm, 0, header_end):
+        found = _first_date(norm, label.end(), min(label.end() + 24, len(norm)), year)
+        if found:
+            return found
+    return None
 
 
 def _from_title(text: str, norm: str, rules: MetaRules, title: re.Match[str]) -> list[Stated]:
@@ -112,7 +190,8 @@ def _names(text: str, norm: str, rules: MetaRules, start: int, end: int) -> list
     if ends_with_body:
         region_end = ends_with_body.start()
     if re.fullmatch(rf"[{_CJK}]+?{rules.region_suffix}", norm[region_part[0] : region_end]):
-        found.insert(0, Stated("region", text[region_part[0] : region_end], region_part[0]))
+        s, e = _own_unit(norm, region_part[0], region_end, rules)
+        found.insert(0, Stated("region", text[s:e], s))
     return found
 
 
@@ -163,6 +242,8 @@ def _first_date(norm: str, start: int, end: int, year: int | None) -> Stated | N
     hits = []
     for pattern in _DATE_PATTERNS:
         for match in pattern.finditer(norm, start, end):
+            if _CLOCK.search(norm, norm.rfind("\n", 0, match.start()) + 1, match.start()):
+                continue  # 今天是2023年4月2日: the reader's clock, not the report's date
             day = _to_date(match)
             if day and _plausible(day, year):
                 hits.append((match.start(), day))

@@ -13,8 +13,11 @@ from functools import lru_cache
 
 import opencc
 
+from fazhi.index import split_sentences
+
 SENTENCE_ENDS = "。！？!?\n"
 CLAUSE_MARKS = "，,；;：:"
+_SENTENCE_TAIL = "。！？；!?;｡"
 Span = tuple[int, int]
 
 
@@ -49,8 +52,18 @@ def _one_char(converter: opencc.OpenCC, ch: str) -> str:
 
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentence spans (without their end mark) of ``text[start:end]``; blank ones dropped."""
-    return split_at(text, start, len(text) if end is None else end, SENTENCE_ENDS)
+    """Sentence spans of ``text[start:end]`` as the project's one segmenter
+    (``fazhi.index.split_sentences``) cuts them, without the end mark, closers and blanks
+    after it; blank ones dropped."""
+    end = len(text) if end is None else end
+    spans = []
+    for s, e in split_sentences(text[start:end]):
+        s, e = s + start, e + start
+        while e > s and (text[e - 1].isspace() or text[e - 1] in _SENTENCE_TAIL):
+            e -= 1
+        if text[s:e].strip():
+            spans.append((s, e))
+    return spans
 
 
 def clauses(text: str, start: int, end: int) -> list[Span]:
@@ -110,10 +123,12 @@ class PhrasesBefore:
 
 def enclosed(text: str, quote_length: int = 20) -> bytearray:
     """For each offset, whether (1) or not (0) it sits inside round brackets (annotations like
-    ``(含2019年结转结案1件)``) or inside a short quotation (names and slogans like
-    ``“最多跑一次”``, ``“7天发四证”``): numbers there are never figures."""
+    ``(含2019年结转结案1件)``), inside a title (``《…2021-2025年…》``) or inside a short
+    quotation (names and slogans like ``“最多跑一次”``, ``“7天发四证”``): numbers there are
+    never figures."""
     inside = bytearray(len(text))  # one byte an offset; a list of bools costs eight
-    for opening, closing, longest in (("(（", ")）", None), ('“「『"', '”」』"', quote_length)):
+    pairs = (("(（", ")）", None), ("《〈", "》〉", None), ('“「『"', '”」』"', quote_length))
+    for opening, closing, longest in pairs:
         start = None
         for i, ch in enumerate(text):
             if start is None and ch in opening:
@@ -123,6 +138,24 @@ def enclosed(text: str, quote_length: int = 20) -> bytearray:
                     inside[start : i + 1] = b"\x01" * (i + 1 - start)
                 start = None
     return inside
+
+
+TITLE_FILL = "□"
+
+
+def mask_titles(text: str) -> str:
+    """``text`` with the inside of every 《…》 title replaced by ``TITLE_FILL``, same length.
+
+    A list of names (``共审查《A管理制度》《B办法》等规范性文件14件``) stands between a verb
+    and its number; the words inside the names (制度, 复议, 规范性文件 …) are not words of the
+    sentence and must neither trigger, give context nor block.
+    """
+    return re.sub(r"《[^》\n]*》", lambda m: "《" + TITLE_FILL * (len(m.group()) - 2) + "》", text)
+
+
+def paragraph_start(text: str, offset: int) -> int:
+    """Start of the line (a report's paragraph) holding ``offset``."""
+    return text.rfind("\n", 0, offset) + 1
 
 
 def body_start(text: str, min_length: int = 50) -> int:

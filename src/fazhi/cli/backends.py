@@ -9,10 +9,16 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fazhi.errors import FazhiError
 
+if TYPE_CHECKING:  # the backends are imported lazily: a rules run never loads the LLM client
+    from fazhi.backends.llm import LLMBackend
+    from fazhi.pipeline import Backend
+
 BACKENDS = ("auto", "rules", "llm", "hybrid")
+LLM_STYLES = ("label", "quote")  # label: the model labels numbers the code found (default)
 
 
 @dataclass
@@ -26,6 +32,9 @@ class LLMOptions:
     use_cache: bool = True
     max_reasks: int = 2
     timeout: float = 120.0
+    breaker_after: int = 5  # consecutive connection failures before the endpoint is given up
+    llm_style: str = "label"
+    context_tokens: int | None = None
 
 
 class BackendChoiceError(FazhiError, ValueError):
@@ -74,7 +83,7 @@ def resolve_name(name: str, opts: LLMOptions, *, announce: bool = True) -> str:
     return chosen
 
 
-def make_backend(name: str, opts: LLMOptions | None = None, *, announce: bool = True):
+def make_backend(name: str, opts: LLMOptions | None = None, *, announce: bool = True) -> Backend:
     """The backend object for ``name`` (after resolving ``auto``)."""
     opts = opts or LLMOptions()
     name = resolve_name(name, opts, announce=announce)
@@ -91,12 +100,25 @@ def make_backend(name: str, opts: LLMOptions | None = None, *, announce: bool = 
     return HybridBackend(RulesBackend(), llm)
 
 
-def _make_llm(opts: LLMOptions):
+def _make_llm(opts: LLMOptions) -> LLMBackend:
     from fazhi.backends.llm import LLMBackend
 
     base_url, model = _endpoint_and_model(opts)
     if not model:
         raise BackendChoiceError("the llm backend needs a model: pass --model or set FAZHI_MODEL")
+    if opts.llm_style not in LLM_STYLES:
+        raise BackendChoiceError(
+            f"unknown LLM style {opts.llm_style!r}; choose one of {', '.join(LLM_STYLES)}"
+        )
+    if opts.llm_style == "label":
+        from fazhi.backends.llm_label import LabelBackend
+
+        return LabelBackend(
+            model=model, base_url=base_url, api_key_env=opts.api_key_env, mode=opts.mode,
+            concurrency=opts.concurrency, cache_dir=opts.cache_dir, use_cache=opts.use_cache,
+            max_reasks=opts.max_reasks, timeout=opts.timeout, context_tokens=opts.context_tokens,
+            breaker_after=opts.breaker_after,
+        )  # fmt: skip
     return LLMBackend(
         model=model,
         base_url=base_url,
@@ -107,4 +129,5 @@ def _make_llm(opts: LLMOptions):
         use_cache=opts.use_cache,
         max_reasks=opts.max_reasks,
         timeout=opts.timeout,
+        breaker_after=opts.breaker_after,
     )

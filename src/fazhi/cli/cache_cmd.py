@@ -1,7 +1,13 @@
-"""``fazhi cache stats|clear``: the LLM answer cache on disk (see ``fazhi.llm.cache``)."""
+"""``fazhi cache stats|clear``: the LLM answer cache on disk (see ``fazhi.llm.cache``).
+
+Both work on a damaged cache: opening it sets a corrupt store aside (one warning line) and
+``stats`` lists what was set aside; ``clear`` removes the answers and the set-aside files, and
+when even that fails, the whole store folder (it holds nothing but cached answers).
+"""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import typer
@@ -31,9 +37,15 @@ def stats_command(
         return
     with cache:
         entries = len(cache)
+        corrupt = cache.corrupt_files()
     typer.echo(
         f"location  {location}\nentries   {entries}\nsize      {_size(_bytes_under(location))}"
     )
+    if corrupt:
+        names = ", ".join(p.name for p in corrupt)
+        typer.echo(
+            f"corrupt   {len(corrupt)} file(s) set aside ({names}); fazhi cache clear removes them"
+        )
 
 
 @cache_app.command("clear")
@@ -44,23 +56,48 @@ def clear_command(
 
     Example: fazhi cache clear
     """
-    location, cache = _cache_at(cache_dir)
-    if cache is None:
+    from fazhi.llm.cache import STORE
+
+    location = _location(cache_dir)
+    if not location.is_dir():
         typer.echo(f"nothing to clear: no cache at {location}")
         return
-    with cache:
-        entries = cache.clear()
-    typer.echo(f"cleared {entries} cached answers from {location}")
+    try:
+        _, cache = _cache_at(cache_dir)
+        assert cache is not None
+        with cache:
+            entries: int | str = cache.clear()
+            corrupt = cache.corrupt_files()
+            every_part = cache.corrupt_files(with_parts=True)
+        for path in every_part:
+            _remove(path)
+    except Exception:  # whatever state the store is in, clearing it must work
+        _remove(location / STORE)
+        entries, corrupt = "all", []
+    extra = f" and {len(corrupt)} corrupt file(s) set aside" if corrupt else ""
+    typer.echo(f"cleared {entries} cached answers{extra} from {location}")
+
+
+def _location(cache_dir: Path | None) -> Path:
+    from fazhi.llm.cache import cache_dir as resolve
+
+    return resolve(cache_dir)
 
 
 def _cache_at(cache_dir: Path | None):
     """The cache folder, and the cache in it (``None`` when the folder does not exist yet:
     looking must not create it)."""
     from fazhi.llm.cache import AnswerCache
-    from fazhi.llm.cache import cache_dir as resolve
 
-    location = resolve(cache_dir)
+    location = _location(cache_dir)
     return location, (AnswerCache(location) if location.is_dir() else None)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _bytes_under(folder: Path) -> int:

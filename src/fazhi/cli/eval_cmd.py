@@ -19,6 +19,7 @@ from fazhi.cli import app
 from fazhi.errors import FazhiError
 from fazhi.evaluate import Comparison, Counts, EvalResult, compare, error_listing, evaluate
 from fazhi.model import Result
+from fazhi.resources import data_dir
 
 NOT_WIRED = "extraction backends not available yet; use --predictions"
 RESULTS_DIR = Path("evals/results")
@@ -49,8 +50,18 @@ def eval_command(
         help="Replay recorded HTTP exchanges PREFIX-<report>.yaml (vcrpy cassettes, e.g. "
         "cassettes/qwen) instead of calling the endpoint; reports with no recording are left out.",
     ),
-    gold: Path = typer.Option(Path("evals/gold"), "--gold", help="Directory of gold JSON files."),
-    corpus: Path = typer.Option(Path("evals/corpus"), "--corpus", help="Directory of the reports."),
+    llm_style: str = typer.Option(
+        "label",
+        "--llm-style",
+        help="label (the model labels marked numbers) or quote (the model writes quotes); "
+        "a replay needs the style it was recorded in.",
+    ),
+    gold: Path | None = typer.Option(
+        None, "--gold", help="Directory of gold JSON files (default: the bundled evals/gold)."
+    ),
+    corpus: Path | None = typer.Option(
+        None, "--corpus", help="Directory of the reports (default: the bundled evals/corpus)."
+    ),
     predictions: Path | None = typer.Option(
         None,
         "--predictions",
@@ -64,7 +75,8 @@ def eval_command(
         None,
         "--out",
         help="Where to write the result JSON "
-        "(default evals/results/<backend>-<model>-<prompt>.json).",
+        "(default ./evals/results/<backend>-<model>-<prompt>.json under the current folder, "
+        "never inside the installed package).",
     ),
 ) -> None:
     """Score extraction against the gold labels: figures P/R/F1, meta, text items, verification.
@@ -73,7 +85,7 @@ def eval_command(
       fazhi eval --backend rules --errors
       fazhi eval --predictions runs/qwen7b/
       fazhi eval --backend llm --model qwen2.5-coder-1.5b-instruct-q4_k_m \\
-        --base-url http://127.0.0.1:18765/v1 --replay cassettes/qwen
+        --base-url http://127.0.0.1:18765/v1 --replay cassettes/qwen --llm-style quote
       fazhi eval --compare evals/results/rules-none-none.json evals/results/llm-qwen-v3.json
     """
     console = Console()
@@ -82,13 +94,19 @@ def eval_command(
         a, b = (_read_eval_result(p) for p in compare_files)
         _print_comparison(console, compare(a, b), compare_files)
         return
-    result = _run(backend, model, gold, corpus, predictions, _Replay(replay, base_url))
+    # defaults work from any folder: the gold and corpus shipped with fazhi
+    gold = gold or data_dir("evals/gold")
+    corpus = corpus or data_dir("evals/corpus")
+    result = _run(backend, model, gold, corpus, predictions, _Replay(replay, base_url, llm_style))
     _print_result(console, result)
     if errors:
         _print_errors(console, result)
     path = out or RESULTS_DIR / _result_name(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(result.to_json() + "\n", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(result.to_json() + "\n", encoding="utf-8")
+    except OSError as err:
+        raise EvalInputError(f"cannot write {path}: {err.strerror or err}") from None
     console.print(f"wrote {path}")
 
 
@@ -97,8 +115,8 @@ class _Replay:
 
     The live endpoint, or recorded cassettes ``PREFIX-<stem>.yaml``."""
 
-    def __init__(self, prefix: str | None, base_url: str | None):
-        self.prefix, self.base_url = prefix, base_url
+    def __init__(self, prefix: str | None, base_url: str | None, llm_style: str = "label"):
+        self.prefix, self.base_url, self.llm_style = prefix, base_url, llm_style
 
     def cassette(self, stem: str) -> Path:
         return Path(f"{self.prefix}-{stem}.yaml")
@@ -114,7 +132,7 @@ class _Replay:
             typer.echo(f"fazhi eval: no recording {self.cassette(stem)}; {stem} left out", err=True)
         return kept
 
-    def around(self, stem: str):
+    def around(self, stem: str) -> contextlib.AbstractContextManager[object]:
         if not self.prefix:
             return contextlib.nullcontext()
         from fazhi.llm.recording import use_cassette  # vcrpy, record_mode none: never the network
@@ -162,7 +180,10 @@ def _extract_all(
         raise EvalInputError(NOT_WIRED) from None
     try:
         # A replay must send exactly the recorded requests: no cached answer may stand in.
-        opts = LLMOptions(model=model, base_url=replay.base_url, use_cache=not replay.prefix)
+        opts = LLMOptions(
+            model=model, base_url=replay.base_url, use_cache=not replay.prefix,
+            llm_style=replay.llm_style,
+        )  # fmt: skip
         backend = make_backend(backend_name, opts)
     except ModuleNotFoundError as err:  # the factory imports each backend lazily too
         raise EvalInputError(f"{NOT_WIRED} (no module {err.name})") from None

@@ -17,7 +17,6 @@ from fazhi.batch import (
     BatchSummary,
     Estimate,
     estimate_batch,
-    find_inputs,
     plan_batch,
     run_batch,
     run_one,
@@ -26,6 +25,7 @@ from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
 from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
 from fazhi.cli.output_paths import check_output, describe
+from fazhi.discover import discover, skipped_summary
 from fazhi.errors import FazhiError
 from fazhi.export import ReportRecord, write_panel
 from fazhi.ingest import write_text_beside
@@ -92,6 +92,24 @@ def extract_command(
         "Times a chunk's answer goes back to the model with the verifier's errors "
         "(env FAZHI_MAX_REASKS; default 2).",
     ),
+    breaker_after: int = _option(
+        "--breaker-after",
+        "Stop asking an endpoint after this many connection failures in a row; the chunks "
+        "left fail with the reason (default 5).",
+        5,
+        min=1,
+    ),
+    llm_style: str | None = _option(
+        "--llm-style",
+        "label: the model labels the numbers the code marked (default); quote: the model "
+        "writes each figure's quote and number (env FAZHI_LLM_STYLE).",
+    ),
+    context_tokens: int | None = _option(
+        "--context-tokens",
+        "Context window of the model in tokens, for label mode's request size (default: "
+        "known hosted models' window, 8192 for local servers; env FAZHI_CONTEXT_TOKENS).",
+        min=2000,
+    ),
     no_cache: bool = _option("--no-cache", "Do not read or write the LLM answer cache.", False),
     csv_path: Path | None = _option(
         "--csv", "Also write the long panel: one CSV row per accepted figure."
@@ -111,6 +129,11 @@ def extract_command(
         True,
     ),
     strict: bool = _option("--strict", "Exit 1 also when any proposal was rejected.", False),
+    sources: Path | None = _option(
+        "--sources",
+        "Batch: folder for each report's cleaned text, which its offsets index "
+        "(default OUT.sources beside the journal).",
+    ),
     deadline: float | None = typer.Option(
         None,
         "--deadline",
@@ -161,17 +184,23 @@ def extract_command(
         "price_out": price_out,
         "timeout": timeout,
         "max_reasks": max_reasks,
+        "llm_style": llm_style,
+        "context_tokens": context_tokens,
     }
     # A FazhiError raised here (settings, inputs, outputs, backend) is one line and exit 2
     # (mapped once in fazhi.cli).
     settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
-    inputs = find_inputs(paths)
+    found = discover(paths)
+    inputs = found.inputs
+    for line in skipped_summary(found.skipped):
+        typer.echo(line, err=True)
     batch = _is_batch(paths, inputs, out)
     for path, flag in ((out, "-o"), (csv_path, "--csv")):
         if path is not None and not dry_run:
             check_output(path, inputs, flag)
-    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1)
+    engine = _build_backend(settings, no_cache, len(inputs) if batch else 1, breaker_after)
     options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
+    settings["sources_dir"] = sources
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
         plan = plan_batch(inputs, engine, out if batch and resume else None, resume=resume)
@@ -213,7 +242,7 @@ def _is_batch(arguments: list[str], inputs: list[Path], out: Path | None) -> boo
     return False
 
 
-def _build_backend(settings: dict, no_cache: bool, reports: int):
+def _build_backend(settings: dict, no_cache: bool, reports: int, breaker_after: int = 5):
     """The backend, with model calls in flight shared between reports and their chunks."""
     total = int(settings["concurrency"])
     per_report = max(1, total // max(1, min(total, reports)))
@@ -227,6 +256,9 @@ def _build_backend(settings: dict, no_cache: bool, reports: int):
         use_cache=not no_cache,
         timeout=float(settings["timeout"]),
         max_reasks=int(settings["max_reasks"]),
+        breaker_after=breaker_after,
+        llm_style=str(settings["llm_style"]),
+        context_tokens=settings["context_tokens"],
     )
     try:
         return make_backend(str(settings["backend"]), options)
@@ -251,6 +283,8 @@ def _run_one(
             if source is not None:
                 beside = write_text_beside(source, out)
                 typer.echo(f"wrote {out} and {beside}", err=True)
+    for warning in source.warnings if source is not None else ():
+        typer.echo(f"fazhi extract: warning: {path}: {warning}", err=True)
     if record.status != "complete":
         typer.echo(f"fazhi extract: {record.status}: {record.error}", err=True)
     if csv_path is not None:
@@ -265,7 +299,14 @@ def _run_many(
     workers = min(int(settings["concurrency"]), reports)
     with _progress_bar(prices) as show:
         summary = run_batch(
-            inputs, engine, out, concurrency=workers, resume=resume, on_progress=show, **options
+            inputs,
+            engine,
+            out,
+            concurrency=workers,
+            resume=resume,
+            on_progress=show,
+            sources_dir=settings["sources_dir"],
+            **options,
         )
     _print_summary(summary, out)
     if csv_path is not None:

@@ -52,8 +52,7 @@ def verify_command(
         try:
             output.write_text(payload + "\n", encoding="utf-8")
         except OSError as err:
-            typer.echo(f"fazhi verify: cannot write {output}: {err.strerror}", err=True)
-            raise typer.Exit(2) from None
+            raise VerifyInputError(f"cannot write {output}: {err.strerror}") from None
     if as_json:
         typer.echo(payload)
     raise typer.Exit(1 if new_rejections else 0)

@@ -8,6 +8,8 @@
 - ``make_client``: an ``openai.AsyncOpenAI`` with its own retries off (``max_retries=0``) whose
   ``chat.completions.create`` is wrapped in tenacity -- exponential backoff with jitter on 429,
   5xx, timeouts and dropped connections, honouring ``Retry-After`` -- then patched by instructor.
+  A refused connection or a failed DNS lookup is not retried: it raises ``EndpointUnreachable``
+  naming the URL at once, and feeds the backend's circuit breaker (``fazhi.llm.reachability``).
   Transport retries sit under instructor, so a 429 during a re-ask repeats that one request,
   not the whole conversation.
 - ``ask``: one instructor call with the validation context and ``max_retries`` re-asks; a
@@ -44,6 +46,8 @@ from tenacity import (
 )
 
 from fazhi.errors import FazhiError
+from fazhi.llm.reachability import CircuitBreaker, connection_failure, unreachable
+from fazhi.llm.redact import has_credentials, install_log_redaction, redact
 
 log = logging.getLogger("fazhi.llm")
 
@@ -53,6 +57,9 @@ LOCAL_PLACEHOLDER_KEY = (
     "no-key-needed"  # the openai client insists on a string; local servers ignore it
 )
 RETRY_AFTER_CAP = 120.0  # seconds: a server asking for longer is treated as down
+# Answers that every later request would get as well -- wrong key, no access, wrong URL or
+# model -- so they count towards the circuit breaker like a refused connection.
+ENDPOINT_REFUSALS = (401, 403, 404)
 
 
 class LLMConfigError(FazhiError, ValueError):
@@ -113,7 +120,12 @@ def resolve_endpoint(
         )
     url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     if urlsplit(url).scheme not in ("http", "https"):
-        raise LLMConfigError(f"base URL {url!r} is not an http(s) URL")
+        raise LLMConfigError(f"base URL {redact(url)!r} is not an http(s) URL")
+    if has_credentials(url):  # they would sit in logs, journals and shell histories
+        raise LLMConfigError(
+            f"base URL {redact(url)} carries credentials: remove them from the URL, put the key "
+            "in an environment variable and pass its name with --api-key-env"
+        )
     endpoint = Endpoint(
         model, url, parse_mode(mode) if mode else default_mode(url), api_key_env, timeout
     )
@@ -127,10 +139,12 @@ def resolve_endpoint(
 
 
 def retryable(exc: BaseException) -> bool:
-    """429, any 5xx, timeouts and dropped connections; never 4xx mistakes of our own."""
-    if isinstance(
-        exc, (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
-    ):
+    """429, any 5xx, timeouts and dropped connections; never 4xx mistakes of our own, nor a
+    refused connection or an unknown host name (the next try meets the same closed port)."""
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        failure = connection_failure(exc)
+        return failure is None or failure[1]
+    if isinstance(exc, (openai.RateLimitError, openai.InternalServerError)):
         return True
     return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
 
@@ -166,21 +180,63 @@ class RetryPolicy:
         return wait_exponential_jitter(multiplier=self.initial, max=self.maximum)(state)
 
 
-def _log_retry(state: RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome else None
-    wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning(
-        "LLM request failed (%s); retry %d in %.1f s",
-        type(exc).__name__,
-        state.attempt_number,
-        wait,
-    )
+def _retry_logger(url: str) -> Callable[[RetryCallState], None]:
+    def log_retry(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "LLM request to %s failed (%s); retry %d in %.1f s",
+            redact(url), type(exc).__name__, state.attempt_number, wait,
+        )  # fmt: skip
+
+    return log_retry
+
+
+def _guarded(
+    create: Callable[..., Awaitable[Any]], url: str, breaker: CircuitBreaker | None
+) -> Callable[..., Awaitable[Any]]:
+    """One request that asks the breaker first and tells it whether a connection was made."""
+
+    async def attempt(*args: Any, **kwargs: Any) -> Any:
+        if breaker is not None:
+            breaker.check()
+        try:
+            result = await create(*args, **kwargs)
+        except openai.APIConnectionError as exc:
+            failure = connection_failure(exc)
+            if failure is None:  # connected, then timed out or dropped: the server is there
+                if breaker is not None:
+                    breaker.connected()
+                raise
+            reason, worth_retrying = failure
+            if breaker is not None:
+                breaker.failed(reason)
+            if worth_retrying:
+                raise
+            raise unreachable(url, reason) from exc
+        except openai.APIStatusError as exc:
+            if breaker is not None and exc.status_code in ENDPOINT_REFUSALS:
+                breaker.failed(f"HTTP {exc.status_code}")
+            elif breaker is not None:
+                breaker.connected()
+            raise
+        if breaker is not None:
+            breaker.connected()
+        return result
+
+    return attempt
 
 
 def with_retries(
-    create: Callable[..., Awaitable[Any]], policy: RetryPolicy
+    create: Callable[..., Awaitable[Any]],
+    policy: RetryPolicy,
+    *,
+    url: str = "",
+    breaker: CircuitBreaker | None = None,
 ) -> Callable[..., Awaitable[Any]]:
-    """``create`` retried on transient failures, bounded by ``policy.attempts``."""
+    """``create`` retried on transient failures, bounded by ``policy.attempts``; a request that
+    cannot connect for good raises ``EndpointUnreachable`` naming ``url``."""
+    attempt_once = _guarded(create, url, breaker)
 
     async def create_with_retries(*args: Any, **kwargs: Any) -> Any:
         options: dict[str, Any] = {"sleep": policy.sleep} if policy.sleep is not None else {}
@@ -188,27 +244,36 @@ def with_retries(
             retry=retry_if_exception(retryable),
             wait=policy.wait,
             stop=stop_after_attempt(policy.attempts),
-            before_sleep=_log_retry,
+            before_sleep=_retry_logger(url),
             reraise=True,
             **options,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await create(*args, **kwargs)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await attempt_once(*args, **kwargs)
+        except openai.APIConnectionError as exc:  # e.g. connect timeouts until the last try
+            failure = connection_failure(exc)
+            if failure is None:
+                raise
+            raise unreachable(url, failure[0]) from exc
 
     return create_with_retries
 
 
 def make_client(
-    endpoint: Endpoint, policy: RetryPolicy | None = None
+    endpoint: Endpoint, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None
 ) -> instructor.AsyncInstructor:
     """An instructor client for ``endpoint``; the key is read here from the environment."""
+    install_log_redaction()
     key = os.environ.get(endpoint.api_key_env) or LOCAL_PLACEHOLDER_KEY
     raw = openai.AsyncOpenAI(
         api_key=key, base_url=endpoint.base_url, timeout=endpoint.timeout, max_retries=0
     )
     completions = raw.chat.completions
-    completions.create = with_retries(completions.create, policy or RetryPolicy())  # type: ignore[method-assign,assignment]
+    completions.create = with_retries(  # type: ignore[method-assign,assignment]
+        completions.create, policy or RetryPolicy(), url=endpoint.base_url, breaker=breaker
+    )
     return instructor.from_openai(raw, mode=Mode[endpoint.mode])
 
 

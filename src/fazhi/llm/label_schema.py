@@ -1,0 +1,69 @@
+"""The label-mode answer: ids, indicator ids and scopes -- nothing the code already holds.
+
+``{"figures": {"n12": ["reconsideration.received", "市政府"], "n15": ["litigation.lost", null]},
+"shortcomings": ["s40", "s41-s43"], "plans": ["s50"], "meta": {...}}``: each labelled candidate
+id maps to its indicator id and scope (text of the report, or null).
+
+The schema is deliberately tiny and the same for every catalog: no enum of indicator ids (the
+catalog is sent once, in the system prompt, not a second time in the schema), no cap on any list
+(a cap that drops items unseen is what this mode exists to avoid; a runaway answer ends at
+``max_tokens`` instead, and the backend splits the request and asks again). The model checks
+only structure; what the ids mean is checked by the label backend, which re-asks in Chinese.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_FILE = "label_answer.schema.json"
+
+
+def _drop_titles(schema: dict[str, Any]) -> None:
+    # pydantic titles every property; they cost tokens (TOOLS sends the schema) and say nothing
+    # (the model's own title stays: instructor names the tool after it)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+
+_STRICT = ConfigDict(extra="forbid", json_schema_extra=_drop_titles)
+
+
+class LabelMeta(BaseModel):
+    model_config = _STRICT
+
+    region: str | None = None
+    issuer: str | None = None
+    year: int | None = None
+    published: str | None = None
+
+
+class LabelReply(BaseModel):
+    """候选编号→[指标id, 范围或null]；句子编号；meta"""
+
+    model_config = _STRICT
+
+    figures: dict[str, list[str | None]] = Field(default_factory=dict)
+    shortcomings: list[str] = Field(default_factory=list)
+    plans: list[str] = Field(default_factory=list)
+    meta: LabelMeta | None = None
+
+
+def label_schema_json() -> str:
+    """The schema as the text of ``schemas/label_answer.schema.json``."""
+    return json.dumps(LabelReply.model_json_schema(), ensure_ascii=False, indent=2) + "\n"
+
+
+def main() -> None:
+    """``python -m fazhi.llm.label_schema``: rewrite ``schemas/label_answer.schema.json``."""
+    from fazhi.resources import data_file
+
+    target = data_file("schemas", SCHEMA_FILE)
+    target.write_text(label_schema_json(), encoding="utf-8")
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
