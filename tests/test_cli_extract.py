@@ -461,3 +461,10 @@ def test_a_disk_that_fills_up_while_writing_is_one_line_exit_2(tmp_path, monkeyp
     assert result.stderr.strip().splitlines()[-1] == (
         "fazhi extract: cannot write out.jsonl: no space left on device"
     )
+
+
+def test_the_help_documents_statuses_exit_codes_and_the_deadline():
+    shown = " ".join(fazhi("extract", "--help").stdout.split())
+    for words in ("complete (every chunk answered)", "3 none failed but some are partial",
+                  "130 interrupted", "--deadline"):  # fmt: skip
+        assert words in shown
