@@ -101,7 +101,10 @@ def test_show_refuses_a_source_the_offsets_do_not_fit(echo, tmp_path):
 
 def test_show_picks_one_report_out_of_a_journal(echo, tmp_path):
     fazhi("extract", str(CORPUS), "-o", "out.jsonl")
-    assert fazhi("show", "out.jsonl", "-o", "all.html").exit_code == 2  # which one?
+    # without --pick a journal is shown as its batch summary page (tests/test_summary_view.py)
+    assert fazhi("show", "out.jsonl", "-o", "all.html").exit_code == 0
+    assert "Coverage" in (tmp_path / "all.html").read_text(encoding="utf-8")
+    assert fazhi("show", "out.jsonl", "--pick", "2", "-o", "x.html").exit_code == 2  # which one?
     shown = fazhi("show", "out.jsonl", "--pick", "qidong", "-o", "qidong.html")
     assert shown.exit_code == 0, shown.output  # the stored relative path is found from here
     assert "qidong-2024.txt" in (tmp_path / "qidong.html").read_text(encoding="utf-8")

@@ -26,6 +26,7 @@ def test_the_same_district_with_or_without_its_parents_gets_one_code(printed):
 def test_a_parent_that_does_not_hold_the_district_is_not_overruled():
     loc = resolve_locality("南京市阎良区", year=2021)
     assert loc.status == "unknown" and loc.adcode is None
+    assert loc.region_name == "南京市阎良区" and "not under the parents" in loc.note
 
 
 def test_a_name_in_several_cities_without_context_stays_ambiguous():
@@ -76,3 +77,9 @@ def test_city_and_province_levels():
     assert resolve_locality("太原市", year=2021).level == "city"
     beijing = resolve_locality("北京市", year=2021)
     assert (beijing.level, beijing.adcode) == ("province", "110000")
+
+
+def test_a_name_changed_that_year_is_found_in_the_year_before_and_said_so():
+    loc = resolve_locality("江干区", year=2021)  # abolished in 2021; the 2020 table has it
+    assert (loc.adcode, loc.status, loc.code_year) == ("330104", "matched", 2020)
+    assert "2020 table" in loc.note

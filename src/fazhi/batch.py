@@ -24,6 +24,7 @@ from fazhi.chunking import chunk_source
 from fazhi.discover import NoInputsError, find_inputs  # noqa: F401  (callers import them here)
 from fazhi.export import jsonl
 from fazhi.export.jsonl import ErrorStage, RecordKey, ReportRecord
+from fazhi.export.tables import default_sources_dir, write_source_text
 from fazhi.ingest import IngestError, read_source
 from fazhi.model import Chunk, Result, Source, Usage
 from fazhi.pipeline import Backend, chunk_size_for, extract_file
@@ -201,6 +202,7 @@ def run_batch(
     catalog: Catalog | None = None,
     on_progress: ProgressCallback | None = None,
     deadline: float | None = None,
+    sources_dir: str | Path | None = None,
 ) -> BatchSummary:
     """Extract every report in ``paths`` into the JSONL ``journal``.
 
@@ -210,6 +212,8 @@ def run_batch(
     so an interruption (KeyboardInterrupt propagates) leaves complete lines only. After
     ``deadline`` seconds the reports not finished are recorded as failed (stage ``deadline``)
     and the call returns without waiting for the ones still running.
+    Each report's cleaned text, which its offsets index, goes to ``sources_dir`` (default
+    ``JOURNAL.sources`` beside the journal; ``export.tables.source_text_path`` names the file).
     """
     journal = Path(journal)
     journal.parent.mkdir(parents=True, exist_ok=True)
@@ -223,8 +227,9 @@ def run_batch(
     notify = on_progress or (lambda _progress: None)
     notify(progress)
     options = {"chunk_size": chunk_size, "overlap": overlap, "catalog": catalog}
+    texts = Path(sources_dir) if sources_dir else default_sources_dir(journal)
     fresh, abandoned = _run_all(
-        plan.todo, backend, journal, max(1, concurrency), options, progress, notify, deadline
+        plan.todo, backend, journal, max(1, concurrency), options, progress, notify, deadline, texts
     )
     # A report redone after a failure has two lines; keep only the newest so readers of the
     # journal see one line per report. Atomic and locked: other writers wait, nothing is lost.
@@ -234,7 +239,15 @@ def run_batch(
 
 
 def _run_all(
-    todo, backend, journal: Path, concurrency, options, progress, notify, deadline
+    todo,
+    backend,
+    journal: Path,
+    concurrency,
+    options,
+    progress,
+    notify,
+    deadline,
+    sources_dir: Path,
 ) -> tuple[dict[Path, ReportRecord], int]:
     """Run the reports on daemon workers; this thread alone appends to the journal.
 
@@ -247,14 +260,17 @@ def _run_all(
         for path, sha in todo
     }
 
-    def record(entry: ReportRecord, path: Path) -> None:
+    def record(outcome: tuple[ReportRecord, Source | None], path: Path) -> None:
+        entry, source = outcome
+        if source is not None and entry.source_sha256:
+            write_source_text(sources_dir, entry.source_sha256, source.text)
         jsonl.append_locked(journal, entry)
         fresh[path] = entry
         progress.add(entry)
 
     try:
         for future in as_completed(futures, timeout=deadline):
-            record(future.result()[0], futures[future][0])
+            record(future.result(), futures[future][0])
             notify(progress)
     except TimeoutError:
         abandoned = pool.shutdown(cancel_futures=True)
@@ -262,9 +278,9 @@ def _run_all(
             if path in fresh:
                 continue
             if future.done() and not future.cancelled():  # finished just now: keep it
-                record(future.result()[0], path)
+                record(future.result(), path)
             else:
-                record(deadline_record(path, sha, backend, deadline), path)
+                record((deadline_record(path, sha, backend, deadline), None), path)
         notify(progress)
         return fresh, abandoned
     except KeyboardInterrupt:
@@ -276,7 +292,7 @@ def _run_all(
         finished, _ = wait(running, timeout=INTERRUPT_GRACE_SECONDS)
         for future in running:
             if future in finished:
-                record(future.result()[0], futures[future][0])
+                record(future.result(), futures[future][0])
         raise
     except BaseException:
         pool.shutdown(cancel_futures=True)

@@ -21,6 +21,7 @@ from fazhi.ingest import CONVERT_FIRST, SUPPORTED, expected_types
 
 REPORT_SUFFIXES = tuple(SUPPORTED)
 BESIDE_SUFFIX = ".source.txt"  # text fazhi wrote next to a result: output, not a report
+SOURCES_SUFFIX = ".sources"  # folder of the texts a batch wrote (JOURNAL.sources/): output too
 
 
 class NoInputsError(FazhiError, ValueError):
@@ -107,6 +108,8 @@ def _judge(path: Path) -> Iterator[Path | Skipped]:
     suffix = path.suffix.lower()
     if path.name.endswith(BESIDE_SUFFIX):
         yield Skipped(path, "text fazhi wrote beside a result")
+    elif path.parent.name.endswith(SOURCES_SUFFIX):
+        yield Skipped(path, "text fazhi wrote for a batch")
     elif path.is_symlink() and not path.exists():
         yield Skipped(path, "dangling symbolic link (its target does not exist)")
     elif suffix in CONVERT_FIRST:

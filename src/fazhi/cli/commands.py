@@ -4,6 +4,7 @@ from fazhi.cli import (
     cache_cmd,  # noqa: F401
     eval_cmd,  # noqa: F401
     extract_cmd,  # noqa: F401
+    panel_cmd,  # noqa: F401
     schema_cmd,  # noqa: F401
     show_cmd,  # noqa: F401
     verify_cmd,  # noqa: F401

@@ -19,6 +19,7 @@ from fazhi.cli import app
 from fazhi.errors import FazhiError
 from fazhi.evaluate import Comparison, Counts, EvalResult, compare, error_listing, evaluate
 from fazhi.model import Result
+from fazhi.resources import data_dir
 
 NOT_WIRED = "extraction backends not available yet; use --predictions"
 RESULTS_DIR = Path("evals/results")
@@ -55,8 +56,12 @@ def eval_command(
         help="label (the model labels marked numbers) or quote (the model writes quotes); "
         "a replay needs the style it was recorded in.",
     ),
-    gold: Path = typer.Option(Path("evals/gold"), "--gold", help="Directory of gold JSON files."),
-    corpus: Path = typer.Option(Path("evals/corpus"), "--corpus", help="Directory of the reports."),
+    gold: Path | None = typer.Option(
+        None, "--gold", help="Directory of gold JSON files (default: the bundled evals/gold)."
+    ),
+    corpus: Path | None = typer.Option(
+        None, "--corpus", help="Directory of the reports (default: the bundled evals/corpus)."
+    ),
     predictions: Path | None = typer.Option(
         None,
         "--predictions",
@@ -70,7 +75,8 @@ def eval_command(
         None,
         "--out",
         help="Where to write the result JSON "
-        "(default evals/results/<backend>-<model>-<prompt>.json).",
+        "(default ./evals/results/<backend>-<model>-<prompt>.json under the current folder, "
+        "never inside the installed package).",
     ),
 ) -> None:
     """Score extraction against the gold labels: figures P/R/F1, meta, text items, verification.
@@ -88,6 +94,9 @@ def eval_command(
         a, b = (_read_eval_result(p) for p in compare_files)
         _print_comparison(console, compare(a, b), compare_files)
         return
+    # defaults work from any folder: the gold and corpus shipped with fazhi
+    gold = gold or data_dir("evals/gold")
+    corpus = corpus or data_dir("evals/corpus")
     result = _run(backend, model, gold, corpus, predictions, _Replay(replay, base_url, llm_style))
     _print_result(console, result)
     if errors:
@@ -123,7 +132,7 @@ class _Replay:
             typer.echo(f"fazhi eval: no recording {self.cassette(stem)}; {stem} left out", err=True)
         return kept
 
-    def around(self, stem: str):
+    def around(self, stem: str) -> contextlib.AbstractContextManager[object]:
         if not self.prefix:
             return contextlib.nullcontext()
         from fazhi.llm.recording import use_cassette  # vcrpy, record_mode none: never the network

@@ -129,6 +129,11 @@ def extract_command(
         True,
     ),
     strict: bool = _option("--strict", "Exit 1 also when any proposal was rejected.", False),
+    sources: Path | None = _option(
+        "--sources",
+        "Batch: folder for each report's cleaned text, which its offsets index "
+        "(default OUT.sources beside the journal).",
+    ),
     deadline: float | None = typer.Option(
         None,
         "--deadline",
@@ -195,6 +200,7 @@ def extract_command(
             check_output(path, inputs, flag)
     engine = _build_backend(settings, no_cache, len(inputs) if batch else 1, breaker_after)
     options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
+    settings["sources_dir"] = sources
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
         plan = plan_batch(inputs, engine, out if batch and resume else None, resume=resume)
@@ -293,7 +299,14 @@ def _run_many(
     workers = min(int(settings["concurrency"]), reports)
     with _progress_bar(prices) as show:
         summary = run_batch(
-            inputs, engine, out, concurrency=workers, resume=resume, on_progress=show, **options
+            inputs,
+            engine,
+            out,
+            concurrency=workers,
+            resume=resume,
+            on_progress=show,
+            sources_dir=settings["sources_dir"],
+            **options,
         )
     _print_summary(summary, out)
     if csv_path is not None:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from fazhi.cli import app
 from fazhi.errors import FazhiError
 from fazhi.export import ReportRecord, read_records, render_view, span_mismatches
+from fazhi.export.tables import default_sources_dir, source_text_path
 from fazhi.ingest import IngestError, read_source
 from fazhi.model import Result
 
@@ -25,13 +26,15 @@ def show_command(
     result_path: Path = typer.Argument(
         ...,
         metavar="RESULT",
-        help="A Result JSON from `fazhi extract`, or a batch's OUT.jsonl (with --pick).",
+        help="A Result JSON from `fazhi extract`, or a batch's OUT.jsonl: its summary page, "
+        "or one report with --pick.",
     ),
     source: Path | None = typer.Option(
         None,
         "--source",
         help="The report (or its NAME.source.txt); default: the .source.txt beside RESULT, "
-        "else the path stored in the result.",
+        "else the path stored in the result. For a journal's summary: its source-text folder "
+        "(default OUT.sources).",
     ),
     out: Path | None = typer.Option(
         None, "-o", "--out", help="Where to write the page (default: RESULT with .html)."
@@ -54,8 +57,12 @@ def show_command(
     Examples:
       fazhi extract evals/corpus/kunshan-2021.txt -o kunshan.json
       fazhi show kunshan.json -o kunshan.html
+      fazhi show out.jsonl -o summary.html   (the batch at a glance)
       fazhi show out.jsonl --pick qidong -o qidong.html
     """
+    if result_path.suffix == ".jsonl" and pick is None and result_path.is_file():
+        _show_summary(result_path, source, out or result_path.with_suffix(".html"))
+        return
     result = _load_result(result_path, pick)  # a FazhiError: one line, exit 2 (fazhi.cli)
     text = _source_text(result, result_path, source)
     target = out or result_path.with_suffix(".html")
@@ -64,6 +71,20 @@ def show_command(
     typer.echo(
         f"wrote {target} ({len(result.figures)} figures, {len(result.rejected)} rejected)", err=True
     )
+
+
+def _show_summary(journal: Path, sources: Path | None, target: Path) -> None:
+    """The batch summary page, with an evidence view per report in TARGET.reports/."""
+    from fazhi.export import latest_records
+    from fazhi.export.summary_html import write_summary
+    from fazhi.export.tables import report_entries
+
+    entries = report_entries(
+        latest_records(read_records(journal)), sources or default_sources_dir(journal)
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page, views = write_summary(entries, target)
+    typer.echo(f"wrote {page} ({len(entries)} reports, {views} evidence views)", err=True)
 
 
 def _load_result(path: Path, pick: str | None) -> Result:
@@ -102,9 +123,11 @@ def _pick_record(records: list[ReportRecord], path: Path, pick: str | None) -> R
 def _source_text(result: Result, result_path: Path, source: Path | None) -> str:
     """The text the result's offsets refer to; refuses any other text."""
     beside = result_path.with_name(f"{result_path.stem}{BESIDE}")  # written by `fazhi extract -o`
+    if result_path.suffix == ".jsonl" and result.source_sha256:  # a batch wrote the text
+        beside = source_text_path(default_sources_dir(result_path), result.source_sha256)
     if source is not None:
         text, where = _read_text(source), str(source)
-    elif beside.is_file() and result_path.suffix != ".jsonl":
+    elif beside.is_file():
         text, where = beside.read_text(encoding="utf-8"), str(beside)
     elif result.source:
         stored = Path(result.source)
