@@ -76,7 +76,7 @@ def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list
     scopes_stated: dict[tuple[str, float], set[str | None]] = {}
     paragraph: rules_text.PhrasesBefore | None = None
     previous: Span | None = None
-    for sentence in rules_text.sentences(norm):
+    for sentence in rules_text.iter_sentences(norm):
         # a new paragraph when a line break stands between this sentence and the one before;
         # one scan per paragraph, shared by its sentences (a page can be one line of megabytes)
         if paragraph is None or previous is None or "\n" in norm[previous[1] : sentence[0]]:

@@ -26,7 +26,7 @@ from fazhi.numbers import Number, find_numbers
 OPENING_QUOTES = "“「『\"'‘"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per number of a report: no __dict__ each
 class Quantity:
     """A number that can be a figure: ``form`` is count, money, percent or zero (``零败诉``)."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from functools import lru_cache
 
 import opencc
@@ -19,6 +20,7 @@ SENTENCE_ENDS = "。！？!?\n"
 CLAUSE_MARKS = "，,；;：:"
 _SENTENCE_TAIL = "。！？；!?;｡"
 Span = tuple[int, int]
+BLOCK = 1 << 16  # characters; a block ends at the first line break after this many
 
 
 @lru_cache(maxsize=1)
@@ -26,7 +28,7 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
-def simplified(text: str) -> str:
+def simplified(text: str, block: int = BLOCK) -> str:
     """``text`` in simplified script with the same length, offset for offset.
 
     OpenCC converts phrase by phrase and a few phrases change length; a line where that
@@ -35,12 +37,27 @@ def simplified(text: str) -> str:
     """
     converter = _t2s()
     lines = []
-    for line in text.splitlines(keepends=True):
-        converted = converter.convert(line)
-        if len(converted) != len(line):
-            converted = "".join(_one_char(converter, ch) for ch in line)
-        lines.append(converted)
+    for start, end in line_blocks(text, block):  # not a list of every line of the report at once
+        for line in text[start:end].splitlines(keepends=True):
+            converted = converter.convert(line)
+            if len(converted) != len(line):
+                converted = "".join(_one_char(converter, ch) for ch in line)
+            lines.append(converted)
     return "".join(lines)
+
+
+def line_blocks(text: str, size: int = BLOCK) -> Iterator[Span]:
+    """Spans tiling ``text``, each ending right after a ``\n`` (the last one at the end).
+
+    Line breaks are cut points of every split here (lines, sentences), so splitting each
+    block gives the same pieces as splitting the whole text, without a list of all of them.
+    """
+    start = 0
+    while start < len(text):
+        cut = text.find("\n", min(start + size, len(text)) - 1)
+        end = len(text) if cut < 0 else cut + 1
+        yield start, end
+        start = end
 
 
 def _one_char(converter: opencc.OpenCC, ch: str) -> str:
@@ -64,6 +81,14 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
         if text[s:e].strip():
             spans.append((s, e))
     return spans
+
+
+def iter_sentences(text: str, block: int = BLOCK) -> Iterator[Span]:
+    """``sentences(text)``, one line block at a time: the same spans (no sentence crosses a
+    line break, and what a blank line adds to a sentence is trimmed off again), without a
+    list of every sentence of the report held at once."""
+    for start, end in line_blocks(text, block):
+        yield from sentences(text, start, end)
 
 
 def clauses(text: str, start: int, end: int) -> list[Span]:

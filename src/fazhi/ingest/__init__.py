@@ -71,17 +71,18 @@ def read_source(path: str | Path) -> Source:
     path = Path(path)
     data = _read_bytes(path)
     kind = SUPPORTED[path.suffix.lower()]
+    sha = hashlib.sha256(data).hexdigest()
     try:
         text, encoding, warnings = _text_of(kind, path, data)
     except Undecodable as exc:
         raise IngestError(path, str(exc)) from None
+    del data  # the bytes are no longer needed: not held while the text is cleaned and checked
     if not text.strip():
         raise IngestError(path, _empty_reason(kind))
     text, notes = clean_text(text)
     problem = problem_with(text)
     if problem is not None:
         raise NotAReportError(path, problem)
-    sha = hashlib.sha256(data).hexdigest()
     return Source(
         text=text,
         path=str(path),
