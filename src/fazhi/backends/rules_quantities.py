@@ -57,10 +57,12 @@ def quantities(text: str, norm: str, rules: QuantityRules) -> list[Quantity]:
     """The numbers of the report that can be figures (see the module docstring)."""
     inside = rules_text.enclosed(text)
     found = []
+    units: dict[str | None, str | None] = {}
     for number in find_numbers(text):
         if rules.not_a_count.search(norm, max(0, number.start - 8), number.start):
             continue
         unit = norm[number.end : number.end + len(number.unit)] if number.unit else None
+        unit = units.setdefault(unit, unit)  # one string per measure word, not one per number
         form = _form(number, unit, rules)
         if form is None:
             continue

@@ -100,7 +100,10 @@ def write_text_beside(source: Source, out_path: str | Path) -> Path:
     """
     out_path = Path(out_path)
     target = out_path.with_name(f"{out_path.stem}.source.txt")
-    target.write_text(source.text, encoding="utf-8", newline="")
+    text, piece = source.text, 1 << 20
+    with target.open("w", encoding="utf-8", newline="") as out:
+        for start in range(0, len(text), piece):  # not the UTF-8 of the whole report at once
+            out.write(text[start : start + piece])
     return target
 
 
