@@ -12,6 +12,7 @@ from typing import Protocol
 
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.chunking import DEFAULT_CHUNK_SIZE, chunk_source
+from fazhi.crosschecks import cross_check
 from fazhi.ingest import read_source
 from fazhi.merge import merge
 from fazhi.model import Chunk, ChunkAnswer, Result, ResultStatus, Source
@@ -61,6 +62,7 @@ def extract(
         }
     )
     result = verify(draft, source, catalog or default_catalog(), chunks=chunks)
+    result = cross_check(result, source)  # doubts become review reasons, nothing changes
     status = result_status(len(chunks), failed, caps)
     # The verifier checked what is there; with no chunk answered there is nothing it vouches for.
     return result.model_copy(
