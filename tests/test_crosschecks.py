@@ -74,10 +74,16 @@ def test_accepted_above_received_is_doubted_on_both():
     assert found["reconsideration.accepted"] == ["accepted_exceeds_received: 受理 180 > 收到 169"]
 
 
-def test_different_scopes_are_not_compared():
+def test_different_scopes_are_not_compared_but_a_missing_scope_is():
     source = Source(text="全市收到申请169件，市政府本级受理180件。")
     figures = [
-        Figure(indicator="reconsideration.received", value=169, raw="169", quote="收到申请169件"),
+        Figure(
+            indicator="reconsideration.received",
+            value=169,
+            raw="169",
+            quote="收到申请169件",
+            scope="全市",
+        ),
         Figure(
             indicator="reconsideration.accepted",
             value=180,
@@ -88,6 +94,9 @@ def test_different_scopes_are_not_compared():
     ]
     result = verify(merge([ChunkAnswer(chunk=0, figures=figures)]), source)
     assert reviews(cross_check(result, source)) == {}
+    unscoped = [figures[0].model_copy(update={"scope": None}), figures[1]]
+    result = verify(merge([ChunkAnswer(chunk=0, figures=unscoped)]), source)
+    assert len(reviews(cross_check(result, source))) == 2
 
 
 def test_concluded_above_accepted_is_doubted():

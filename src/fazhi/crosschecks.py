@@ -5,7 +5,8 @@ be the wrong one for its indicator (a 不予受理 count read as the accepted co
 another sentence). Counts a report prints together obey simple arithmetic; where they do not,
 each figure involved gets a review reason ``"<check>: <why>"`` and nothing else changes.
 
-Checks (figures compared only within one scope; ids from ``schemas/indicators.yaml``):
+Checks (figures compared only where their scopes agree -- equal, or one of them not given, as
+one sentence often scopes only its first count; ids from ``schemas/indicators.yaml``):
 
 - ``accepted_exceeds_received``: reconsideration.accepted > reconsideration.received.
 - ``concluded_exceeds_accepted``: reconsideration.concluded > accepted + carried over. A carry
@@ -45,15 +46,21 @@ RATE_PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
 CARRY_OVER = re.compile(r"结转|結轉|旧存|舊存|上年未(?:审|審|办|辦)?结|上年未(?:审|審|办|辦)?結")
 CARRY_OVER_REACH = 12  # characters after the marker in which its number must start
 
-Scoped = dict[tuple[str, str | None], list[Figure]]
+ByIndicator = dict[str, list[Figure]]
+Doubt = Callable[[Iterable[Figure], str], None]
+
+
+def scopes_agree(a: Figure, b: Figure) -> bool:
+    """Equal scopes, or one not given (one sentence often scopes only its first count)."""
+    return a.scope is None or b.scope is None or a.scope == b.scope
 
 
 def cross_check(result: Result, source: Source) -> Result:
     """``result`` with review reasons added to the figures the checks doubt."""
     figures = result.figures
-    by_key: Scoped = {}
+    by_indicator: ByIndicator = {}
     for figure in figures:
-        by_key.setdefault((figure.indicator, figure.scope), []).append(figure)
+        by_indicator.setdefault(figure.indicator, []).append(figure)
     reasons: dict[int, list[str]] = {}
 
     def doubt(involved: Iterable[Figure], reason: str) -> None:
@@ -62,17 +69,15 @@ def cross_check(result: Result, source: Source) -> Result:
             if reason not in found:
                 found.append(reason)
 
-    scopes = {f.scope for f in figures}
-    for scope in scopes:
-        _check_reconsideration(by_key, scope, source, doubt)
-        _check_litigation(by_key, scope, doubt)
+    _check_reconsideration(by_indicator, source, doubt)
+    _check_litigation(by_indicator, doubt)
     for rate in figures:
         if rate.indicator in RATE_PARTS and not rate.approx:
-            _check_rate(rate, by_key, doubt)
+            _check_rate(rate, by_indicator, doubt)
     for conflict in result.conflicts:
         values = ", ".join(f"{v:g}" for v in conflict.values)
         doubt(
-            by_key.get((conflict.indicator, conflict.scope), []),
+            [f for f in by_indicator.get(conflict.indicator, []) if f.scope == conflict.scope],
             f"conflicting_values: {conflict.indicator} has {values} in one scope",
         )
     checked = [
@@ -82,23 +87,19 @@ def cross_check(result: Result, source: Source) -> Result:
     return result.model_copy(update={"figures": checked})
 
 
-Doubt = Callable[[Iterable[Figure], str], None]
-
-
-def _check_reconsideration(by_key: Scoped, scope: str | None, source: Source, doubt: Doubt) -> None:
-    received = by_key.get(("reconsideration.received", scope), [])
-    accepted = by_key.get(("reconsideration.accepted", scope), [])
-    concluded = by_key.get(("reconsideration.concluded", scope), [])
+def _check_reconsideration(by_indicator: ByIndicator, source: Source, doubt: Doubt) -> None:
+    received = by_indicator.get("reconsideration.received", [])
+    accepted = by_indicator.get("reconsideration.accepted", [])
     for a in accepted:
         for r in received:
-            if a.value > r.value:
+            if scopes_agree(a, r) and a.value > r.value:
                 doubt([a, r], f"accepted_exceeds_received: 受理 {a.raw} > 收到 {r.raw}")
-    for c in concluded:
+    for c in by_indicator.get("reconsideration.concluded", []):
         carried = carried_over(c, source)
         if carried is None:
             continue
         for a in accepted:
-            if c.value > a.value + carried:
+            if scopes_agree(a, c) and c.value > a.value + carried:
                 extra = f" + 结转 {carried:g}" if carried else ""
                 doubt([c, a], f"concluded_exceeds_accepted: 审结 {c.raw} > 受理 {a.raw}{extra}")
 
@@ -124,28 +125,32 @@ def carried_over(concluded: Figure, source: Source) -> float | None:
     return total
 
 
-def _check_litigation(by_key: Scoped, scope: str | None, doubt: Doubt) -> None:
-    base = by_key.get(("litigation.concluded", scope)) or by_key.get(("litigation.cases", scope))
-    won = by_key.get(("litigation.won", scope), [])
-    lost = by_key.get(("litigation.lost", scope), [])
-    if not base or not (won or lost):
-        return
+def _check_litigation(by_indicator: ByIndicator, doubt: Doubt) -> None:
+    base = by_indicator.get("litigation.concluded") or by_indicator.get("litigation.cases", [])
     absent: list[Figure | None] = [None]
     for b in base:
-        for w in won or absent:
+        for w in [
+            f for f in by_indicator.get("litigation.won", []) if scopes_agree(f, b)
+        ] or absent:
+            lost = [f for f in by_indicator.get("litigation.lost", []) if scopes_agree(f, b)]
             for lo in lost or absent:
                 parts = [f for f in (w, lo) if f is not None]
-                if sum(f.value for f in parts) > b.value:
+                if (w is None or lo is None or scopes_agree(w, lo)) and sum(
+                    f.value for f in parts
+                ) > b.value:
                     said = " + ".join(f.raw for f in parts)
                     doubt([*parts, b], f"won_lost_exceed_concluded: {said} > {b.raw}")
 
 
-def _check_rate(rate: Figure, by_key: Scoped, doubt: Doubt) -> None:
+def _check_rate(rate: Figure, by_indicator: ByIndicator, doubt: Doubt) -> None:
     numerator_id, denominator_ids = RATE_PARTS[rate.indicator]
-    pairs = _pairs(numerator_id, denominator_ids, by_key, rate.scope)
-    if not pairs:  # the rate's own scope prints none: any scope that prints both
-        scopes = {s for (_, s) in by_key}
-        pairs = [p for s in scopes for p in _pairs(numerator_id, denominator_ids, by_key, s)]
+    pairs = [
+        (n, d)
+        for denominator_id in denominator_ids
+        for d in by_indicator.get(denominator_id, [])
+        for n in by_indicator.get(numerator_id, [])
+        if d.value > 0 and scopes_agree(n, d) and scopes_agree(n, rate) and scopes_agree(d, rate)
+    ]
     if not pairs or any(rate_matches(rate.value, rate.raw, n.value, d.value) for n, d in pairs):
         return
     n, d = pairs[0]
@@ -154,19 +159,6 @@ def _check_rate(rate: Figure, by_key: Scoped, doubt: Doubt) -> None:
         f"rate_disagrees_with_counts: {rate.raw} is not {n.raw} / {d.raw}"
         f" = {100 * n.value / d.value:.2f}%",
     )
-
-
-def _pairs(
-    numerator_id: str, denominator_ids: tuple[str, ...], by_key: Scoped, scope: str | None
-) -> list[tuple[Figure, Figure]]:
-    numerators = by_key.get((numerator_id, scope), [])
-    return [
-        (n, d)
-        for denominator_id in denominator_ids
-        for d in by_key.get((denominator_id, scope), [])
-        for n in numerators
-        if d.value > 0
-    ]
 
 
 def rate_matches(rate: float, raw: str, numerator: float, denominator: float) -> bool:
