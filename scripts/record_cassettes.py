@@ -157,6 +157,24 @@ def table_rows() -> list[str]:
             f"| {t['proposed_figures']} | {t['rejected_by_backend']} | {t['verified_figures']} "
             f"| {g['tp']}/{g['fp']}/{g['fn']} |"
         )
+    return rows + ["", *provenance_rows()]
+
+
+def provenance_rows() -> list[str]:
+    """Where each recording came from: the day, the server, the model file's sha256, the
+    request style and prompt version, and the client versions that sent the requests."""
+    rows = [
+        "| recording | recorded | server | model file | model sha256 | style | prompt version "
+        "| instructor / openai / vcrpy |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for path in sorted(CASSETTES.glob("*.stats.json")):
+        s = json.loads(path.read_text(encoding="utf-8"))
+        rows.append(
+            f"| `{s['name']}` | {s['recorded']} | {s['server']} | `{s['model_file']}` "
+            f"| `{s['model_sha256']}` | {s.get('style', 'quote')} | `{s['prompt_version']}` "
+            f"| {s['instructor']} / {s['openai']} / {s['vcrpy']} |"
+        )
     return rows
 
 

@@ -274,6 +274,23 @@ def test_extract_huge_report_finishes_in_minutes(tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail(f"fazhi extract on a 50 MB report ran over {HUGE_EXTRACT_SECONDS} s")
     assert proc.returncode == 0, proc.stderr
+    from fazhi.model import Result
+
+    result = Result.model_validate_json((tmp_path / "huge.json").read_text(encoding="utf-8"))
+    assert result.status == "complete" and result.verified and not result.failed_chunks
+    alone = Result.model_validate_json(_extract(CORPUS / "kunshan-2021.txt").stdout)
+    # the seed's figures are found in the repeated text (restatements collapse to the first)
+    assert {(f.indicator, f.value) for f in alone.figures} <= {
+        (f.indicator, f.value) for f in result.figures
+    }
+    assert len(result.figures) >= len(alone.figures) > 0
+    shown = (tmp_path / "huge.source.txt").read_text(encoding="utf-8")
+    for figure in result.figures:  # every figure verified: its quote sits at its span
+        assert figure.span is not None and figure.raw_span is not None
+        assert "".join(shown[figure.span[0] : figure.span[1]].split()) == "".join(
+            figure.quote.split()
+        )
+        assert shown[figure.raw_span[0] : figure.raw_span[1]] == figure.raw
 
 
 # --- API keys never leak ----------------------------------------------------------------------

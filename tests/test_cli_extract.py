@@ -461,3 +461,30 @@ def test_a_disk_that_fills_up_while_writing_is_one_line_exit_2(tmp_path, monkeyp
     assert result.stderr.strip().splitlines()[-1] == (
         "fazhi extract: cannot write out.jsonl: no space left on device"
     )
+
+
+def test_the_help_documents_statuses_exit_codes_and_the_deadline():
+    shown = " ".join(fazhi("extract", "--help").stdout.split())
+    for words in ("complete (every chunk answered)", "3 none failed but some are partial",
+                  "130 interrupted", "--deadline"):  # fmt: skip
+        assert words in shown
+
+
+class _Slow(EchoBackend):
+    def answer(self, chunks, source):
+        import time
+
+        time.sleep(4)
+        return super().answer(chunks, source)
+
+
+def test_a_single_report_past_the_deadline_fails_at_once_and_writes_nothing(echo, tmp_path):
+    import time
+
+    echo["backend"] = _Slow()
+    started = time.monotonic()
+    result = fazhi("extract", KUNSHAN, "-o", "k.json", "--deadline", "1")
+    assert time.monotonic() - started < 3.5  # did not wait for the backend
+    assert result.exit_code == 1
+    assert "failed:" in result.stderr and "deadline of 1 s" in result.stderr
+    assert not (tmp_path / "k.json").exists()

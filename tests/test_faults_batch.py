@@ -102,6 +102,7 @@ def _llm_extract(folder: Path, journal: Path, url: str, tmp: Path, *extra: str) 
         "FAZHI_CACHE_DIR": str(tmp / "cache"),
         "FAZHI_BACKEND": "llm",
         "FAZHI_MODEL": "replay",
+        "FAZHI_LLM_STYLE": "quote",  # the echo server answers in the quote style
     }
     return subprocess.Popen(
         [*FAZHI, "extract", str(folder), "-o", str(journal), "--base-url", url,

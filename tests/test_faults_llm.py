@@ -22,7 +22,6 @@ from fazhi.testing.faults import FaultRule, FaultSchedule
 from fazhi.testing.replay_server import ReplayServer
 from fazhi.testing.responders import chunk_key
 from tests import llm_synthetic as synthetic
-from tests.conftest import report_text
 from tests.llm_faults_support import closed_url, in_process, small_reports
 from tests.llm_stub import answer, completion, reply, running_stub
 
@@ -217,27 +216,22 @@ def test_a_batch_against_a_dead_endpoint_fails_every_report_fast_with_the_reason
     assert seconds < 10, f"{seconds:.1f} s to fail against a closed port"
 
 
-def test_the_breaker_threshold_is_a_flag_of_fazhi_extract(
-    tmp_path, three_chunk_report, monkeypatch
-):
+@pytest.mark.parametrize("style", ["label", "quote"])
+def test_the_breaker_threshold_is_a_flag_of_fazhi_extract(tmp_path, monkeypatch, style):
+    """Both LLM styles share the breaker: with --breaker-after 1 the first report meets the
+    refusal, the others fail at once without a request."""
     monkeypatch.chdir(tmp_path)  # no fazhi.toml of the caller's
-    url = closed_url()
-    done = in_process("extract", str(three_chunk_report), "--backend", "llm", "--model", "m",
-                      "--base-url", url, "--breaker-after", "1", "--concurrency", "1",
-                      "--chunk-size", "1000",  # three requests in either LLM style
-                      "--no-cache", "-o", str(tmp_path / "k.json"))  # fmt: skip
+    small_reports(tmp_path / "reports", 3)
+    url, journal = closed_url(), tmp_path / "out.jsonl"
+    done = in_process("extract", str(tmp_path / "reports"), "--backend", "llm", "--model", "m",
+                      "--llm-style", style, "--base-url", url, "--breaker-after", "1",
+                      "--concurrency", "1", "--no-cache", "-o", str(journal))  # fmt: skip
     assert done.exit_code == 1, done.output
-    result = json.loads((tmp_path / "k.json").read_text(encoding="utf-8"))
-    errors = result["chunk_errors"]
-    assert len(errors) == 3 and errors[0].endswith(f"{url} unreachable: connection refused")
-    assert all("circuit open after 1 failures" in e for e in errors[1:])
-
-
-@pytest.fixture
-def three_chunk_report(tmp_path) -> Path:
-    path = tmp_path / "k.txt"  # 2,500 characters: three chunks of the LLM backend's 1,000
-    path.write_text(report_text("kunshan-2021")[:2500], encoding="utf-8")
-    return path
+    records = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+    errors = sorted(e for r in records for e in r["result"]["chunk_errors"])
+    assert len(errors) == 3
+    assert sum(e.endswith(f"{url} unreachable: connection refused") for e in errors) == 1
+    assert sum("circuit open after 1 failures (connection refused)" in e for e in errors) == 2
 
 
 def test_any_http_answer_resets_the_breaker_and_refusals_in_a_row_open_it():
@@ -294,3 +288,21 @@ def test_a_wrong_url_or_key_opens_the_breaker_too_and_every_error_names_the_url(
     assert asked == 2  # then the breaker opened
     assert errors[0].startswith(f"NotFoundError from {stub.url}: Error code: 404")
     assert all("circuit open after 2 failures (HTTP 404)" in e for e in errors[2:])
+
+
+def test_in_label_style_an_answer_that_is_never_json_is_a_chunk_error_and_asked_again(tmp_path):
+    """The CLI's default style: a non-JSON answer after the re-asks makes the chunk incomplete
+    (not a silent empty answer that a rerun would skip), and is not cached."""
+    from fazhi.backends.llm_label import LabelBackend
+
+    source, prose = synthetic.source(), reply(200, completion(synthetic.PROSE))
+    with running_stub([]) as stub:
+        stub.responder = lambda body: prose  # every request, first runs and reruns alike
+        backend = LabelBackend(model="m", base_url=stub.url, cache_dir=tmp_path, max_reasks=1)
+        chunks = chunk_source(source, size=backend.preferred_chunk_size)
+        answers = backend.answer(chunks, source)
+        assert [a.error for a in answers] == [
+            "model_gave_up: an answer was not JSON after the re-asks"
+        ]
+        backend.answer(chunks, source)
+    assert len(stub.requests) == 2 + 2  # asked again: nothing was cached

@@ -136,3 +136,18 @@ def test_memory_per_source_character_is_at_most_16_bytes():
     finally:
         tracemalloc.stop()
     assert held / len(text) <= 16, f"{held / len(text):.1f} bytes per character"
+
+
+def test_verify_holds_no_cache_keyed_on_whole_texts():
+    from fazhi import verify
+
+    cached = [
+        n
+        for n, f in vars(verify).items()
+        if hasattr(f, "cache_info") and f.__module__ == verify.__name__
+    ]
+    assert not cached
+    big = "收到行政复议申请169件。" * 20_000
+    assert verify.locate("申请169件", big) == (6, 12)
+    index.index_text("another text")  # the next look-up replaces the last kept index
+    assert all(held.text is not big for held in index._LAST)

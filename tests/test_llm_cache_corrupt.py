@@ -124,8 +124,8 @@ def test_corrupt_cache_scenario_the_batch_goes_on_and_matches(tmp_path):
         filling.cache.close()
         truncate(cache / "answers" / "cache.db")
         args = ["extract", str(tmp_path / "reports"), "--backend", "llm", "--model", "replay",
-                "--base-url", server.url, "--cache-dir", str(cache),
-                "--llm-style", "quote"]  # the style LLMBackend filled the cache in  # fmt: skip
+                "--llm-style", "quote",  # the style the echo server answers in
+                "--base-url", server.url, "--cache-dir", str(cache)]  # fmt: skip
         server.reset_stats()
         second = cli(*args, "-o", str(tmp_path / "second.jsonl"))
         asked = server.stats.requests

@@ -12,7 +12,7 @@ from fazhi.backends.label_view import Layout, render
 from fazhi.backends.llm_label import LabelBackend, context_budget
 from fazhi.index import SourceIndex
 from fazhi.llm.label_schema import SCHEMA_FILE, label_schema_json
-from fazhi.model import Source
+from fazhi.model import Result, Source
 from fazhi.pipeline import extract
 from fazhi.resources import data_file
 from tests.llm_stub import completion, reply, running_stub
@@ -246,3 +246,49 @@ def test_split_budget_exhausted_is_recorded_as_lost(tmp_path):
     assert len(stub.requests) == 3  # the report, then its two halves, each cut off again
     lost = {r.item["raw"] for r in result.rejected if r.code == "model_gave_up"}
     assert lost == {"169", "150", "61", "零", "100%", "50余"} and result.chunk_errors
+
+
+def test_dry_run_estimate_counts_the_rendered_requests_and_calls_nothing():
+    from fazhi.chunking import chunk_source
+    from fazhi.text import estimate_tokens
+
+    label = LabelBackend(model="m", base_url="http://127.0.0.1:9/v1", use_cache=False)
+    chunks = chunk_source(source(), label.preferred_chunk_size)
+    prompt, completion = label.estimate_tokens(chunks)
+    requests = label.requests(chunks, source())
+    assert len(requests) == 1
+    assert prompt == sum(estimate_tokens(m["content"]) for m in requests[0])
+    assert completion == 12 * 6  # six candidates shown, as if each were labelled
+
+
+def test_an_unreachable_endpoint_is_a_chunk_error_not_a_lost_report(tmp_path):
+    from fazhi.llm.client import RetryPolicy
+
+    quick = RetryPolicy(attempts=1)
+    result = extract(source(), backend("http://127.0.0.1:9/v1", tmp_path, retry=quick))
+    assert result.figures == [] and len(result.chunk_errors) == 1
+    assert "127.0.0.1:9" in result.chunk_errors[0]
+
+
+def test_every_gold_figure_is_a_marked_candidate_of_the_default_view():
+    from fazhi.numbers import values_equal
+    from fazhi.verify import occurrences
+    from tests.conftest import ROOT
+
+    sets = [("evals/corpus", "evals/gold"), ("evals/dev/corpus", "evals/dev/gold")]
+    checked = 0
+    for corpus, gold_dir in sets:
+        for path in sorted((ROOT / corpus).glob("*.txt")):
+            text = path.read_text(encoding="utf-8")
+            index = SourceIndex(text)
+            view = render(index, Layout.of(index), 0, len(text), "compact")
+            gold = Result.model_validate_json((ROOT / gold_dir / f"{path.stem}.json").read_bytes())
+            for figure in gold.figures:
+                spans = occurrences(figure.quote, text)
+                assert any(
+                    start <= c.number.start < end and values_equal(c.number.value, figure.value)
+                    for c in view.candidates.values()
+                    for start, end in spans
+                ), f"{path.stem}: {figure.raw} in {figure.quote} is not marked"
+                checked += 1
+    assert checked > 150

@@ -244,7 +244,7 @@ def test_verify_does_not_mutate_the_draft():
 
 WRAPPED = Source(
     text="全年办理人大代表议案建议4\n02件、政协委员提案156件，纠错率40.\n8%，"
-    "涉及金额1,\n234万元，分别为5，3件。出庭应诉率99.98%。"
+    "涉及金额1,\n234万元，分别为5，3件。出庭应诉率99.98%。办理案件三十\n三件。"
 )
 
 
@@ -265,6 +265,7 @@ def _wrapped(raw: str, quote: str, indicator: str = "litigation.cases") -> Figur
         ("156", "政协委员提案156件，纠错率40", "litigation.cases", "quote_cuts_number"),
         ("3", "3件", "litigation.cases", None),  # 5，3: a comma before one digit separates
         ("156", "政协委员提案156件", "litigation.cases", None),
+        ("三", "三件", "litigation.cases", "raw_not_in_quote"),  # 三十\n三件 is 33
     ],
 )
 def test_no_quote_or_raw_starts_or_ends_inside_a_number_across_a_line_break(

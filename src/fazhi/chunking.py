@@ -24,14 +24,15 @@ from fazhi.index import (
     HEADING_MAX,
     SENTENCE_ENDS,
     Heading,
+    SourceIndex,
     find_headings,
     heading_level,
+    index_of,
     split_after,
     split_sentences,
 )
 from fazhi.index import lines as _lines
 from fazhi.model import Chunk, Source
-from fazhi.numbers import find_numbers
 
 # The sentence segmenter and the heading grammar live in fazhi.index (one of each for the
 # project); they are re-exported here for the callers that cut chunks.
@@ -89,8 +90,9 @@ def chunk_source(
     if not text:
         return []
     repeat = size // 4 if overlap else 0
-    spans = _pack(text, _units(text, size - repeat), size - repeat)
-    paths = _heading_paths(find_headings(text), [own_start for own_start, _ in spans])
+    source_index = index_of(source)  # the source's one index: headings and numbers
+    spans = _pack(text, _units(source_index, size - repeat), size - repeat)
+    paths = _heading_paths(source_index.headings, [own_start for own_start, _ in spans])
     chunks = []
     for index, ((own_start, end), path) in enumerate(zip(spans, paths, strict=False)):
         start = own_start
@@ -115,9 +117,10 @@ def _heading_paths(headings: list[Heading], positions: list[int]) -> list[tuple[
     return paths
 
 
-def _units(text: str, size: int) -> list[_Unit]:
+def _units(index: SourceIndex, size: int) -> list[_Unit]:
     """The text as units with the strength of the boundary in front of each."""
-    guard = _NumberGuard(text)
+    text = index.text
+    guard = _NumberGuard(index)
     units: list[_Unit] = []
     for start, end in _lines(text):
         level = heading_level(text[start:end].strip())
@@ -236,17 +239,19 @@ def _shift(spans: list[tuple[int, int]], offset: int) -> list[tuple[int, int]]:
 
 
 class _NumberGuard:
-    """Says whether a cut at a position would split a number (as ``fazhi.numbers`` reads them)."""
+    """Says whether a cut at a position would split a number (as ``fazhi.numbers`` reads them),
+    looked up in the source's index (no set of every position inside a number)."""
 
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._inside = {pos for n in find_numbers(text) for pos in range(n.start + 1, n.end)}
+    def __init__(self, index: SourceIndex) -> None:
+        self._text = index.text
+        self._index = index
 
     def can_cut(self, pos: int) -> bool:
         text = self._text
         if pos <= 0 or pos >= len(text):
             return True
-        if pos in self._inside:
+        k = self._index.number_before(pos)
+        if k >= 0 and pos < self._index.number(k).end:
             return False
         # find_numbers skips ordinals and runs it does not read as quantities (第十二届, 十九届).
         return not (text[pos - 1] in _NUMERALS and text[pos] in _NUMERALS)

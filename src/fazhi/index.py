@@ -266,6 +266,10 @@ class SourceIndex:
     def number(self, k: int) -> Number:
         return self._numbers.number(k, self.text)
 
+    def number_before(self, pos: int) -> int:
+        """Index of the last number starting before ``pos`` (-1 if none)."""
+        return bisect_left(self._numbers.starts, pos) - 1
+
     def numbers_starting_in(self, start: int, end: int) -> range:
         """Indexes of the numbers that start inside ``[start, end)``, left to right."""
         starts = self._numbers.starts
@@ -336,28 +340,28 @@ def _is_mark(text: str, i: int, marks: str) -> bool:
 
 
 _INDEXES: weakref.WeakKeyDictionary[Source, SourceIndex] = weakref.WeakKeyDictionary()
-_BY_TEXT: dict[int, tuple[str, SourceIndex]] = {}  # the last few texts indexed without a Source
-_BY_TEXT_KEEP = 4
+# Indexes by the identity of their text, while anything holds them (a source, a caller).
+_BY_TEXT: weakref.WeakValueDictionary[int, SourceIndex] = weakref.WeakValueDictionary()
+_LAST: list[SourceIndex] = []  # the last bare text indexed, kept so repeated checks reuse it
 
 
 def index_of(source: Source) -> SourceIndex:
     """The index of ``source``, built on first use and kept while the source object lives."""
     found = _INDEXES.get(source)
     if found is None or found.text is not source.text:
-        found = SourceIndex(source.text)
+        found = index_text(source.text)
         _INDEXES[source] = found
     return found
 
 
 def index_text(text: str) -> SourceIndex:
-    """The index of a bare text (a chunk, a quote-checking context); the last few are kept,
-    by identity of the string, so repeated checks against one chunk build it once."""
-    key = id(text)
-    hit = _BY_TEXT.get(key)
-    if hit is not None and hit[0] is text:
-        return hit[1]
-    built = SourceIndex(text)
-    if len(_BY_TEXT) >= _BY_TEXT_KEEP:
-        _BY_TEXT.pop(next(iter(_BY_TEXT)))
-    _BY_TEXT[key] = (text, built)
-    return built
+    """The index of a text: the one a live source or caller already holds for this very string,
+    else a new one. Only the last such text's index is kept beyond its users -- unlike a cache
+    keyed on whole texts, a one-off look-up in a huge text holds at most one compact index."""
+    found = _BY_TEXT.get(id(text))
+    if found is not None and found.text is text:
+        return found
+    found = SourceIndex(text)
+    _BY_TEXT[id(text)] = found
+    _LAST[:] = [found]
+    return found

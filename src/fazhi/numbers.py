@@ -44,7 +44,7 @@ from decimal import Decimal
 __all__ = ["Number", "find_numbers", "parse_raw", "values_equal"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a report holds one per number it prints
 class Number:
     """One number as printed: ``raw == text[start:end]``."""
 
@@ -127,7 +127,6 @@ _CN_WORDS = (
 _CN_UNIT_WORDS = ("分之", "条例", "條例", "元化")
 # 零 alone is the count zero (零败诉, 零投诉) except in these words.
 _ZERO_WORDS = set("星散售工部件碎钱錢食头頭花用点點")
-_OPENING_QUOTES = set('“「『‘"')
 
 
 def values_equal(a: float, b: float) -> bool:

@@ -23,9 +23,13 @@ from fazhi.verify import verify
 class Backend(Protocol):
     """Anything that maps a report's chunks to one answer per chunk."""
 
-    name: str
-    model: str | None
-    prompt_version: str | None
+    # Read-only: backends expose these as properties or plain attributes alike.
+    @property
+    def name(self) -> str: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def prompt_version(self) -> str | None: ...
 
     def answer(self, chunks: Sequence[Chunk], source: Source) -> list[ChunkAnswer]: ...
 

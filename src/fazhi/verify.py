@@ -17,12 +17,12 @@ from __future__ import annotations
 import itertools
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
-from functools import lru_cache
 from typing import Literal
 
 from fazhi.catalog import Catalog, default_catalog
+from fazhi.index import index_of, index_text
 from fazhi.model import (
     Chunk,
     Conflict,
@@ -49,11 +49,10 @@ def squeeze(text: str) -> str:
     return "".join(c for c in text if not c.isspace())
 
 
-@lru_cache(maxsize=8)
-def _squeezed_with_offsets(text: str) -> tuple[str, tuple[int, ...]]:
-    # positions[i] is the offset in ``text`` of the i-th non-whitespace character.
-    positions = tuple(i for i, c in enumerate(text) if not c.isspace())
-    return "".join(text[i] for i in positions), positions
+def _squeezed_with_offsets(text: str) -> tuple[str, Sequence[int]]:
+    # positions[i] is the offset in ``text`` of the i-th non-whitespace character; the source
+    # index holds both (compact, built once per text, not a cache keyed on whole texts).
+    return index_text(text).squeezed
 
 
 def _starts(needle: str, haystack: str, start: int = 0, end: int | None = None) -> Iterator[int]:
@@ -95,26 +94,11 @@ def locate(quote: str, text: str, hint: Span | None = None) -> Span | None:
     return next(_occurrences(quote, text, hint), None)
 
 
-@lru_cache(maxsize=8)
-def _source_numbers(text: str) -> tuple[Number, ...]:
-    return tuple(find_numbers(text))
-
-
-@lru_cache(maxsize=8)
-def _source_number_starts(text: str) -> tuple[int, ...]:
-    return tuple(n.start for n in _source_numbers(text))
-
-
-@lru_cache(maxsize=8)
-def _source_number_raws(text: str) -> frozenset[str]:
-    return frozenset(squeeze(n.raw) for n in _source_numbers(text))
-
-
 def foreign_numbers(label: str, text: str) -> list[str]:
     """Numbers in ``label`` that the source never prints (empty if ``label`` occurs in it)."""
     if locate(label, text) is not None:
         return []
-    printed = _source_number_raws(text)
+    printed = index_text(text).printed_raws
     return [n.raw for n in find_numbers(label) if squeeze(n.raw) not in printed]
 
 
@@ -127,17 +111,20 @@ def _short(text: str, limit: int = 40) -> str:
 
 
 _ARABIC_DIGITS = frozenset("0123456789０１２３４５６７８９")
-_NUMBER_JOINERS = frozenset(".,，．")  # a decimal point or thousands separator between digits
+# A decimal point or a thousands separator between digits.
+_NUMBER_JOINERS = frozenset(".,，．")
+_CHINESE_NUMERALS = frozenset("零〇一二两兩三四五六七八九十百千万萬亿億")
 
 
 def cuts_number(text: str, pos: int) -> bool:
     """Whether a boundary at ``pos`` falls inside a number of ``text``: inside one the number
     finder reads (``16|9件``, ``2193|万``), or between Arabic digits that only whitespace, a
-    decimal point or a thousands separator keeps apart (``4|\\n02件``, ``40.|\\n8%``): a line
-    break in a PDF or a scrape does not make two numbers out of one."""
-    numbers = _source_numbers(text)
-    i = bisect_left(_source_number_starts(text), pos) - 1
-    if i >= 0 and numbers[i].start < pos < numbers[i].end:
+    decimal point or a thousands separator keeps apart (``4|\\n02件``, ``40.|\\n8%``), or
+    between Chinese numerals that whitespace keeps apart (``三十|\\n三件``): a line break in a
+    PDF or a scrape does not make two numbers out of one."""
+    index = index_text(text)
+    i = index.number_before(pos)
+    if i >= 0 and index.number(i).start < pos < index.number(i).end:
         return True
     before, after = pos - 1, pos
     while before >= 0 and text[before].isspace():
@@ -147,6 +134,8 @@ def cuts_number(text: str, pos: int) -> bool:
     if before < 0 or after >= len(text):
         return False
     left, right = text[before], text[after]
+    if after - before > 1 and left in _CHINESE_NUMERALS and right in _CHINESE_NUMERALS:
+        return True  # 三十|\n三件: a Chinese numeral broken by a line break
     if left in _NUMBER_JOINERS:  # 40.|8, 1,|234
         return _digit_at(text, before - 1) and _joins(left, text, after)
     if right in _NUMBER_JOINERS:  # 40|.8, 1|,234
@@ -182,11 +171,9 @@ def _number_in(span: Span, raw: str, text: str) -> Number | None:
     no whole number, nor does a piece of a number a line break split (``02`` of ``4\\n02件``),
     and ``以上`` after the quote still marks it approximate."""
     wanted = squeeze(raw)
-    numbers = _source_numbers(text)  # left to right: only those starting in the span can fit
-    for i in range(bisect_left(_source_number_starts(text), span[0]), len(numbers)):
-        n = numbers[i]
-        if n.start >= span[1]:
-            break
+    index = index_text(text)  # left to right: only the numbers starting in the span can fit
+    for i in index.numbers_starting_in(span[0], span[1]):
+        n = index.number(i)
         fits = n.end <= span[1] and squeeze(n.raw) == wanted
         if fits and not _cuts_a_number((n.start, n.end), text):
             return n
@@ -384,6 +371,7 @@ def verify(
     """
     catalog = catalog if catalog is not None else default_catalog()
     text = source.text
+    index_of(source)  # the source's one index: every check below looks up this text in it
     chunk_spans = {c.index: (c.start, c.end) for c in chunks or []}
     figures: list[Figure] = []
     rejected = list(draft.rejected)

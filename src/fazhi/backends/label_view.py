@@ -12,7 +12,8 @@ Two views of a span:
   in text order, a ``…`` line where sentences were left out.
 
 Not candidates (the labelling conventions never label them, and marking them costs tokens):
-years (``2021年``), day and month of a date (``3月15日``), the parts of ``2022-03-15``,
+numbers of time units -- years, dates, durations, time limits (``2021年``, ``3月15日``,
+``近3年``, ``15个工作日``) --, the parts of ``2022-03-15``,
 ``13:41`` and codes (``kss622/2022-00020``), ordinals (``第9次``) and document numbers
 (``〔2022〕7号``).
 """
@@ -36,6 +37,29 @@ _TAIL_SECTION = re.compile(
 FALLBACK_SHARE = 0.4  # no such heading: the sentences of the report's last 40% are marked
 
 
+# Units of time: no indicator counts years, days or hours (the conventions leave out years, dates,
+# durations and time limits), so numbers with them are not candidates.
+_PERIODS = frozenset(
+    {
+        "年",
+        "个月",
+        "個月",
+        "月",
+        "日",
+        "天",
+        "周",
+        "週",
+        "小时",
+        "小時",
+        "分钟",
+        "分鐘",
+        "工作日",
+        "秒",
+        "分",
+    }
+)
+
+
 def sentence_id(k: int) -> str:
     return f"s{k}"
 
@@ -53,9 +77,8 @@ def is_candidate(c: Candidate, text: str) -> bool:
         return False
     if _joined(text, c.number.start - 2, before) or _joined(text, c.number.end + 1, after[:1]):
         return False  # a part of 2022-03-15, 13:41, 2022/3 or a code like kss622/2022-00020
-    if n.unit == "年" and isinstance(n.value, int) and 1900 <= n.value <= 2100 and not n.approx:
-        return False
-    return not (n.unit in ("月", "日") and before in "年月" and n.value <= 31)
+    # years, dates, durations and time limits (2021年, 3月15日, 近3年, 15个工作日)
+    return not (n.unit in _PERIODS and not n.percent)
 
 
 def _joined(text: str, digit_at: int, mark: str) -> bool:

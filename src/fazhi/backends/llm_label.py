@@ -144,6 +144,7 @@ class LabelBackend(LLMBackend):
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
         index = index_of(source)
         layout = Layout.of(index)
+        # the quote style's circuit breaker: a batch stops asking a dead endpoint
         client = make_client(self.endpoint, self.retry, self.breaker)
         gate = asyncio.Semaphore(self.concurrency)
         try:
@@ -151,7 +152,8 @@ class LabelBackend(LLMBackend):
                 *(self._label_chunk(client, gate, c, index, layout) for c in chunks)
             )
         finally:
-            await client.client.close()  # type: ignore[union-attr]
+            if client.client is not None:  # the openai client instructor wraps
+                await client.client.close()
         return [a for a, _ in results], [s for _, s in results]
 
     async def _label_chunk(
@@ -178,9 +180,13 @@ class LabelBackend(LLMBackend):
                     else:
                         lost.append(view)
                     continue
+                if outcome.data is None:  # not JSON after the re-asks: incomplete, never final
+                    note = "model_gave_up: an answer was not JSON after the re-asks"
+                    answer.error = f"{answer.error}; {note}" if answer.error else note
+                    continue
                 _extend(answer, proposals(outcome.data, view, chunk.index, index.text))
         except Exception as exc:  # a request that failed for good: recorded, the report goes on
-            answer.error = f"{type(exc).__name__}: {exc}"[:300]
+            answer.error = self._failure(exc)  # names the endpoint, credentials masked
         if lost:
             answer = _record_lost(answer, lost, int(self.params["max_tokens"]))
         stats.error = answer.error

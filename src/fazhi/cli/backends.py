@@ -9,8 +9,13 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fazhi.errors import FazhiError
+
+if TYPE_CHECKING:  # the backends are imported lazily: a rules run never loads the LLM client
+    from fazhi.backends.llm import LLMBackend
+    from fazhi.pipeline import Backend
 
 BACKENDS = ("auto", "rules", "llm", "hybrid")
 LLM_STYLES = ("label", "quote")  # label: the model labels numbers the code found (default)
@@ -78,7 +83,7 @@ def resolve_name(name: str, opts: LLMOptions, *, announce: bool = True) -> str:
     return chosen
 
 
-def make_backend(name: str, opts: LLMOptions | None = None, *, announce: bool = True):
+def make_backend(name: str, opts: LLMOptions | None = None, *, announce: bool = True) -> Backend:
     """The backend object for ``name`` (after resolving ``auto``)."""
     opts = opts or LLMOptions()
     name = resolve_name(name, opts, announce=announce)
@@ -95,7 +100,7 @@ def make_backend(name: str, opts: LLMOptions | None = None, *, announce: bool = 
     return HybridBackend(RulesBackend(), llm)
 
 
-def _make_llm(opts: LLMOptions):
+def _make_llm(opts: LLMOptions) -> LLMBackend:
     from fazhi.backends.llm import LLMBackend
 
     base_url, model = _endpoint_and_model(opts)

@@ -85,7 +85,7 @@ def eval_command(
       fazhi eval --backend rules --errors
       fazhi eval --predictions runs/qwen7b/
       fazhi eval --backend llm --model qwen2.5-coder-1.5b-instruct-q4_k_m \\
-        --base-url http://127.0.0.1:18765/v1 --replay cassettes/qwen
+        --base-url http://127.0.0.1:18765/v1 --replay cassettes/qwen --llm-style quote
       fazhi eval --compare evals/results/rules-none-none.json evals/results/llm-qwen-v3.json
     """
     console = Console()
@@ -132,7 +132,7 @@ class _Replay:
             typer.echo(f"fazhi eval: no recording {self.cassette(stem)}; {stem} left out", err=True)
         return kept
 
-    def around(self, stem: str):
+    def around(self, stem: str) -> contextlib.AbstractContextManager[object]:
         if not self.prefix:
             return contextlib.nullcontext()
         from fazhi.llm.recording import use_cassette  # vcrpy, record_mode none: never the network

@@ -13,9 +13,7 @@ from typing import Any, NoReturn
 import typer
 
 from fazhi.batch import (
-    BatchProgress,
     BatchSummary,
-    Estimate,
     estimate_batch,
     plan_batch,
     run_batch,
@@ -24,6 +22,7 @@ from fazhi.batch import (
 from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
 from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
+from fazhi.cli.extract_progress import print_estimate, progress_bar
 from fazhi.cli.output_paths import check_output, describe
 from fazhi.discover import discover, skipped_summary
 from fazhi.errors import FazhiError
@@ -212,7 +211,7 @@ def extract_command(
     if dry_run:
         plan = plan_batch(inputs, engine, out if batch and resume else None, resume=resume)
         estimate = estimate_batch(plan, engine, **options)
-        _print_estimate(estimate, engine, prices)
+        print_estimate(estimate, engine, prices)
         raise typer.Exit(1 if estimate.unreadable else 0)
     options["deadline"] = deadline
     try:
@@ -311,7 +310,7 @@ def _run_many(
 ) -> list[ReportRecord]:
     reports = len(inputs)
     workers = min(int(settings["concurrency"]), reports)
-    with _progress_bar(prices) as show:
+    with progress_bar(prices) as show:
         summary = run_batch(
             inputs,
             engine,
@@ -369,85 +368,3 @@ def _naming_the_report(record: ReportRecord) -> str:
     """The record's error, led by the report's path unless it already starts with it."""
     error = record.error or "no result"
     return error if error.startswith(record.source) else f"{record.source}: {error}"
-
-
-def _print_estimate(estimate: Estimate, engine, prices: tuple) -> None:
-    cost = estimate.cost(*prices)
-    lines = [
-        f"dry run, backend {engine.name}"
-        + (f" ({engine.model})" if engine.model else "")
-        + ": no model called; tokens and cost are estimates",
-        f"  reports to run      {estimate.reports}"
-        + (f" ({estimate.skipped} already done)" if estimate.skipped else ""),
-        f"  chunks              {estimate.chunks}",
-        f"  prompt tokens       ~{estimate.prompt_tokens:,}",
-        f"  completion tokens   ~{estimate.completion_tokens:,}",
-        f"  estimated cost      {_money(cost) if cost is not None else NO_PRICES}",
-        f"  ({estimate.method})",
-    ]
-    lines += [f"  unreadable: {error}" for error in estimate.unreadable]
-    typer.echo("\n".join(lines))
-
-
-NO_PRICES = "give --price-in/--price-out (per million tokens)"
-
-
-def _money(amount: float) -> str:
-    return f"{amount:,.4f}" if amount < 1 else f"{amount:,.2f}"
-
-
-class _progress_bar:
-    """A rich progress bar on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self, prices: tuple) -> None:
-        from rich.console import Console
-
-        self.prices = prices
-        self.console = Console(stderr=True)
-        self.bar: Any = None  # rich.progress.Progress, imported only on a terminal
-        self.task: Any = None
-
-    def __enter__(self):
-        if self.console.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.bar = Progress(
-                TextColumn("extract"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[info]}"),
-                TimeElapsedColumn(),
-                console=self.console,
-                transient=False,
-            )
-            self.bar.start()
-        return self.show
-
-    def show(self, progress: BatchProgress) -> None:
-        if self.bar is None:
-            return
-        if self.task is None:
-            self.task = self.bar.add_task("extract", total=progress.total, info="")
-        self.bar.update(self.task, completed=progress.finished, info=self._info(progress))
-
-    def _info(self, p: BatchProgress) -> str:
-        info = f"complete {p.complete} · partial {p.partial} · failed {p.failed}"
-        info += f" · chunks {p.chunks}"
-        if p.usage.prompt_tokens or p.usage.completion_tokens:
-            info += f" · tokens {p.usage.prompt_tokens:,}/{p.usage.completion_tokens:,}"
-        if any(price is not None for price in self.prices):
-            spent = Estimate(
-                prompt_tokens=p.usage.prompt_tokens, completion_tokens=p.usage.completion_tokens
-            ).cost(*self.prices)
-            info += f" · ≈{_money(spent or 0)}"
-        return info
-
-    def __exit__(self, *exc_info) -> None:
-        if self.bar is not None:
-            self.bar.stop()

@@ -29,12 +29,13 @@ INVISIBLE = (
     "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
 )
 _DROP = dict.fromkeys(map(ord, INVISIBLE))
-_INNER_NO_BREAK = re.compile(
-    "(?<=[0-9０-９])[\u00a0\u2007\u202f]+(?=[0-9０-９])"
-    "|(?<=[\u3400-\u9fff])[\u00a0\u2007\u202f]+(?=[\u3400-\u9fff])"
-)
+_NO_BREAK_RUN = re.compile("[\u00a0\u2007\u202f]+")
+_DIGITS = frozenset("0123456789０１２３４５６７８９")
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
-_PINYIN = re.compile(rf"(?<=[\u3400-\u9fff])[(（][a-zü]{{0,6}}[{_TONED}][a-zü{_TONED}]{{0,6}}[)）]")
+# The bracket first and the character before it checked behind: a scan for a bracket is fast.
+_PINYIN = re.compile(
+    rf"[(（](?<=[\u3400-\u9fff][(（])[a-zü]{{0,6}}[{_TONED}][a-zü{_TONED}]{{0,6}}[)）]"
+)
 _LOOK_ALIKE = re.compile("[\u2e80-\u2fdf\uf900-\ufaff\U0002f800-\U0002fa1f]")
 
 
@@ -45,7 +46,7 @@ def clean_text(text: str) -> tuple[str, list[str]]:
     if invisible:
         text = text.translate(_DROP)
         notes.append(f"removed {invisible} invisible character(s) (zero-width, soft hyphen, BOM)")
-    text, inner = _INNER_NO_BREAK.subn("", text)
+    text, inner = _drop_inner_no_break(text)
     if inner:
         notes.append(f"removed {inner} no-break space(s) inside numbers or words")
     text, pinyin = _PINYIN.subn("", text)
@@ -55,6 +56,29 @@ def clean_text(text: str) -> tuple[str, list[str]]:
     if mapped:
         notes.append(f"mapped {mapped} look-alike character(s) (Kangxi radicals, compatibility)")
     return text, notes
+
+
+def _drop_inner_no_break(text: str) -> tuple[str, int]:
+    count = 0
+
+    def inner(match: re.Match[str]) -> str:
+        nonlocal count
+        start, end = match.span()
+        before = text[start - 1] if start else ""
+        after = text[end] if end < len(text) else ""
+        digits = before in _DIGITS and after in _DIGITS
+        if digits or (_is_cjk(before) and _is_cjk(after)):
+            count += 1
+            return ""
+        return match.group()
+
+    if not any(ch in text for ch in "\u00a0\u2007\u202f"):
+        return text, 0
+    return _NO_BREAK_RUN.sub(inner, text), count
+
+
+def _is_cjk(ch: str) -> bool:
+    return bool(ch) and "\u3400" <= ch <= "\u9fff"
 
 
 def _has_any(text: str) -> bool:

@@ -7,7 +7,8 @@
   ``第 3 页 共 9 页``, ``3/9``) and running headers or footers -- a line shorter than the
   measure that recurs there (digits aside) on at least half of the pages, and two;
 * rejoins wrapped lines: a line that reaches the right margin continues on the next line unless
-  that one is indented or opens a heading (``一、``, ``（一）``, ``1.``). Chinese (and digits) join
+  that one is indented or opens a heading (``一、``, ``（一）``, ``1.``, as ``fazhi.index``
+  reads them). Chinese (and digits) join
   without a space, so no number or word is split across a line; two Latin letters get one.
 
 The right margin is the widest line end, trusted only when at least three lines reach it (a
@@ -23,13 +24,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from fazhi.index import heading_level
 from fazhi.ingest.decode import Undecodable, normalise_newlines
 
 _PAGE_NUMBER = re.compile(
     r"[-—–－―~～\s]*(?:第\s*)?\d{1,4}\s*(?:页|頁)?(?:\s*[/／共]\s*\d{1,4}\s*(?:页|頁)?)?[-—–－―~～\s]*"
-)
-_HEADING_START = re.compile(
-    r"\s*(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}[.．、](?!\d))"
 )
 _FURNITURE_ROWS = 2  # page numbers and running headers live in a page's first or last rows
 _APART = 1.5  # ... set apart from the body by a gap this many line pitches wide
@@ -135,7 +134,7 @@ def _rejoin(lines: list[_Line]) -> str:
     parts = [lines[0].text]
     for previous, line in zip(lines, lines[1:], strict=False):
         wrapped = has_margin and previous.x1 >= right - _SLACK * width
-        new_paragraph = line.x0 > left + _INDENT * width or _HEADING_START.match(line.text)
+        new_paragraph = line.x0 > left + _INDENT * width or heading_level(line.text.strip())
         if wrapped and not new_paragraph:
             parts.append(_joiner(previous.text, line.text) + line.text)
         else:
