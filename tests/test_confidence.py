@@ -135,3 +135,17 @@ def test_min_confidence_filters_the_csv_panel_only(tmp_path):
     assert [r for r in rows if float(r["confidence"]) >= 0.95] == kept
     assert 0 < len(kept) < len(rows)  # kunshan has sub-unit scopes (0.9)
     assert len(Result.model_validate_json(out.read_text("utf-8")).figures) == len(rows)
+
+
+def test_fazhi_verify_scores_the_figures_it_checks(tmp_path):
+    from typer.testing import CliRunner
+
+    from fazhi.cli import app
+    from tests.conftest import CORPUS, ROOT
+
+    out = tmp_path / "checked.json"
+    gold = ROOT / "evals" / "gold" / "qingpu-2023.json"
+    args = ["verify", str(gold), "-s", str(CORPUS / "qingpu-2023.txt"), "-o", str(out)]
+    CliRunner().invoke(app, args)
+    checked = Result.model_validate_json(out.read_text("utf-8"))
+    assert checked.figures and all(f.confidence is not None for f in checked.figures)

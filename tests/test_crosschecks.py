@@ -228,3 +228,13 @@ def test_conflicting_values_are_review_reasons():
     assert [f.review for f in result.figures] == [
         ["conflicting_values: reconsideration.accepted has 90, 95 in one scope"]
     ] * 2
+
+
+def test_checking_twice_adds_no_reason_twice():
+    once = checked(
+        "全年受理行政复议案件90件，审结120件。",
+        ("reconsideration.accepted", "90", "受理行政复议案件90件"),
+        ("reconsideration.concluded", "120", "审结120件"),
+    )
+    twice = cross_check(once, Source(text="全年受理行政复议案件90件，审结120件。"))
+    assert [f.review for f in twice.figures] == [f.review for f in once.figures]

@@ -81,10 +81,15 @@ def cross_check(result: Result, source: Source) -> Result:
             f"conflicting_values: {conflict.indicator} has {values} in one scope",
         )
     checked = [
-        f.model_copy(update={"review": [*f.review, *reasons[id(f)]]}) if id(f) in reasons else f
+        f.model_copy(update={"review": _added(f.review, reasons[id(f)])}) if id(f) in reasons else f
         for f in figures
     ]
     return result.model_copy(update={"figures": checked})
+
+
+def _added(review: list[str], reasons: list[str]) -> list[str]:
+    # checking a result twice (fazhi verify of our own output) adds nothing twice
+    return [*review, *(r for r in reasons if r not in review)]
 
 
 def _check_reconsideration(by_indicator: ByIndicator, source: Source, doubt: Doubt) -> None:
