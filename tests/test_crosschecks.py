@@ -32,8 +32,11 @@ def checked(text: str, *figures: tuple[str, str, str]) -> Result:
 
 
 def _value(raw: str) -> float:
-    number = raw.rstrip("%")
-    return float(number) if "." in number else int(number)
+    from fazhi.numbers import parse_raw
+
+    parsed = parse_raw(raw)
+    assert parsed is not None
+    return parsed.value
 
 
 def reviews(result: Result) -> dict[str, list[str]]:
@@ -228,3 +231,24 @@ def test_conflicting_values_are_review_reasons():
     assert [f.review for f in result.figures] == [
         ["conflicting_values: reconsideration.accepted has 90, 95 in one scope"]
     ] * 2
+
+
+def test_checking_twice_adds_no_reason_twice():
+    once = checked(
+        "全年受理行政复议案件90件，审结120件。",
+        ("reconsideration.accepted", "90", "受理行政复议案件90件"),
+        ("reconsideration.concluded", "120", "审结120件"),
+    )
+    twice = cross_check(once, Source(text="全年受理行政复议案件90件，审结120件。"))
+    assert [f.review for f in twice.figures] == [f.review for f in once.figures]
+
+
+def test_large_conflicting_values_read_as_printed_numbers():
+    result = checked(
+        "12345热线共受理市民来电170.3万件。受理市长信箱留言1.7万件。",
+        ("transparency.hotline_cases", "170.3万", "受理市民来电170.3万件"),
+        ("transparency.hotline_cases", "1.7万", "受理市长信箱留言1.7万件"),
+    )
+    assert result.figures[0].review == [
+        "conflicting_values: transparency.hotline_cases has 1703000, 17000 in one scope"
+    ]

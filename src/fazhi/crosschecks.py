@@ -75,16 +75,25 @@ def cross_check(result: Result, source: Source) -> Result:
         if rate.indicator in RATE_PARTS and not rate.approx:
             _check_rate(rate, by_indicator, doubt)
     for conflict in result.conflicts:
-        values = ", ".join(f"{v:g}" for v in conflict.values)
+        values = ", ".join(_shown(v) for v in conflict.values)
         doubt(
             [f for f in by_indicator.get(conflict.indicator, []) if f.scope == conflict.scope],
             f"conflicting_values: {conflict.indicator} has {values} in one scope",
         )
     checked = [
-        f.model_copy(update={"review": [*f.review, *reasons[id(f)]]}) if id(f) in reasons else f
+        f.model_copy(update={"review": _added(f.review, reasons[id(f)])}) if id(f) in reasons else f
         for f in figures
     ]
     return result.model_copy(update={"figures": checked})
+
+
+def _shown(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _added(review: list[str], reasons: list[str]) -> list[str]:
+    # checking a result twice (fazhi verify of our own output) adds nothing twice
+    return [*review, *(r for r in reasons if r not in review)]
 
 
 def _check_reconsideration(by_indicator: ByIndicator, source: Source, doubt: Doubt) -> None:
@@ -100,7 +109,7 @@ def _check_reconsideration(by_indicator: ByIndicator, source: Source, doubt: Dou
             continue
         for a in accepted:
             if scopes_agree(a, c) and c.value > a.value + carried:
-                extra = f" + 结转 {carried:g}" if carried else ""
+                extra = f" + 结转 {_shown(carried)}" if carried else ""
                 doubt([c, a], f"concluded_exceeds_accepted: 审结 {c.raw} > 受理 {a.raw}{extra}")
 
 
