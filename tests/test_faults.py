@@ -102,7 +102,11 @@ def outcome(record) -> dict:
     """What a report's result says, without timings and usage (which retries change)."""
     if record.result is None:
         return {}
-    return record.result.model_dump(exclude={"usage", "source"})
+    dumped = record.result.model_dump(exclude={"usage", "source"})
+    for figure in dumped["figures"]:  # a re-asked chunk lowers confidence (docs/confidence.md)
+        figure["review"] = [r for r in figure["review"] if not r.startswith("reasked:")]
+        figure.pop("confidence")
+    return dumped
 
 
 @pytest.fixture(scope="module")

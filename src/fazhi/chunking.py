@@ -251,7 +251,7 @@ class _NumberGuard:
         if pos <= 0 or pos >= len(text):
             return True
         k = self._index.number_before(pos)
-        if k >= 0 and pos < self._index.number(k).end:
+        if k >= 0 and pos < self._index.number_end(k):
             return False
         # find_numbers skips ordinals and runs it does not read as quantities (第十二届, 十九届).
         return not (text[pos - 1] in _NUMERALS and text[pos] in _NUMERALS)

@@ -270,6 +270,10 @@ class SourceIndex:
         """Index of the last number starting before ``pos`` (-1 if none)."""
         return bisect_left(self._numbers.starts, pos) - 1
 
+    def number_end(self, k: int) -> int:
+        """Where number ``k`` ends (without building its ``Number``)."""
+        return self._numbers.ends[k]
+
     def numbers_starting_in(self, start: int, end: int) -> range:
         """Indexes of the numbers that start inside ``[start, end)``, left to right."""
         starts = self._numbers.starts

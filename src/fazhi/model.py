@@ -62,6 +62,11 @@ class Figure(BaseModel):
     span: Span | None = None
     raw_span: Span | None = None
     chunk: int | None = None  # index of the chunk that proposed it (a hint for locating the quote)
+    # which labellers proposed it ("rules", "llm"); set after verify for every output figure
+    sources: list[str] = Field(default_factory=list)
+    # why a reader should check it (cross-checks, instruction-like sentence): never a silent fix
+    review: list[str] = Field(default_factory=list)
+    confidence: float | None = None  # 0..1 from documented signals (docs/confidence.md)
 
 
 class TextItem(BaseModel):
@@ -90,6 +95,7 @@ RejectionCode = Literal[
     "kind_mismatch",
     "bad_meta",
     "model_gave_up",
+    "outvoted",  # hybrid: a verified label the other labeller's label won over (kept, not used)
 ]
 
 

@@ -12,6 +12,8 @@ from typing import Protocol
 
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.chunking import DEFAULT_CHUNK_SIZE, chunk_source
+from fazhi.confidence import score_figures
+from fazhi.crosschecks import cross_check
 from fazhi.ingest import read_source
 from fazhi.merge import merge
 from fazhi.model import Chunk, ChunkAnswer, Result, ResultStatus, Source
@@ -65,11 +67,26 @@ def extract(
         }
     )
     result = verify(draft, source, catalog or default_catalog(), chunks=chunks)
+    result = annotate(result, source, backend, answers)
     status = result_status(len(chunks), failed, caps)
     # The verifier checked what is there; with no chunk answered there is nothing it vouches for.
     return result.model_copy(
         update={"status": status, "verified": result.verified and status != "failed"}
     )
+
+
+def annotate(
+    result: Result, source: Source, backend: Backend, answers: Sequence[ChunkAnswer]
+) -> Result:
+    """Sources, cross-check doubts (review reasons, nothing changes) and a confidence on every
+    verified figure."""
+    labellers = tuple(getattr(backend, "labellers", (backend.name,)))
+    figures = [
+        f if f.sources else f.model_copy(update={"sources": [*labellers]}) for f in result.figures
+    ]
+    checked = cross_check(result.model_copy(update={"figures": figures}), source)
+    reasked = {a.chunk for a in answers if a.usage.reasks}
+    return score_figures(checked, source, labellers=len(labellers), reasked_chunks=reasked)
 
 
 def result_status(

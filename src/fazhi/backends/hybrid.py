@@ -1,22 +1,52 @@
-"""Rules first, then an LLM fills what the rules missed.
+"""Hybrid = two labellers over one candidate set: the rules and the LLM.
 
-Both backends see the same chunks; the combination is a pure function of their answers, and
-the pipeline's one merge and one verifier still run on everything afterwards.
+Both backends answer the same chunks. Each side's proposals are verified on their own first, so
+that every figure names the number of the source it labels (``raw_span``, the source index's
+candidate); then, per candidate:
+
+- both give it the same indicator -> one figure, ``sources = ["rules", "llm"]``;
+- they give it different indicators -> the preferred labeller's figure (``prefer``, default the
+  model), with a ``labellers_disagree`` review reason; the other label is kept in ``rejected``
+  with the code ``outvoted``;
+- only one labels it -> that figure with its one source, unless the preferred labeller gave
+  the same indicator (in an agreeing scope) to another number: then the preferred reading wins
+  and the other is ``outvoted`` (a 不予受理 count read as the accepted count, a multi-year total
+  beside the year's own). Where the preferred labeller is silent on an indicator, the other
+  fills it (single source: a lower confidence, docs/confidence.md).
+
+Meta per field and text items per chunk follow the same policy; every label not used leaves a
+rejection. The pipeline's one merge and one verifier still run on the combined answers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
-from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Source
+from fazhi.catalog import default_catalog
+from fazhi.crosschecks import scopes_agree
+from fazhi.merge import merge
+from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Rejection, Result, Source, TextItem
+from fazhi.text import char_overlap
+from fazhi.verify import verify
+
+Side = Literal["rules", "llm"]
+Policy = Literal["auto", "rules", "llm"]
+# auto: the model is preferred unless most of its figure proposals on this report failed
+# verification -- a labeller that cannot point at the source is not trusted to outvote, nor
+# alone (its figures no other labeller shares are then outvoted, recorded, not used).
+UNRELIABLE_SHARE = 0.5
+TEXT_SAME = 0.8  # two text items this similar are one passage (as in merge)
 
 
 class HybridBackend:
     name = "hybrid"
 
-    def __init__(self, rules, llm):
+    def __init__(self, rules, llm, prefer: Policy = "auto"):
         self.rules = rules
         self.llm = llm
+        self.prefer: Policy = prefer
+        self.labellers = ("rules", "llm")
         self.model = llm.model
         self.prompt_version = f"{rules.prompt_version}+{llm.prompt_version}"
         self.preferred_chunk_size = getattr(llm, "preferred_chunk_size", None)
@@ -32,40 +62,221 @@ class HybridBackend:
     def answer(self, chunks: Sequence[Chunk], source: Source) -> list[ChunkAnswer]:
         by_rules = self.rules.answer(chunks, source)
         by_llm = self.llm.answer(chunks, source)
-        return combine(by_rules, by_llm)
+        return combine(by_rules, by_llm, source, list(chunks), policy=self.prefer)
 
 
-def combine(by_rules: list[ChunkAnswer], by_llm: list[ChunkAnswer]) -> list[ChunkAnswer]:
-    """Per chunk: every rules answer, plus LLM figures for indicators the rules found nowhere.
+def combine(
+    by_rules: list[ChunkAnswer],
+    by_llm: list[ChunkAnswer],
+    source: Source,
+    chunks: list[Chunk],
+    policy: Policy = "auto",
+) -> list[ChunkAnswer]:
+    """One answer per chunk from both labellers' answers (see the module docstring)."""
+    answers = {"rules": by_rules, "llm": by_llm}
+    verified = {side: _verified(answers[side], source, chunks) for side in answers}
+    share = failed_share(verified["llm"])
+    prefer: Side = policy if policy != "auto" else "rules" if share > UNRELIABLE_SHARE else "llm"
+    other: Side = "rules" if prefer == "llm" else "llm"
+    failed = {a.chunk for a in answers[prefer] if a.error}
+    figures, outvoted = combine_figures(verified[prefer], verified[other], prefer, other, failed)
+    if policy == "auto" and prefer == "rules":
+        figures, distrusted = _distrust(figures, "llm", share)
+        outvoted += distrusted
+    meta, meta_outvoted = combine_meta(verified[prefer].meta, verified[other].meta, prefer, other)
+    texts: dict[str, list[TextItem]] = {}
+    text_outvoted: list[Rejection] = []
+    for what in ("shortcomings", "plans"):
+        kept, lost = combine_text_items(
+            getattr(verified[prefer], what), getattr(verified[other], what), other, failed, what
+        )
+        texts[what] = kept
+        text_outvoted += lost
+    rejected = [*verified[prefer].rejected, *verified[other].rejected, *outvoted]
+    rejected += [*meta_outvoted, *text_outvoted]
+    return _per_chunk(chunks, answers, figures, meta, texts, rejected)
 
-    Indicator-level filling keeps the rules' precision where they fire and lets the model add
-    recall only where they are silent; a second, different value for an indicator the rules
-    already cover would more often be a model error than a missed scope.
-    """
-    covered = {f.indicator for a in by_rules for f in a.figures}
-    llm_by_chunk = {a.chunk: a for a in by_llm}
-    combined = []
-    for ra in by_rules:
-        la = llm_by_chunk.get(ra.chunk, ChunkAnswer(chunk=ra.chunk))
-        extra: list[Figure] = [f for f in la.figures if f.indicator not in covered]
-        combined.append(
-            ra.model_copy(
-                update={
-                    "figures": ra.figures + extra,
-                    "meta": _fill_meta(ra.meta, la.meta),
-                    "shortcomings": ra.shortcomings or la.shortcomings,
-                    "plans": ra.plans or la.plans,
-                    "rejected": ra.rejected + la.rejected,
-                    "usage": ra.usage + la.usage,
-                    "error": ra.error or la.error,
-                }
+
+def failed_share(verified: Result) -> float:
+    """The share of a labeller's figure proposals on this report that failed verification."""
+    failed = sum(1 for r in verified.rejected if r.what == "figure")
+    proposed = failed + len(verified.figures)
+    return failed / proposed if proposed else 0.0
+
+
+def _distrust(
+    figures: list[Figure], side: Side, share: float
+) -> tuple[list[Figure], list[Rejection]]:
+    """Figures only ``side`` proposed become outvoted rejections (``side`` is unreliable)."""
+    kept, outvoted = [], []
+    for figure in figures:
+        if figure.sources != [side]:
+            kept.append(figure)
+            continue
+        outvoted.append(
+            Rejection(
+                what="figure",
+                code="outvoted",
+                reason=f"{side} label {figure.indicator}={figure.raw} not used: {share:.0%} of "
+                f"{side}'s figure proposals on this report failed verification",
+                item=figure.model_dump(mode="json"),
+                chunk=figure.chunk,
             )
         )
-    return combined
+    return kept, outvoted
 
 
-def _fill_meta(first: Meta | None, second: Meta | None) -> Meta | None:
-    if first is None or second is None:
-        return first or second
-    filled = {k: v if v is not None else getattr(second, k) for k, v in first.model_dump().items()}
-    return Meta(**filled)
+def _verified(answers: list[ChunkAnswer], source: Source, chunks: list[Chunk]) -> Result:
+    draft = merge(answers, source=source.path, chunks=len(chunks))
+    return verify(draft, source, default_catalog(), chunks=chunks)
+
+
+def combine_figures(
+    preferred: Result, other: Result, prefer: Side, other_side: Side, failed: set[int]
+) -> tuple[list[Figure], list[Rejection]]:
+    """Per candidate (``raw_span``): agreement, disagreement or one labeller only."""
+    by_span: dict[object, list[Figure]] = {}
+    for figure in other.figures:
+        by_span.setdefault(figure.raw_span, []).append(figure)
+    kept: list[Figure] = []
+    outvoted: list[Rejection] = []
+    for figure in preferred.figures:
+        theirs = by_span.get(figure.raw_span, [])
+        same = [f for f in theirs if f.indicator == figure.indicator]
+        if same:
+            kept.append(figure.model_copy(update={"sources": sorted([prefer, other_side])}))
+            continue
+        if theirs:
+            said = ", ".join(f.indicator for f in theirs)
+            reason = f"labellers_disagree: {other_side} labelled this number {said}"
+            figure = figure.model_copy(update={"review": [*figure.review, reason]})
+        kept.append(figure.model_copy(update={"sources": [prefer]}))
+    labelled = {(f.raw_span, f.indicator) for f in preferred.figures}
+    for figure in other.figures:
+        if (figure.raw_span, figure.indicator) in labelled:
+            continue
+        winner = _winner_over(figure, preferred.figures, failed)
+        if winner is None:
+            kept.append(figure.model_copy(update={"sources": [other_side]}))
+        else:
+            outvoted.append(_outvoted(figure, other_side, prefer, winner))
+    return kept, outvoted
+
+
+def _winner_over(figure: Figure, preferred: list[Figure], failed: set[int]) -> Figure | None:
+    """The preferred labeller's figure that outvotes ``figure``: one on the same number, or
+    one with the same indicator in an agreeing scope; none where its chunk failed."""
+    if figure.chunk in failed:
+        return None
+    on_number = [f for f in preferred if f.raw_span == figure.raw_span]
+    same_indicator = [
+        f for f in preferred if f.indicator == figure.indicator and scopes_agree(f, figure)
+    ]
+    return next(iter(on_number + same_indicator), None)
+
+
+def _outvoted(figure: Figure, loser: Side, winner_side: Side, winner: Figure) -> Rejection:
+    if winner.raw_span == figure.raw_span:
+        why = f"{winner_side} labelled this number {winner.indicator}"
+    else:
+        why = f"{winner_side} read {winner.indicator} as {winner.raw} ({winner.quote!r})"
+    return Rejection(
+        what="figure",
+        code="outvoted",
+        reason=f"{loser} label {figure.indicator}={figure.raw} not used: {why}",
+        item=figure.model_copy(update={"sources": [loser]}).model_dump(mode="json"),
+        chunk=figure.chunk,
+    )
+
+
+def combine_meta(
+    preferred: Meta, other: Meta, prefer: Side, other_side: Side
+) -> tuple[Meta, list[Rejection]]:
+    """Per field: the preferred labeller's value, else the other's; a differing value of the
+    other is recorded as outvoted."""
+    fields: dict[str, object] = {}
+    outvoted = []
+    for name, mine in preferred.model_dump().items():
+        theirs = getattr(other, name)
+        fields[name] = mine if mine is not None else theirs
+        if mine is not None and theirs is not None and mine != theirs:
+            outvoted.append(
+                Rejection(
+                    what="meta",
+                    code="outvoted",
+                    reason=f"{other_side} {name}={theirs!r} not used: {prefer} said {mine!r}",
+                    item={name: theirs},
+                )
+            )
+    return Meta.model_validate(fields), outvoted
+
+
+def combine_text_items(
+    preferred: list[TextItem],
+    other: list[TextItem],
+    other_side: Side,
+    failed: set[int],
+    what: str = "shortcomings",
+) -> tuple[list[TextItem], list[Rejection]]:
+    """The preferred labeller's items; the other's fill where it gave none (or its chunk
+    failed); the other's items it passed over are recorded as outvoted."""
+    if not preferred:
+        return list(other), []
+    kept = list(preferred)
+    outvoted = []
+    for item in other:
+        if any(_same_passage(item, mine) for mine in preferred):
+            continue
+        if item.chunk in failed:
+            kept.append(item)
+            continue
+        outvoted.append(
+            Rejection(
+                what="plan" if what == "plans" else "shortcoming",
+                code="outvoted",
+                reason=f"{other_side} text item not used: the other labeller did not mark it",
+                item=item.model_dump(mode="json"),
+                chunk=item.chunk,
+            )
+        )
+    return kept, outvoted
+
+
+def _same_passage(a: TextItem, b: TextItem) -> bool:
+    return a.quote in b.quote or b.quote in a.quote or char_overlap(a.quote, b.quote) >= TEXT_SAME
+
+
+def _per_chunk(
+    chunks: list[Chunk],
+    answers: dict[str, list[ChunkAnswer]],
+    figures: list[Figure],
+    meta: Meta,
+    texts: dict[str, list[TextItem]],
+    rejected: list[Rejection],
+) -> list[ChunkAnswer]:
+    """Back to one answer per chunk, each chunk's usage, errors and caps from both sides."""
+    first = chunks[0].index if chunks else 0
+    valid = {c.index for c in chunks}
+
+    def home(chunk: int | None) -> int:  # the chunk an item belongs to (unknown: the first)
+        return chunk if chunk in valid and chunk is not None else first
+
+    out = []
+    for chunk in chunks:
+        mine = [a for side in answers.values() for a in side if a.chunk == chunk.index]
+        usage = sum((a.usage for a in mine[1:]), mine[0].usage) if mine else None
+        here = chunk.index
+        out.append(
+            ChunkAnswer(
+                chunk=here,
+                figures=[f for f in figures if home(f.chunk) == here],
+                meta=meta if here == first else None,
+                shortcomings=[t for t in texts["shortcomings"] if home(t.chunk) == here],
+                plans=[t for t in texts["plans"] if home(t.chunk) == here],
+                rejected=[r for r in rejected if home(r.chunk) == here],
+                error="; ".join(a.error for a in mine if a.error) or None,
+                caps_hit=[cap for a in mine for cap in a.caps_hit],
+                **({"usage": usage} if usage is not None else {}),
+            )
+        )
+    return out

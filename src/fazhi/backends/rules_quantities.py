@@ -89,6 +89,13 @@ def _opens_quote(text: str, start: int) -> bool:
     return start > 0 and text[start - 1] in OPENING_QUOTES
 
 
+# How far before a total (累计, 共计 …) a span of years (近三年, 2019-2021年) still makes it a
+# multi-year total. Bounded so that one endless sentence of counts is not searched from its
+# start for every number (quadratic: tests/test_rules_scaling.py); real sentences name the span
+# well within this reach.
+MULTI_YEAR_REACH = 300
+
+
 def not_counted(
     norm: str, q: Quantity, own_start: int, sentence_start: int, rules: QuantityRules
 ) -> str | None:
@@ -105,8 +112,9 @@ def not_counted(
         return "comparison"
     if rules.multi_year.search(norm, own_start, start):
         return "multi_year"
+    span_from = max(sentence_start, start - MULTI_YEAR_REACH)
     if rules.totals.search(norm, own_start, start) and rules.multi_year.search(
-        norm, sentence_start, start
+        norm, span_from, start
     ):
         return "multi_year"
     return None

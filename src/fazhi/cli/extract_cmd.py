@@ -113,6 +113,13 @@ def extract_command(
     csv_path: Path | None = _option(
         "--csv", "Also write the long panel: one CSV row per accepted figure."
     ),
+    min_confidence: float | None = _option(
+        "--min-confidence",
+        "--csv: only figures with at least this confidence (0-1; docs/confidence.md). The "
+        "JSON and the journal keep every figure.",
+        min=0.0,
+        max=1.0,
+    ),
     dry_run: bool = _option(
         "--dry-run",
         "Only count reports and chunks and estimate tokens and cost; call no model.",
@@ -209,9 +216,11 @@ def extract_command(
     options["deadline"] = deadline
     try:
         if batch and out is not None:  # a batch always has its journal (_is_batch)
-            records = _run_many(inputs, engine, out, settings, options, resume, csv_path, prices)
+            records = _run_many(
+                inputs, engine, out, settings, options, resume, csv_path, prices, min_confidence
+            )
         else:
-            records = _run_one(inputs[0], engine, out, options, csv_path)
+            records = _run_one(inputs[0], engine, out, options, csv_path, min_confidence)
     except KeyboardInterrupt:
         where = f"finished reports are in {out} -- run the same command again to resume"
         _fail(f"interrupted; {where if batch else 'nothing written'}", code=130)
@@ -268,7 +277,12 @@ def _build_backend(settings: dict, no_cache: bool, reports: int, breaker_after: 
 
 
 def _run_one(
-    path: Path, engine, out: Path | None, options: dict, csv_path: Path | None
+    path: Path,
+    engine,
+    out: Path | None,
+    options: dict,
+    csv_path: Path | None,
+    min_confidence: float | None = None,
 ) -> list[ReportRecord]:
     record, source = run_one(path, engine, **options)
     if record.error_stage == "read":
@@ -287,12 +301,12 @@ def _run_one(
     if record.status != "complete":
         typer.echo(f"fazhi extract: {record.status}: {record.error}", err=True)
     if csv_path is not None:
-        _write_csv([record], csv_path)
+        _write_csv([record], csv_path, min_confidence)
     return [record]
 
 
 def _run_many(
-    inputs, engine, out: Path, settings, options, resume, csv_path, prices
+    inputs, engine, out: Path, settings, options, resume, csv_path, prices, min_confidence=None
 ) -> list[ReportRecord]:
     reports = len(inputs)
     workers = min(int(settings["concurrency"]), reports)
@@ -309,7 +323,7 @@ def _run_many(
         )
     _print_summary(summary, out)
     if csv_path is not None:
-        _write_csv(summary.records, csv_path)
+        _write_csv(summary.records, csv_path, min_confidence)
     return summary.records
 
 
@@ -324,9 +338,12 @@ def exit_code(records: list[ReportRecord], strict: bool = False) -> int:
     return 1 if strict and any(r.result and r.result.rejected for r in records) else 0
 
 
-def _write_csv(records: list[ReportRecord], path: Path) -> None:
+def _write_csv(
+    records: list[ReportRecord], path: Path, min_confidence: float | None = None
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = write_panel([r.result for r in records if r.result is not None], path)
+    results = [r.result for r in records if r.result is not None]
+    rows = write_panel(results, path, min_confidence=min_confidence)
     typer.echo(f"wrote {path} ({rows} figures)", err=True)
 
 

@@ -12,6 +12,8 @@ import typer
 from pydantic import ValidationError
 
 from fazhi.cli import app
+from fazhi.confidence import score_figures
+from fazhi.crosschecks import cross_check
 from fazhi.errors import FazhiError
 from fazhi.ingest import read_source
 from fazhi.model import Rejection, Result
@@ -45,6 +47,9 @@ def verify_command(
     draft = load_result(result_path)  # a FazhiError here: one line, exit 2 (fazhi.cli)
     source = read_source(source_path)
     checked = verify(draft, source)
+    # the same review reasons and confidence as extraction (docs/confidence.md)
+    labellers = len({s for f in checked.figures for s in f.sources}) or 1
+    checked = score_figures(cross_check(checked, source), source, labellers=labellers)
     new_rejections = checked.rejected[len(draft.rejected) :]
     typer.echo(summary(draft, checked, new_rejections), err=True)
     payload = checked.model_dump_json(indent=2)

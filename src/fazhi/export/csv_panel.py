@@ -27,6 +27,9 @@ PANEL_COLUMNS: tuple[str, ...] = (
     "kind",
     "scope",
     "approx",
+    "confidence",  # 0..1, how sure the tool is (docs/confidence.md); low first when reviewing
+    "sources",  # the labellers that proposed it, "+"-joined: rules, llm, rules+llm
+    "review",  # why to check it, " | "-joined review reasons ("" when none)
     "raw",
     "quote",
     "span_start",
@@ -39,22 +42,38 @@ PANEL_COLUMNS: tuple[str, ...] = (
 
 
 def panel_rows(
-    results: Iterable[Result], catalog: Catalog | None = None
+    results: Iterable[Result],
+    catalog: Catalog | None = None,
+    min_confidence: float | None = None,
 ) -> Iterator[dict[str, str]]:
-    """One row (column -> cell text) per figure of each result, in report then figure order."""
+    """One row (column -> cell text) per figure of each result, in report then figure order;
+    with ``min_confidence``, only figures at least that confident (unscored ones are kept)."""
     catalog = catalog or default_catalog()
     for result in results:
         for figure in result.figures:
-            yield _row(result, figure, catalog)
+            if _confident_enough(figure, min_confidence):
+                yield _row(result, figure, catalog)
 
 
-def write_panel(results: Iterable[Result], path: str | Path, catalog: Catalog | None = None) -> int:
+def _confident_enough(figure: Figure, min_confidence: float | None) -> bool:
+    if min_confidence is None or figure.confidence is None:
+        return True
+    return figure.confidence >= min_confidence
+
+
+def write_panel(
+    results: Iterable[Result],
+    path: str | Path,
+    catalog: Catalog | None = None,
+    *,
+    min_confidence: float | None = None,
+) -> int:
     """Write the panel to ``path``; returns the number of figure rows written."""
     count = 0
     with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=PANEL_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        for row in panel_rows(results, catalog):
+        for row in panel_rows(results, catalog, min_confidence):
             writer.writerow(row)
             count += 1
     return count
@@ -72,6 +91,9 @@ def _row(result: Result, figure: Figure, catalog: Catalog) -> dict[str, str]:
         "kind": indicator.kind if indicator else "",
         "scope": figure.scope or "",
         "approx": str(bool(figure.approx)),
+        "confidence": "" if figure.confidence is None else repr(float(figure.confidence)),
+        "sources": "+".join(figure.sources),
+        "review": " | ".join(figure.review),
         "raw": figure.raw,
         "quote": figure.quote,
         "span_start": _cell(span[0]),

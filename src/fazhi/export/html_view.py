@@ -154,7 +154,13 @@ def _figure_tip(figure: Figure, catalog: Catalog) -> str:
     return (
         f"{figure.indicator}{name}\n= {format_value(figure, catalog)}{approx}"
         f"\nscope: {figure.scope or '—'}\nraw: {figure.raw}"
+        f"\nconfidence: {_confidence(figure)} · sources: {'+'.join(figure.sources) or '—'}"
+        + "".join(f"\nreview: {reason}" for reason in figure.review)
     )
+
+
+def _confidence(figure: Figure) -> str:
+    return "—" if figure.confidence is None else f"{figure.confidence:.2f}"
 
 
 def format_value(figure: Figure, catalog: Catalog) -> str:
@@ -212,12 +218,16 @@ def _figure_table(result: Result, catalog: Catalog) -> str:
             f'<td class="{_group_class(figure.indicator, catalog)}">{escape(figure.indicator)}</td>'
             f'<td class="num">{"≈" if figure.approx else ""}'
             f"{escape(format_value(figure, catalog))}</td>"
-            f"<td>{escape(figure.scope or '')}</td></tr>"
+            f"<td>{escape(figure.scope or '')}</td>"
+            f'<td class="num">{_confidence(figure)}</td>'
+            f"<td>{escape('+'.join(figure.sources))}</td>"
+            f"<td>{escape(' | '.join(figure.review))}</td></tr>"
         )
-    body = "".join(rows) or '<tr><td colspan="4">no figures</td></tr>'
+    body = "".join(rows) or '<tr><td colspan="7">no figures</td></tr>'
     return (
         f'<h2>Figures ({len(result.figures)})</h2><table class="figs">'
-        f"<tr><th>#</th><th>indicator</th><th>value</th><th>scope</th></tr>{body}</table>"
+        "<tr><th>#</th><th>indicator</th><th>value</th><th>scope</th><th>confidence</th>"
+        f"<th>sources</th><th>review</th></tr>{body}</table>"
     )
 
 
