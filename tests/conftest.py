@@ -5,6 +5,7 @@ They are read from the project itself (a user's clone has nothing beside it)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,12 @@ def report_text(stem: str) -> str:
 
 def gold_json(stem: str) -> dict:
     return json.loads((GOLD / f"{stem}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def clean_environment(monkeypatch, tmp_path):
+    """No key, endpoint or fazhi setting of the machine may leak in; cwd has no fazhi.toml."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "FAZHI_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)

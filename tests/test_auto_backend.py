@@ -23,12 +23,8 @@ OPENAI_ONLY = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith(("OPENAI_", "FAZHI_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+# no key, endpoint or fazhi setting of the machine leaks in (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def _readme_extract_command() -> list[str]:

@@ -21,13 +21,8 @@ HOSTED = "https://api.example.com/v1"
 LOOPBACK = "http://127.0.0.1:9/v1"  # never reached: every case fails before a request
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch, tmp_path):
-    """No key, endpoint or fazhi setting of the machine may leak in; cwd has no fazhi.toml."""
-    for name in list(os.environ):
-        if name.startswith(("OPENAI_", "FAZHI_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+# no key, endpoint or fazhi setting of the machine leaks in (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def _broken_gold(folder: Path) -> list[str]:
