@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fazhi.errors import FazhiError
 
@@ -110,24 +110,21 @@ def _make_llm(opts: LLMOptions) -> LLMBackend:
         raise BackendChoiceError(
             f"unknown LLM style {opts.llm_style!r}; choose one of {', '.join(LLM_STYLES)}"
         )
+    # one set of options for both styles: a setting added to one cannot miss the other
+    shared: dict[str, Any] = {
+        "model": model,
+        "base_url": base_url,
+        "api_key_env": opts.api_key_env,
+        "mode": opts.mode,
+        "concurrency": opts.concurrency,
+        "cache_dir": opts.cache_dir,
+        "use_cache": opts.use_cache,
+        "max_reasks": opts.max_reasks,
+        "timeout": opts.timeout,
+        "breaker_after": opts.breaker_after,
+    }
     if opts.llm_style == "label":
         from fazhi.backends.llm_label import LabelBackend
 
-        return LabelBackend(
-            model=model, base_url=base_url, api_key_env=opts.api_key_env, mode=opts.mode,
-            concurrency=opts.concurrency, cache_dir=opts.cache_dir, use_cache=opts.use_cache,
-            max_reasks=opts.max_reasks, timeout=opts.timeout, context_tokens=opts.context_tokens,
-            breaker_after=opts.breaker_after,
-        )  # fmt: skip
-    return LLMBackend(
-        model=model,
-        base_url=base_url,
-        api_key_env=opts.api_key_env,
-        mode=opts.mode,
-        concurrency=opts.concurrency,
-        cache_dir=opts.cache_dir,
-        use_cache=opts.use_cache,
-        max_reasks=opts.max_reasks,
-        timeout=opts.timeout,
-        breaker_after=opts.breaker_after,
-    )
+        return LabelBackend(**shared, context_tokens=opts.context_tokens)
+    return LLMBackend(**shared)
