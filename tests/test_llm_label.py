@@ -12,7 +12,7 @@ from fazhi.backends.label_view import Layout, render
 from fazhi.backends.llm_label import LabelBackend, context_budget
 from fazhi.index import SourceIndex
 from fazhi.llm.label_schema import SCHEMA_FILE, label_schema_json
-from fazhi.model import Result, Source
+from fazhi.model import GoldReport, Source
 from fazhi.pipeline import extract
 from fazhi.resources import data_file
 from tests.llm_stub import completion, reply, running_stub
@@ -282,7 +282,9 @@ def test_every_gold_figure_is_a_marked_candidate_of_the_default_view():
             text = path.read_text(encoding="utf-8")
             index = SourceIndex(text)
             view = render(index, Layout.of(index), 0, len(text), "compact")
-            gold = Result.model_validate_json((ROOT / gold_dir / f"{path.stem}.json").read_bytes())
+            gold = GoldReport.model_validate_json(
+                (ROOT / gold_dir / f"{path.stem}.json").read_bytes()
+            )
             for figure in gold.figures:
                 spans = occurrences(figure.quote, text)
                 assert any(

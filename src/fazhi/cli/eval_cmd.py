@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -18,7 +19,7 @@ from rich.table import Table
 from fazhi.cli import app
 from fazhi.errors import FazhiError
 from fazhi.evaluate import Comparison, Counts, EvalResult, compare, error_listing, evaluate
-from fazhi.model import Result
+from fazhi.model import Draft, GoldReport, Result
 from fazhi.resources import data_dir
 
 NOT_WIRED = "extraction backends not available yet; use --predictions"
@@ -121,7 +122,7 @@ class _Replay:
     def cassette(self, stem: str) -> Path:
         return Path(f"{self.prefix}-{stem}.yaml")
 
-    def keep(self, gold: dict[str, Result]) -> dict[str, Result]:
+    def keep(self, gold: dict[str, GoldReport]) -> dict[str, GoldReport]:
         """With a replay prefix, only the gold reports that were recorded are scored."""
         if not self.prefix:
             return gold
@@ -149,6 +150,7 @@ def _run(
     replay: _Replay,
 ) -> EvalResult:
     gold = replay.keep(_read_gold(gold_dir))
+    predicted: Mapping[str, Result | Draft]
     if predictions is not None:
         predicted = _read_predictions(predictions, gold)
         label = backend or _common(r.backend for r in predicted.values()) or "predictions"
@@ -206,10 +208,12 @@ def _corpus_file(corpus: Path, stem: str) -> Path:
 
 # --- reading ---------------------------------------------------------------------------------
 
+_Read = TypeVar("_Read", GoldReport, Draft)
 
-def _read_result(path: Path) -> Result:
+
+def _read_result(path: Path, kind: type[_Read]) -> _Read:
     try:
-        return Result.model_validate_json(path.read_bytes())
+        return kind.model_validate_json(path.read_bytes())
     except (OSError, ValidationError) as err:
         raise EvalInputError(f"cannot read {path}: {_first_line(err)}") from None
 
@@ -222,23 +226,24 @@ def _first_line(err: Exception) -> str:
     return str(err).splitlines()[0]
 
 
-def _read_gold(gold_dir: Path) -> dict[str, Result]:
+def _read_gold(gold_dir: Path) -> dict[str, GoldReport]:
     if not gold_dir.is_dir():
         raise EvalInputError(f"gold directory not found: {gold_dir}")
     files = sorted(gold_dir.glob("*.json"))
     if not files:
         raise EvalInputError(f"no gold JSON files in {gold_dir}")
-    return {p.stem: _read_result(p) for p in files}
+    return {p.stem: _read_result(p, GoldReport) for p in files}
 
 
-def _read_predictions(pred_dir: Path, gold: dict[str, Result]) -> dict[str, Result]:
+def _read_predictions(pred_dir: Path, gold: dict[str, GoldReport]) -> dict[str, Draft]:
+    """Result files made elsewhere, read as proposals (scoring needs no spans)."""
     if not pred_dir.is_dir():
         raise EvalInputError(f"predictions directory not found: {pred_dir}")
-    predicted: dict[str, Result] = {}
+    predicted: dict[str, Draft] = {}
     for stem in sorted(gold):
         path = pred_dir / f"{stem}.json"
         if path.exists():
-            predicted[stem] = _read_result(path)
+            predicted[stem] = _read_result(path, Draft)
         else:
             typer.echo(f"fazhi eval: no prediction {path}; scored as empty", err=True)
     return predicted

@@ -1,0 +1,138 @@
+"""Proposals, drafts, verified results and gold are different types, and only the verifier
+makes verified ones (issue 13 item 2)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from fazhi.model import (
+    ChunkAnswer,
+    Draft,
+    Figure,
+    FigureProposal,
+    GoldFigure,
+    GoldReport,
+    Result,
+    TextItem,
+)
+from fazhi.pipeline import extract
+from tests.conftest import CORPUS, GOLD
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "fazhi"
+VERIFIER = {"verify.py", "verify_figures.py", "verify_text.py"}
+VERIFIED = {"Figure", "TextItem", "Result"}
+# reading our own output back (a journal, `fazhi show`) is parsing, not making a verified value
+READERS = {"model_validate_json"}
+
+
+def verified_constructions(code: str) -> list[str]:
+    """Every place in ``code`` that makes a verified value: ``Figure(...)``, ``TextItem(...)``,
+    ``Result(...)``, or one of them from a dict (``model_validate``, ``model_construct``)."""
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in VERIFIED:
+            found.append(f"line {node.lineno}: {func.id}(...)")
+        elif (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in VERIFIED
+            and func.attr.startswith("model_")
+            and func.attr not in READERS
+        ):
+            found.append(f"line {node.lineno}: {func.value.id}.{func.attr}(...)")
+    return found
+
+
+def test_the_check_finds_a_verified_figure_made_outside_the_verifier():
+    planted = "from fazhi.model import Figure\nf = Figure(indicator='x', span=(0, 1))\n"
+    assert verified_constructions(planted) == ["line 2: Figure(...)"]
+    assert verified_constructions("r = Result.model_validate({})\n") == [
+        "line 1: Result.model_validate(...)"
+    ]
+    assert verified_constructions("r = Result.model_validate_json(text)\n") == []
+    assert verified_constructions("p = FigureProposal(indicator='x')\n") == []
+
+
+def test_only_the_verifier_makes_verified_figures_text_items_and_results():
+    offenders = {
+        str(path.relative_to(PACKAGE)): found
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name not in VERIFIER or path.parent != PACKAGE
+        if (found := verified_constructions(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+    assert all(verified_constructions((PACKAGE / name).read_text("utf-8")) for name in VERIFIER)
+
+
+def test_a_verified_figure_always_carries_its_spans_and_no_optional():
+    fields = {"indicator": "litigation.cases", "value": 1, "raw": "1", "quote": "1件"}
+    with pytest.raises(ValidationError, match="span"):
+        Figure(**fields)
+    with pytest.raises(ValidationError, match="span"):
+        TextItem(quote="x")
+    assert "optional" not in Figure.model_fields
+    assert {"optional"} == set(GoldFigure.model_fields) - set(FigureProposal.model_fields)
+
+
+def test_backends_propose_and_merge_makes_a_draft_not_a_result():
+    with pytest.raises(ValidationError):  # a verified figure is no proposal
+        ChunkAnswer(chunk=0, figures=[{"indicator": "x", "value": 1, "raw": "1"}])
+    assert {"status", "verified"} == set(Result.model_fields) - set(Draft.model_fields)
+
+
+def test_gold_files_load_unchanged_as_gold_and_as_drafts():
+    for path in sorted(GOLD.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        gold = GoldReport.model_validate(data)
+        assert [f.optional for f in gold.figures] == [f["optional"] for f in data["figures"]]
+        assert [t.quote for t in gold.shortcomings] == data["shortcomings"]
+        draft = Draft.model_validate(data)  # what `fazhi verify` reads
+        assert [f.quote for f in draft.figures] == [f["quote"] for f in data["figures"]]
+
+
+def test_output_figures_have_no_optional_and_keep_the_rest_of_the_format():
+    from fazhi.backends.rules import RulesBackend
+    from fazhi.ingest import read_source
+
+    result = extract(read_source(CORPUS / "kunshan-2021.txt"), RulesBackend())
+    dumped = json.loads(result.model_dump_json())
+    assert dumped["figures"] and all("optional" not in f for f in dumped["figures"])
+    assert list(dumped["figures"][0]) == [
+        "indicator", "value", "raw", "quote", "scope", "approx", "span", "raw_span", "chunk",
+        "sources", "review", "confidence",
+    ]  # fmt: skip
+
+
+def test_a_journal_written_by_the_previous_version_still_reads(tmp_path):
+    """The previous version wrote ``"optional": false`` on every output figure; its journals
+    still read, with their spans, and still make a panel."""
+    from fazhi.api import read_journal
+    from fazhi.backends.rules import RulesBackend
+    from fazhi.export.jsonl import ReportRecord, dump_line
+    from fazhi.export.panel import build_tables
+    from fazhi.export.tables import report_entries
+    from fazhi.ingest import read_source
+
+    source = read_source(CORPUS / "kunshan-2021.txt")
+    result = extract(source, RulesBackend())
+    record = ReportRecord(
+        source=source.path, source_sha256=source.sha256, backend="rules", status="complete",
+        result=result,
+    )  # fmt: skip
+    line = json.loads(dump_line(record))
+    for figure in line["result"]["figures"]:
+        figure["optional"] = False  # as written before proposals and results were split
+    journal = tmp_path / "old.jsonl"
+    journal.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    [read] = read_journal(journal)
+    assert read.figures == result.figures and read.shortcomings == result.shortcomings
+    rows, _ = build_tables(report_entries([read]))["panel_long"]
+    assert len(rows) == len(result.figures) > 0
