@@ -65,3 +65,22 @@ def test_label_answers_build_raw_without_the_qualifier_and_verify():
     ]
     for proposed in built:
         assert isinstance(check_figure(proposed, TEXT, CATALOG), Figure)
+
+
+def test_a_quote_style_answer_with_the_number_alone_needs_no_reask(tmp_path):
+    from fazhi.backends.llm import LLMBackend
+    from fazhi.chunking import chunk_source
+    from fazhi.model import Source
+    from tests.llm_stub import answer, running_stub
+
+    source = Source(text="二、主要成效\n全年开展普法宣传活动近120人次。\n")
+    figure = {
+        "indicator": "publicity.events", "raw": "120", "quote": "开展普法宣传活动近120人次",
+        "scope": None,
+    }  # fmt: skip
+    with running_stub([answer([figure]), answer([figure])]) as stub:
+        backend = LLMBackend(model="stub", base_url=stub.url, use_cache=False, concurrency=1)
+        [answered] = backend.answer(chunk_source(source, size=1_000), source)
+    assert len(stub.requests) == 1  # taken at once: no re-ask about the qualifier
+    [kept] = answered.figures
+    assert (kept.raw, kept.value, kept.approx) == ("120", 120, True)
