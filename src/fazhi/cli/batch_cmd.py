@@ -150,10 +150,12 @@ def collect_command(
 def status_command(
     paths: list[str] = REPORTS, out: Path = OUT, backend: str | None = BACKEND,
     model: str | None = MODEL, base_url: str | None = BASE_URL, api_key_env: str | None = KEY_ENV,
-    llm_style: str | None = STYLE, mode: str | None = MODE,
+    llm_style: str | None = STYLE, mode: str | None = MODE, max_reasks: int | None = REASKS,
+    chunk_size: int | None = CHUNK, cache_dir: str | None = CACHE, no_cache: bool = NO_CACHE,
 ) -> None:  # fmt: skip
-    """Print every round of the job and the open batch's status as the provider reports it."""
-    flags = _flags(backend, model, base_url, api_key_env, llm_style, mode, None, None, None, False)
+    """Print every round of the job and the open batch's status (same arguments as submit)."""
+    flags = _flags(backend, model, base_url, api_key_env, llm_style, mode, max_reasks,
+                   chunk_size, cache_dir, no_cache)  # fmt: skip
     state = _job(paths, out, flags, JobOptions()).state()
     typer.echo(_describe(state, out))
 
@@ -162,17 +164,26 @@ def status_command(
 def cancel_command(
     paths: list[str] = REPORTS, out: Path = OUT, backend: str | None = BACKEND,
     model: str | None = MODEL, base_url: str | None = BASE_URL, api_key_env: str | None = KEY_ENV,
+    llm_style: str | None = STYLE, mode: str | None = MODE, max_reasks: int | None = REASKS,
+    chunk_size: int | None = CHUNK, cache_dir: str | None = CACHE, no_cache: bool = NO_CACHE,
 ) -> None:  # fmt: skip
     """Cancel the open batch; `collect` then keeps what it answered and asks for the rest."""
-    flags = _flags(backend, model, base_url, api_key_env, None, None, None, None, None, False)
+    flags = _flags(backend, model, base_url, api_key_env, llm_style, mode, max_reasks,
+                   chunk_size, cache_dir, no_cache)  # fmt: skip
     cancelled = _job(paths, out, flags, JobOptions()).cancel()
     typer.echo(f"round {cancelled.number}: batch {cancelled.batch_id} {cancelled.status}"
                if cancelled else "no open batch")  # fmt: skip
 
 
+_last_told: list[str] = []  # the last line printed while waiting: a poll that changed nothing
+
+
 def _tell(step: Step) -> None:
-    if step.round is not None:
-        typer.echo(_round_line(step.round), err=True)
+    """One line on stderr per change of the open round's status or counts."""
+    line = _round_line(step.round) if step.round is not None else ""
+    if line and line not in _last_told[-1:]:
+        typer.echo(line, err=True)
+        _last_told.append(line)
 
 
 def _finish(step: Step, out: Path) -> None:
