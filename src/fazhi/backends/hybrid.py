@@ -20,8 +20,8 @@ rejection. The pipeline's one merge and one verifier still run on the combined a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, get_args
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, get_args
 
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.crosschecks import scopes_agree
@@ -70,6 +70,26 @@ class HybridBackend:
     def answer(self, chunks: Sequence[Chunk], source: Source) -> list[ChunkAnswer]:
         by_rules = self.rules.answer(chunks, source)
         by_llm = self.llm.answer(chunks, source)
+        return combine(
+            by_rules, by_llm, source, list(chunks), policy=self.prefer, catalog=self.catalog
+        )
+
+    # Batch API mode (fazhi.pipeline.BatchBackend): only the model's side goes through the batch
+
+    def batch_requests(
+        self, chunks: Sequence[Chunk], source: Source, responses: Mapping[str, dict]
+    ) -> dict[str, dict[str, Any]]:
+        return self.llm.batch_requests(chunks, source, responses)
+
+    def batch_answers(
+        self,
+        chunks: Sequence[Chunk],
+        source: Source,
+        responses: Mapping[str, dict],
+        failures: Mapping[str, str] | None = None,
+    ) -> list[ChunkAnswer]:
+        by_rules = self.rules.answer(chunks, source)
+        by_llm = self.llm.batch_answers(chunks, source, responses, failures)
         return combine(
             by_rules, by_llm, source, list(chunks), policy=self.prefer, catalog=self.catalog
         )
