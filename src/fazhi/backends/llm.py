@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from fazhi.backends.llm_answers import chunk_check, salvage, settle
+from fazhi.backends.llm_batch import BatchSeam
 from fazhi.catalog import Catalog, default_catalog
+from fazhi.llm.batch_transport import BatchTransport, batch_client
 from fazhi.llm.cache import AnswerCache, cache_key
 from fazhi.llm.client import CallLog, RetryPolicy, ask, make_client, resolve_endpoint
 from fazhi.llm.prompts import PromptSet, load_prompts, schema_prompt_text
@@ -90,8 +92,9 @@ def _run(coro):
         return pool.submit(asyncio.run, coro).result()
 
 
-class LLMBackend:
-    """Any OpenAI-compatible endpoint as a backend: ``answer(chunks, source)``."""
+class LLMBackend(BatchSeam):
+    """Any OpenAI-compatible endpoint as a backend: ``answer(chunks, source)``; in Batch API
+    mode ``batch_requests``/``batch_answers`` (``BatchSeam``)."""
 
     name = "llm"
     preferred_chunk_size = PREFERRED_CHUNK_SIZE
@@ -170,10 +173,19 @@ class LLMBackend:
         them by value; concurrent ``answer_async`` calls in one event loop share a thread)."""
         return getattr(self._this_thread, "stats", [])
 
-    async def _answer_all(
-        self, chunks: Sequence[Chunk]
+    async def _answers(
+        self, chunks: Sequence[Chunk], source: Source, transport: BatchTransport | None = None
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
-        client = make_client(self.endpoint, self.retry, self.breaker)
+        return await self._answer_all(chunks, transport)
+
+    async def _answer_all(
+        self, chunks: Sequence[Chunk], transport: BatchTransport | None = None
+    ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
+        client = (
+            batch_client(self.endpoint, transport)  # Batch API mode: answers from the batch
+            if transport is not None
+            else make_client(self.endpoint, self.retry, self.breaker)
+        )
         gate = asyncio.Semaphore(self.concurrency)
         try:
             results = await asyncio.gather(*(self._answer_one(client, gate, c) for c in chunks))

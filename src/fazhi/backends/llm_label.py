@@ -38,6 +38,7 @@ from fazhi.backends.label_answers import problems, proposals
 from fazhi.backends.label_view import DEFAULT_VIEW, VIEWS, Layout, Part, View, render, split
 from fazhi.backends.llm import ChunkStats, LLMBackend
 from fazhi.index import SourceIndex, index_of, index_text
+from fazhi.llm.batch_transport import BatchTransport, batch_client
 from fazhi.llm.cache import cache_key
 from fazhi.llm.client import CallLog, ask, make_client, parse_reply_json
 from fazhi.llm.label_prompts import LabelPrompts, load_label_prompts
@@ -139,13 +140,23 @@ class LabelBackend(LLMBackend):
         answers, self._this_thread.stats = await self._label_all(chunks, source)
         return answers
 
+    async def _answers(
+        self, chunks: Sequence[Chunk], source: Source, transport: BatchTransport | None = None
+    ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
+        return await self._label_all(chunks, source, transport)
+
     async def _label_all(
-        self, chunks: Sequence[Chunk], source: Source
+        self, chunks: Sequence[Chunk], source: Source, transport: BatchTransport | None = None
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
         index = index_of(source)
         layout = Layout.of(index)
-        # the quote style's circuit breaker: a batch stops asking a dead endpoint
-        client = make_client(self.endpoint, self.retry, self.breaker)
+        # the quote style's circuit breaker: a batch stops asking a dead endpoint; in Batch API
+        # mode the answers come from the batch (fazhi.backends.llm_batch)
+        client = (
+            batch_client(self.endpoint, transport)
+            if transport is not None
+            else make_client(self.endpoint, self.retry, self.breaker)
+        )
         gate = asyncio.Semaphore(self.concurrency)
         try:
             results = await asyncio.gather(
