@@ -39,7 +39,7 @@ from fazhi.backends.label_view import DEFAULT_VIEW, VIEWS, Layout, Part, View, r
 from fazhi.backends.llm import ChunkStats, LLMBackend
 from fazhi.index import SourceIndex, index_of, index_text
 from fazhi.llm.cache import cache_key
-from fazhi.llm.client import CallLog, ask, make_client, parse_reply_json
+from fazhi.llm.client import CallLog, ask, parse_reply_json
 from fazhi.llm.label_prompts import LabelPrompts, load_label_prompts
 from fazhi.llm.label_schema import LabelReply
 from fazhi.model import Chunk, ChunkAnswer, Rejection, Source, Usage
@@ -144,16 +144,12 @@ class LabelBackend(LLMBackend):
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
         index = index_of(source)
         layout = Layout.of(index)
-        # the quote style's circuit breaker: a batch stops asking a dead endpoint
-        client = make_client(self.endpoint, self.retry, self.breaker)
+        # the quote style's client and circuit breaker: a batch stops asking a dead endpoint
         gate = asyncio.Semaphore(self.concurrency)
-        try:
+        async with self._client() as client:
             results = await asyncio.gather(
                 *(self._label_chunk(client, gate, c, index, layout) for c in chunks)
             )
-        finally:
-            if client.client is not None:  # the openai client instructor wraps
-                await client.client.close()
         return [a for a, _ in results], [s for _, s in results]
 
     async def _label_chunk(
