@@ -6,9 +6,9 @@ it needs, and every backend's output goes through the same merge and the same ve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.chunking import DEFAULT_CHUNK_SIZE, chunk_source
@@ -32,6 +32,25 @@ class Backend(Protocol):
     def prompt_version(self) -> str | None: ...
 
     def answer(self, chunks: Sequence[Chunk], source: Source) -> list[ChunkAnswer]: ...
+
+
+@runtime_checkable
+class BatchBackend(Backend, Protocol):
+    """A backend that can run through a provider's Batch API (``fazhi.batch_jobs``): the
+    requests a report still needs given the batch answers so far (by ``custom_id``), and the
+    answers once they are there -- the same ones ``answer`` would give."""
+
+    def batch_requests(
+        self, chunks: Sequence[Chunk], source: Source, responses: Mapping[str, dict]
+    ) -> dict[str, dict[str, Any]]: ...
+
+    def batch_answers(
+        self,
+        chunks: Sequence[Chunk],
+        source: Source,
+        responses: Mapping[str, dict],
+        failures: Mapping[str, str] | None = None,
+    ) -> list[ChunkAnswer]: ...
 
 
 def chunk_size_for(backend: Backend, chunk_size: int | None = None) -> int:

@@ -28,8 +28,10 @@ from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 
+from fazhi.backends.llm_batch import BatchSeam
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.llm import loop
+from fazhi.llm.batch_transport import BatchTransport, batch_client
 from fazhi.llm.cache import AnswerCache, cache_key
 from fazhi.llm.client import (
     CallLog,
@@ -227,8 +229,9 @@ def _run(coro):
     return loop.run(coro)
 
 
-class LLMBackend:
-    """Any OpenAI-compatible endpoint as a backend: ``answer(chunks, source)``."""
+class LLMBackend(BatchSeam):
+    """Any OpenAI-compatible endpoint as a backend: ``answer(chunks, source)``; in Batch API
+    mode ``batch_requests``/``batch_answers`` (``BatchSeam``)."""
 
     name = "llm"
     preferred_chunk_size = PREFERRED_CHUNK_SIZE
@@ -311,27 +314,36 @@ class LLMBackend:
         return getattr(self._this_thread, "stats", [])
 
     @asynccontextmanager
-    async def _client(self) -> AsyncIterator[Any]:
+    async def _client(self, transport: BatchTransport | None = None) -> AsyncIterator[Any]:
         """The backend's one client on the shared loop; a client of its own on any other loop
-        (``answer_async`` in the caller's loop), closed after the call."""
-        if loop.on_shared_loop():
+        (``answer_async`` in the caller's loop) or for a Batch API transport, closed after."""
+        if transport is None and loop.on_shared_loop():
             running = asyncio.get_running_loop()
             if self._loop_client is None or self._loop_client[0] is not running:
                 self._loop_client = (running, make_client(self.endpoint, self.retry, self.breaker))
             yield self._loop_client[1]
             return
-        client = make_client(self.endpoint, self.retry, self.breaker)
+        client = (
+            batch_client(self.endpoint, transport)  # Batch API mode: answers from the batch
+            if transport is not None
+            else make_client(self.endpoint, self.retry, self.breaker)
+        )
         try:
             yield client
         finally:
             if client.client is not None:  # the openai client instructor wraps
                 await client.client.close()
 
+    async def _answers(
+        self, chunks: Sequence[Chunk], source: Source, transport: BatchTransport | None = None
+    ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
+        return await self._answer_all(chunks, transport)
+
     async def _answer_all(
-        self, chunks: Sequence[Chunk]
+        self, chunks: Sequence[Chunk], transport: BatchTransport | None = None
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
         gate = asyncio.Semaphore(self.concurrency)
-        async with self._client() as client:
+        async with self._client(transport) as client:
             results = await asyncio.gather(*(self._answer_one(client, gate, c) for c in chunks))
         return [answer for answer, _ in results], [stats for _, stats in results]
 

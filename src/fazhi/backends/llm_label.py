@@ -38,6 +38,7 @@ from fazhi.backends.label_answers import problems, proposals
 from fazhi.backends.label_view import DEFAULT_VIEW, VIEWS, Layout, Part, View, render, split
 from fazhi.backends.llm import ChunkStats, LLMBackend
 from fazhi.index import SourceIndex, index_of, index_text
+from fazhi.llm.batch_transport import BatchTransport
 from fazhi.llm.cache import cache_key
 from fazhi.llm.client import CallLog, ask, parse_reply_json
 from fazhi.llm.label_prompts import LabelPrompts, load_label_prompts
@@ -139,14 +140,20 @@ class LabelBackend(LLMBackend):
         answers, self._this_thread.stats = await self._label_all(chunks, source)
         return answers
 
+    async def _answers(
+        self, chunks: Sequence[Chunk], source: Source, transport: BatchTransport | None = None
+    ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
+        return await self._label_all(chunks, source, transport)
+
     async def _label_all(
-        self, chunks: Sequence[Chunk], source: Source
+        self, chunks: Sequence[Chunk], source: Source, transport: BatchTransport | None = None
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
         index = index_of(source)
         layout = Layout.of(index)
-        # the quote style's client and circuit breaker: a batch stops asking a dead endpoint
+        # the quote style's client and circuit breaker: a batch stops asking a dead endpoint; in
+        # Batch API mode the answers come from the batch (fazhi.backends.llm_batch)
         gate = asyncio.Semaphore(self.concurrency)
-        async with self._client() as client:
+        async with self._client(transport) as client:
             results = await asyncio.gather(
                 *(self._label_chunk(client, gate, c, index, layout) for c in chunks)
             )

@@ -1,6 +1,7 @@
 """Imports every command module so each registers on the app. Add one line per module."""
 
 from fazhi.cli import (
+    batch_cmd,  # noqa: F401
     cache_cmd,  # noqa: F401
     eval_cmd,  # noqa: F401
     extract_cmd,  # noqa: F401

@@ -1,7 +1,8 @@
 """A local OpenAI-compatible REPLAY server for tests and benchmarks -- not a model.
 
-It serves ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /health`` and ``GET /stats``
-on 127.0.0.1 and answers each chat request in one of two modes:
+It serves ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /health``, ``GET /stats``
+and a Batch API (``/v1/files``, ``/v1/batches``: ``fazhi.testing.batch_api``) on 127.0.0.1 and
+answers each chat request in one of two modes:
 
 - ``replay``: a response recorded by vcrpy from a real model server (``cassettes/``), found by
   the exact messages, else by the chunk the request is about, else round-robin over all
@@ -39,6 +40,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from fazhi.testing import responders
+from fazhi.testing.batch_api import BatchBehaviour, BatchStore
+from fazhi.testing.chat_api import completion
 from fazhi.testing.faults import HTTP_FAULTS, FaultSchedule, parse_schedule
 
 
@@ -94,6 +97,7 @@ class ReplayServer:
         chunk_pattern: str | None = None,
         indicators: dict[str, str] | None = None,
         model: str = "replay",
+        batch: BatchBehaviour | None = None,
     ):
         if mode not in ("echo", "replay"):
             raise ValueError(f"mode must be 'echo' or 'replay', not {mode!r}")
@@ -110,6 +114,7 @@ class ReplayServer:
         self.indicators = indicators or default_indicators()
         self.model = model
         self.stats = Stats()
+        self.batches = BatchStore(self, batch or BatchBehaviour())  # /v1/files, /v1/batches
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -207,7 +212,9 @@ class _ChatHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         path = self.path.rstrip("/")
-        if path == "/health":
+        if self.replay.batches.handles(path):
+            self.replay.batches.serve(self, "GET", path)
+        elif path == "/health":
             self._json(200, {"status": "ok", "mode": self.replay.mode})
         elif path == "/stats":
             self._json(200, self.replay.stats.snapshot())
@@ -219,6 +226,9 @@ class _ChatHandler(BaseHTTPRequestHandler):
             self._json(404, {"error": {"message": f"no route {self.path}"}})
 
     def do_POST(self) -> None:  # noqa: N802
+        if self.replay.batches.handles(self.path):
+            self.replay.batches.serve(self, "POST", self.path.rstrip("/"))
+            return
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._json(404, {"error": {"message": f"no route {self.path}"}})
             return
@@ -255,37 +265,13 @@ class _ChatHandler(BaseHTTPRequestHandler):
             self.replay._stopping.wait(self.replay.hang_seconds)
             self.close_connection = True
             return
-        body, source = self._completion(request, messages, text, fault)
+        body, source = completion(self.replay, request, messages, text, fault)
         self.replay.count_source(source)
         headers["x-replay"] = source
         if fault == "drop":
             self._drop(body, headers)
         else:
             self._send(200, body, headers)
-
-    def _completion(
-        self, request: dict, messages: list, text: str, fault: str | None
-    ) -> tuple[bytes, str]:
-        if self.replay.mode == "replay" and fault is None:
-            found, how = self.replay.store.lookup(messages, responders.chunk_key(text))
-            if found is not None:
-                return found.body, how
-        schema = _requested_schema(request)
-        ind = self.replay.indicators
-        answer = {
-            "bad_schema": lambda: responders.bad_schema_answer(),
-            "foreign_number": lambda: responders.foreign_number_answer(schema, text, ind),
-            "obey_injection": lambda: responders.injected_answer(schema, text, ind),
-        }.get(fault or "", lambda: responders.echo_answer(schema, text, ind))()
-        content = json.dumps(answer, ensure_ascii=False)
-        finish = "stop"
-        if fault == "truncated":
-            content, finish = responders.truncate(content), "length"
-        prompt_chars = sum(len(responders.message_text(m)) for m in messages)
-        body = _chat_completion(request, content, finish, prompt_chars, self.replay.model)
-        return json.dumps(body, ensure_ascii=False).encode("utf-8"), (
-            "echo" if fault is None else fault
-        )
 
     def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
         self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers or {})
@@ -311,48 +297,6 @@ class _ChatHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.connection.shutdown(socket.SHUT_RDWR)
         self.close_connection = True
-
-
-def _requested_schema(request: dict) -> dict | None:
-    """The JSON schema the client asked for (json_schema response_format, or the first tool)."""
-    fmt = request.get("response_format") or {}
-    if fmt.get("type") == "json_schema":
-        return (fmt.get("json_schema") or {}).get("schema")
-    tools = request.get("tools") or []
-    if tools:
-        return (tools[0].get("function") or {}).get("parameters")
-    return None
-
-
-def _chat_completion(
-    request: dict, content: str, finish: str, prompt_chars: int, model: str
-) -> dict:
-    """An OpenAI chat.completion; usage is an ESTIMATE (chars / 1.5), marked as such."""
-    message: dict = {"role": "assistant", "content": content}
-    tools = request.get("tools") or []
-    if tools:  # TOOLS mode: the answer travels as the first tool's arguments
-        name = (tools[0].get("function") or {}).get("name", "answer")
-        call = {
-            "id": "call_replay",
-            "type": "function",
-            "function": {"name": name, "arguments": content},
-        }
-        message = {"role": "assistant", "content": None, "tool_calls": [call]}
-        finish = "tool_calls" if finish == "stop" else finish
-    prompt_tokens, completion_tokens = round(prompt_chars / 1.5), round(len(content) / 1.5)
-    return {
-        "id": "chatcmpl-replay",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": request.get("model") or model,
-        "system_fingerprint": "replay-echo-estimated-usage",
-        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
 
 
 def main(argv: list[str] | None = None) -> None:
