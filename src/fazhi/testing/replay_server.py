@@ -118,8 +118,7 @@ class ReplayServer:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property
@@ -187,6 +186,13 @@ class ReplayServer:
             self.stats.sources[source] += 1
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver listens with a backlog of 5: a batch opening 64 connections at once would
+    # see SYNs dropped and retried a second later. Serving stacks listen with 128 or more.
+    request_queue_size = 256
+
+
 def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
     class Handler(_ChatHandler):
         replay = server
@@ -197,6 +203,9 @@ def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
 class _ChatHandler(BaseHTTPRequestHandler):
     replay: ReplayServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY the body waits for the
+    # client's delayed ACK (~40 ms) on a kept-alive connection. Serving stacks set it too.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet by default
         pass
