@@ -3,13 +3,19 @@
 - ``cached_rerun``: the five reports through ``LLMBackend`` with its disk cache, twice; the
   second run must make no request at all.
 - ``concurrency_run``: a batch of synthetic reports at a given concurrency with a fixed latency
-  injected per request; wall time against the ideal ``calls x latency / concurrency``.
+  injected per request; wall time against the ideal ``calls x latency / concurrency``. The
+  server runs in a process of its own (``ServerProcess``): it stands for a remote endpoint, and
+  in this process its threads would compete with the batch for the interpreter lock.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +30,9 @@ from fazhi.testing.replay_server import ReplayServer
 MODEL = "replay"  # the server ignores it; it only keys the cache
 
 
-def _backend(server: ReplayServer, cache: Path | None, concurrency: int) -> LLMBackend:
+def _backend(url: str, cache: Path | None, concurrency: int) -> LLMBackend:
     return LLMBackend(
-        model=MODEL, base_url=server.url, concurrency=concurrency, cache_dir=cache,
+        model=MODEL, base_url=url, concurrency=concurrency, cache_dir=cache,
         use_cache=cache is not None, timeout=30, retry=RetryPolicy(attempts=2, initial=0.05),
     )  # fmt: skip
 
@@ -55,7 +61,7 @@ def cached_rerun(
         tempfile.TemporaryDirectory() as tmp,
         ReplayServer(mode=mode, cassettes=cassettes, latency=latency) as server,
     ):
-        backend = _backend(server, Path(tmp), concurrency)
+        backend = _backend(server.url, Path(tmp), concurrency)
         timings = []
         for _ in range(2):
             before = server.stats.requests
@@ -66,6 +72,31 @@ def cached_rerun(
         served = dict(server.stats.sources)
     (first_s, first_n), (again_s, again_n) = timings
     return CacheRun(mode, latency, first_s, first_n, again_s, again_n, served)
+
+
+class ServerProcess:
+    """``python -m fazhi.testing.replay_server`` (echo) in a child process; a context manager."""
+
+    def __init__(self, latency: float) -> None:
+        command = [sys.executable, "-m", "fazhi.testing.replay_server", "--mode", "echo",
+                   "--latency", f"{latency}", "--port", "0"]  # fmt: skip
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        banner = self._process.stdout.readline() if self._process.stdout else ""
+        if " at http" not in banner:
+            self._process.kill()
+            raise RuntimeError(f"replay server did not start: {banner!r}")
+        self.url = banner.rsplit(" at ", 1)[1].strip()  # ".../v1"
+
+    def requests(self) -> int:
+        with urllib.request.urlopen(self.url.removesuffix("/v1") + "/stats", timeout=10) as page:
+            return int(json.load(page)["requests"])
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=10)
 
 
 @dataclass
@@ -91,13 +122,13 @@ def concurrency_run(
 ) -> ConcurrencyRun:
     """One batch, ``concurrency`` reports at once and one call at a time within each (as the
     CLI splits ``--concurrency`` for a batch), cache off, echo answers after ``latency``."""
-    with tempfile.TemporaryDirectory() as tmp, ReplayServer(mode="echo", latency=latency) as server:
-        backend = _backend(server, None, 1)
+    with tempfile.TemporaryDirectory() as tmp, ServerProcess(latency) as server:
+        backend = _backend(server.url, None, 1)
         started = time.perf_counter()
         summary = run_batch(
             paths, backend, Path(tmp) / "out.jsonl", concurrency=concurrency, chunk_size=chunk_size
         )
         seconds = time.perf_counter() - started
-        calls = server.stats.requests
+        calls = server.requests()
     failed = sum(r.status != "complete" for r in summary.records)
     return ConcurrencyRun(concurrency, len(paths), calls, latency, seconds, failed)

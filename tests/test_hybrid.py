@@ -1,6 +1,6 @@
 """Hybrid = two labellers over one candidate set: agreement, disagreement, one labeller only."""
 
-from fazhi.backends.hybrid import HybridBackend, combine
+from fazhi.backends.hybrid import HybridBackend, Policy, combine
 from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Source, TextItem, Usage
 from fazhi.pipeline import extract
 
@@ -19,10 +19,12 @@ NOT_ACCEPTED_AS_ACCEPTED = fig("reconsideration.accepted", "12", "不予受理12
 EVENTS = fig("publicity.events", "50", "开展普法活动50场")
 
 
-def combined(rules: list[Figure], llm: list[Figure], **answer) -> ChunkAnswer:
+def combined(
+    rules: list[Figure], llm: list[Figure], policy: Policy = "auto", **answer
+) -> ChunkAnswer:
     by_rules = [ChunkAnswer(chunk=0, figures=rules)]
     by_llm = [ChunkAnswer(chunk=0, figures=llm, **answer)]
-    (out,) = combine(by_rules, by_llm, SOURCE, CHUNKS)
+    (out,) = combine(by_rules, by_llm, SOURCE, CHUNKS, policy=policy)
     return out
 
 
@@ -36,7 +38,7 @@ def test_agreement_gives_one_figure_from_both_labellers():
 
 def test_a_different_label_on_one_number_is_outvoted_and_recorded():
     as_accepted = fig("reconsideration.accepted", "169", "收到行政复议申请169件")
-    out = combined([as_accepted], [RECEIVED])
+    out = combined([as_accepted], [RECEIVED], policy="llm")
     assert [(f.indicator, f.sources) for f in out.figures] == [
         ("reconsideration.received", ["llm"])
     ]
@@ -52,18 +54,58 @@ def test_a_different_label_on_one_number_is_outvoted_and_recorded():
 
 def test_a_rules_reading_of_another_number_for_the_models_indicator_is_outvoted():
     # the failure issue 14 measured: 不予受理…件 read as the accepted count
-    out = combined([NOT_ACCEPTED_AS_ACCEPTED, EVENTS], [ACCEPTED])
+    out = combined([NOT_ACCEPTED_AS_ACCEPTED, EVENTS], [ACCEPTED], policy="llm")
     assert [(f.raw, f.sources) for f in out.figures] == [("138", ["llm"]), ("50", ["rules"])]
     (rejection,) = out.rejected
     assert rejection.code == "outvoted" and rejection.item["raw"] == "12"
     assert "llm read reconsideration.accepted as 138" in rejection.reason
 
 
+def test_by_default_the_rules_win_a_disagreement_and_the_model_fills_their_silence():
+    as_accepted = fig("reconsideration.accepted", "169", "收到行政复议申请169件")
+    out = combined([as_accepted], [RECEIVED, EVENTS])
+    assert [(f.raw, f.indicator, f.sources) for f in out.figures] == [
+        ("169", "reconsideration.accepted", ["rules"]),
+        ("50", "publicity.events", ["llm"]),
+    ]
+    assert out.figures[0].review[0].startswith("labellers_disagree: llm labelled this number")
+    (rejection,) = out.rejected
+    assert rejection.code == "outvoted" and rejection.item["indicator"] == RECEIVED.indicator
+
+
 def test_where_the_model_is_silent_the_rules_fill_and_a_failed_chunk_outvotes_nothing():
-    out = combined([EVENTS], [])
+    out = combined([EVENTS], [], policy="llm")
     assert [(f.raw, f.sources) for f in out.figures] == [("50", ["rules"])]
-    failed = combined([NOT_ACCEPTED_AS_ACCEPTED], [ACCEPTED], error="timeout")
-    assert {f.raw for f in failed.figures} == {"138", "12"} and failed.error == "timeout"
+    failed = combined([NOT_ACCEPTED_AS_ACCEPTED], [ACCEPTED], policy="llm", error="timeout")
+    assert {f.raw for f in failed.figures} == {"138", "12"}
+
+
+def test_a_failed_model_chunk_where_the_rules_answered_is_partial_not_failed():
+    out = combined([EVENTS], [], error="timeout after 120 s")
+    assert out.error is None and [f.raw for f in out.figures] == ["50"]
+    assert out.caps_hit == ["llm labeller failed, the other's answer stands: timeout after 120 s"]
+    rules = _Fixed("rules", [ChunkAnswer(chunk=0, figures=[EVENTS])])
+    llm = _Fixed("llm", [ChunkAnswer(chunk=0, error="timeout after 120 s")], model="m")
+    result = extract(SOURCE, HybridBackend(rules, llm), chunk_size=4000)
+    assert result.status == "partial" and result.failed_chunks == []
+    assert result.caps_hit == [f"chunk 0: {out.caps_hit[0]}"]
+    both = _Fixed("rules", [ChunkAnswer(chunk=0, error="rules crashed")])
+    result = extract(SOURCE, HybridBackend(both, llm), chunk_size=4000)
+    assert result.status == "failed" and result.failed_chunks == [0]
+
+
+def test_the_configured_catalog_verifies_both_sides():
+    from fazhi.catalog import Catalog, default_catalog
+
+    full = default_catalog()
+    small = Catalog(indicators={"publicity.events": full.indicators["publicity.events"]})
+    llm = _Fixed("llm", [ChunkAnswer(chunk=0, figures=[RECEIVED, EVENTS])], model="m")
+    llm.catalog = small  # what the LLM backend labels against
+    hybrid = HybridBackend(_Fixed("rules", [ChunkAnswer(chunk=0, figures=[RECEIVED])]), llm)
+    assert hybrid.catalog is small
+    (out,) = hybrid.answer(CHUNKS, SOURCE)
+    assert [f.indicator for f in out.figures] == ["publicity.events"]
+    assert {r.item.get("indicator") for r in out.rejected} == {"reconsideration.received"}
 
 
 def test_the_rules_can_be_preferred():
@@ -101,12 +143,12 @@ def test_meta_disagreement_and_text_items_leave_records():
             chunk=0, meta=Meta(region=None), plans=[TextItem(quote="下一步：加强执法队伍建设")]
         )
     ]
-    (out,) = combine(by_rules, by_llm, source, chunks)
+    (out,) = combine(by_rules, by_llm, source, chunks, policy="llm")
     assert out.meta == Meta(region="苏州市", year=2021)  # the model said nothing: rules fill
     assert [t.quote for t in out.shortcomings] == ["基层执法力量不足"]
     assert [t.quote for t in out.plans] == ["下一步：加强执法队伍建设"]  # one passage, both
     by_llm[0] = by_llm[0].model_copy(update={"meta": Meta(region="昆山市")})
-    (out,) = combine(by_rules, by_llm, source, chunks)
+    (out,) = combine(by_rules, by_llm, source, chunks, policy="llm")
     assert out.meta is not None and out.meta.region == "昆山市"
     assert [(r.what, r.code) for r in out.rejected] == [("meta", "outvoted")]
 

@@ -78,6 +78,17 @@ def test_two_reports_of_one_locality_and_year_share_a_cell_across_scripts():
     assert wide["litigation.cases"] is None and wide["litigation.cases__values"] == 2
 
 
+def test_the_wide_panel_names_its_reports_apart_from_the_long_panels_labellers():
+    a = _result("宿城區", 2020, [("litigation.cases", 50, None)], "a.txt", "aa" * 32)
+    b = _result("宿城区", 2020, [("litigation.cases", 51, None)], "b.txt", "bb" * 32)
+    a.figures[0].sources = ["rules"]
+    tables = build_tables(report_entries([a, b]))
+    (wide,) = tables["panel_wide"][0]
+    assert wide["report_files"] == "a.txt; b.txt" and "sources" not in wide
+    long = tables["panel_long"][0]
+    assert {row["sources"] for row in long} == {"rules", ""}  # the labellers of each figure
+
+
 def test_rows_without_year_or_region_are_kept_apart_and_flagged():
     no_year_a = _result("昆山市", None, [("litigation.cases", 1, None)], "a.txt", "aa" * 32)
     no_year_b = _result("昆山市", None, [("litigation.cases", 2, None)], "b.txt", "bb" * 32)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, computed_field
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.model import Figure, Result, TextItem, Usage
 from fazhi.numbers import values_equal  # the gold rule: relative 1e-6, no absolute slack
+from fazhi.ranking import LowestShare, lowest_share
 from fazhi.text import char_overlap
 
 TEXT_OVERLAP = 0.5
@@ -127,6 +128,8 @@ class ReportScore(BaseModel):
     false_positives: list[FigureError] = Field(default_factory=list)
     verification: Verification = Field(default_factory=Verification)
     usage: Usage = Field(default_factory=Usage)
+    # (confidence, wrong) per predicted figure in output order: wrong = matched no gold figure
+    ranking: list[tuple[float, bool]] = Field(default_factory=list)
 
 
 def _total(name: str, combine, kind):
@@ -170,6 +173,11 @@ class EvalResult(BaseModel):
     @_derived
     def calls_per_report(self) -> float:
         return self.usage.calls / len(self.reports) if self.reports else 0.0
+
+    @_derived
+    def lowest_fifth(self) -> LowestShare:
+        """The share of wrong figures in the lowest-confidence fifth (``fazhi.ranking``)."""
+        return lowest_share(row for r in self.reports for row in r.ranking)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
@@ -289,7 +297,12 @@ def score_report(
         false_positives=[_figure_error(report, p) for p in false_pos],
         verification=verification_of(predicted),
         usage=predicted.usage,
+        ranking=[(_confidence(p), j not in matched_preds) for j, p in enumerate(predicted.figures)],
     )
+
+
+def _confidence(figure: Figure) -> float:
+    return figure.confidence if figure.confidence is not None else 1.0
 
 
 def evaluate(

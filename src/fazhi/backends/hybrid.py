@@ -21,9 +21,9 @@ rejection. The pipeline's one merge and one verifier still run on the combined a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from fazhi.catalog import default_catalog
+from fazhi.catalog import Catalog, default_catalog
 from fazhi.crosschecks import scopes_agree
 from fazhi.merge import merge
 from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Rejection, Result, Source, TextItem
@@ -32,9 +32,13 @@ from fazhi.verify import verify
 
 Side = Literal["rules", "llm"]
 Policy = Literal["auto", "rules", "llm"]
-# auto: the model is preferred unless most of its figure proposals on this report failed
-# verification -- a labeller that cannot point at the source is not trusted to outvote, nor
-# alone (its figures no other labeller shares are then outvoted, recorded, not used).
+POLICIES: tuple[Policy, ...] = get_args(Policy)
+# auto: the rules are preferred -- on every labelled set the project has they were right on each
+# number the two labellers read differently (bench/hybrid_policies.py, docs/confidence.md) --
+# and the model fills what the rules did not read. Where most of the model's figure proposals on
+# a report failed verification, its figures no other labeller shares are not used either: a
+# labeller that cannot point at the source is not trusted alone (outvoted, recorded).
+AUTO_PREFERS: Side = "rules"
 UNRELIABLE_SHARE = 0.5
 TEXT_SAME = 0.8  # two text items this similar are one passage (as in merge)
 
@@ -42,10 +46,14 @@ TEXT_SAME = 0.8  # two text items this similar are one passage (as in merge)
 class HybridBackend:
     name = "hybrid"
 
-    def __init__(self, rules, llm, prefer: Policy = "auto"):
+    def __init__(self, rules, llm, prefer: Policy = "auto", catalog: Catalog | None = None):
+        if prefer not in POLICIES:
+            raise ValueError(f"unknown hybrid policy {prefer!r}; choose one of {POLICIES}")
         self.rules = rules
         self.llm = llm
         self.prefer: Policy = prefer
+        # the catalog the model labels against is the one its figures are verified against
+        self.catalog: Catalog = catalog or getattr(llm, "catalog", None) or default_catalog()
         self.labellers = ("rules", "llm")
         self.model = llm.model
         self.prompt_version = f"{rules.prompt_version}+{llm.prompt_version}"
@@ -62,7 +70,9 @@ class HybridBackend:
     def answer(self, chunks: Sequence[Chunk], source: Source) -> list[ChunkAnswer]:
         by_rules = self.rules.answer(chunks, source)
         by_llm = self.llm.answer(chunks, source)
-        return combine(by_rules, by_llm, source, list(chunks), policy=self.prefer)
+        return combine(
+            by_rules, by_llm, source, list(chunks), policy=self.prefer, catalog=self.catalog
+        )
 
     # Batch API mode (fazhi.pipeline.BatchBackend): only the model's side goes through the batch
 
@@ -80,7 +90,9 @@ class HybridBackend:
     ) -> list[ChunkAnswer]:
         by_rules = self.rules.answer(chunks, source)
         by_llm = self.llm.batch_answers(chunks, source, responses, failures)
-        return combine(by_rules, by_llm, source, list(chunks), policy=self.prefer)
+        return combine(
+            by_rules, by_llm, source, list(chunks), policy=self.prefer, catalog=self.catalog
+        )
 
 
 def combine(
@@ -89,16 +101,18 @@ def combine(
     source: Source,
     chunks: list[Chunk],
     policy: Policy = "auto",
+    catalog: Catalog | None = None,
 ) -> list[ChunkAnswer]:
     """One answer per chunk from both labellers' answers (see the module docstring)."""
     answers = {"rules": by_rules, "llm": by_llm}
-    verified = {side: _verified(answers[side], source, chunks) for side in answers}
+    catalog = catalog or default_catalog()
+    verified = {side: _verified(answers[side], source, chunks, catalog) for side in answers}
     share = failed_share(verified["llm"])
-    prefer: Side = policy if policy != "auto" else "rules" if share > UNRELIABLE_SHARE else "llm"
+    prefer: Side = AUTO_PREFERS if policy == "auto" else policy
     other: Side = "rules" if prefer == "llm" else "llm"
     failed = {a.chunk for a in answers[prefer] if a.error}
     figures, outvoted = combine_figures(verified[prefer], verified[other], prefer, other, failed)
-    if policy == "auto" and prefer == "rules":
+    if policy == "auto" and share > UNRELIABLE_SHARE:
         figures, distrusted = _distrust(figures, "llm", share)
         outvoted += distrusted
     meta, meta_outvoted = combine_meta(verified[prefer].meta, verified[other].meta, prefer, other)
@@ -144,9 +158,11 @@ def _distrust(
     return kept, outvoted
 
 
-def _verified(answers: list[ChunkAnswer], source: Source, chunks: list[Chunk]) -> Result:
+def _verified(
+    answers: list[ChunkAnswer], source: Source, chunks: list[Chunk], catalog: Catalog
+) -> Result:
     draft = merge(answers, source=source.path, chunks=len(chunks))
-    return verify(draft, source, default_catalog(), chunks=chunks)
+    return verify(draft, source, catalog, chunks=chunks)
 
 
 def combine_figures(
@@ -284,6 +300,7 @@ def _per_chunk(
         mine = [a for side in answers.values() for a in side if a.chunk == chunk.index]
         usage = sum((a.usage for a in mine[1:]), mine[0].usage) if mine else None
         here = chunk.index
+        error, caps = _chunk_outcome(here, answers)
         out.append(
             ChunkAnswer(
                 chunk=here,
@@ -292,9 +309,30 @@ def _per_chunk(
                 shortcomings=[t for t in texts["shortcomings"] if home(t.chunk) == here],
                 plans=[t for t in texts["plans"] if home(t.chunk) == here],
                 rejected=[r for r in rejected if home(r.chunk) == here],
-                error="; ".join(a.error for a in mine if a.error) or None,
-                caps_hit=[cap for a in mine for cap in a.caps_hit],
+                error=error,
+                caps_hit=caps,
                 **({"usage": usage} if usage is not None else {}),
             )
         )
     return out
+
+
+def _chunk_outcome(
+    chunk: int, answers: dict[str, list[ChunkAnswer]]
+) -> tuple[str | None, list[str]]:
+    """The chunk's error and caps. A chunk fails only when no labeller answered it: where one
+    failed and the other answered, that answer stands and the failure is recorded as a cap hit
+    (the report is then partial: it holds one labeller's reading where two were asked for)."""
+    errors = {side: a.error for side, ans in answers.items() for a in ans if a.chunk == chunk}
+    caps = [cap for ans in answers.values() for a in ans if a.chunk == chunk for cap in a.caps_hit]
+    answered = [side for side, ans in answers.items() if any(a.chunk == chunk for a in ans)]
+    failed = {side: why for side, why in errors.items() if why}
+    if not failed:
+        return None, caps
+    if len(failed) < len(answered):
+        lost = [
+            f"{side} labeller failed, the other's answer stands: {why}"
+            for side, why in failed.items()
+        ]
+        return None, [*caps, *lost]
+    return "; ".join(failed.values()), caps

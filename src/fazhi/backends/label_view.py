@@ -14,8 +14,9 @@ Two views of a span:
 Not candidates (the labelling conventions never label them, and marking them costs tokens):
 numbers of time units -- years, dates, durations, time limits (``2021年``, ``3月15日``,
 ``近3年``, ``15个工作日``) --, the parts of ``2022-03-15``,
-``13:41`` and codes (``kss622/2022-00020``), ordinals (``第9次``) and document numbers
-(``〔2022〕7号``).
+``13:41`` and codes (``kss622/2022-00020``), ordinals (``第9次``), document numbers
+(``〔2022〕7号``) and numbers inside a document's title (``《纲要（2015—2020年）》``: a title
+states no statistic, and a sentence kept only for such a number costs its tokens for nothing).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ TAIL_LINES = 3  # the signature and date under it
 _TAIL_SECTION = re.compile(
     r"问题|不足|差距|短板|薄弱|困难|打算|计划|思路|安排|下一步|展望|努力方向"
 )
+TITLE_CHARS = 80
 FALLBACK_SHARE = 0.4  # no such heading: the sentences of the report's last 40% are marked
 
 
@@ -77,8 +79,16 @@ def is_candidate(c: Candidate, text: str) -> bool:
         return False
     if _joined(text, c.number.start - 2, before) or _joined(text, c.number.end + 1, after[:1]):
         return False  # a part of 2022-03-15, 13:41, 2022/3 or a code like kss622/2022-00020
+    if _in_title(text, c.number.start):
+        return False
     # years, dates, durations and time limits (2021年, 3月15日, 近3年, 15个工作日)
     return not (n.unit in _PERIODS and not n.percent)
+
+
+def _in_title(text: str, pos: int) -> bool:
+    """Inside ``《…》`` on the same line (a title runs at most ``TITLE_CHARS`` characters)."""
+    left = text.rfind("《", max(0, pos - TITLE_CHARS), pos)
+    return left >= 0 and text.find("》", left, pos) < 0 and "\n" not in text[left:pos]
 
 
 def _joined(text: str, digit_at: int, mark: str) -> bool:

@@ -13,11 +13,12 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
 from fazhi.cli import app
+from fazhi.cli.eval_print import print_comparison, print_errors, print_result
+from fazhi.cli.eval_side import MODEL_BACKENDS, Run, plan_runs, side_by_side, split_list
 from fazhi.errors import FazhiError
-from fazhi.evaluate import Comparison, Counts, EvalResult, compare, error_listing, evaluate
+from fazhi.evaluate import EvalResult, compare, evaluate
 from fazhi.model import Result
 from fazhi.resources import data_dir
 
@@ -35,7 +36,8 @@ def eval_command(
         None,
         "--backend",
         help="rules|llm|hybrid|auto (default auto when extracting; with --predictions, a label "
-        "for the run, else taken from the prediction files).",
+        "for the run, else taken from the prediction files). Several, comma-separated "
+        "(rules,llm,hybrid): one run each, printed side by side.",
     ),
     model: str | None = typer.Option(
         None, "--model", help="Model name for the llm/hybrid backend."
@@ -48,13 +50,14 @@ def eval_command(
         "--replay",
         metavar="PREFIX",
         help="Replay recorded HTTP exchanges PREFIX-<report>.yaml (vcrpy cassettes, e.g. "
-        "cassettes/qwen) instead of calling the endpoint; reports with no recording are left out.",
+        "cassettes/qwen) instead of calling the endpoint; reports with no recording are left out. "
+        "With several --llm-style values, one prefix per style, comma-separated.",
     ),
     llm_style: str = typer.Option(
         "label",
         "--llm-style",
         help="label (the model labels marked numbers) or quote (the model writes quotes); "
-        "a replay needs the style it was recorded in.",
+        "a replay needs the style it was recorded in. Both (label,quote): one run each.",
     ),
     gold: Path | None = typer.Option(
         None, "--gold", help="Directory of gold JSON files (default: the bundled evals/gold)."
@@ -76,7 +79,7 @@ def eval_command(
         "--out",
         help="Where to write the result JSON "
         "(default ./evals/results/<backend>-<model>-<prompt>.json under the current folder, "
-        "never inside the installed package).",
+        "never inside the installed package); with several runs, the folder to write them in.",
     ),
 ) -> None:
     """Score extraction against the gold labels: figures P/R/F1, meta, text items, verification.
@@ -86,22 +89,63 @@ def eval_command(
       fazhi eval --predictions runs/qwen7b/
       fazhi eval --backend llm --model qwen2.5-coder-1.5b-instruct-q4_k_m \\
         --base-url http://127.0.0.1:18765/v1 --replay cassettes/qwen --llm-style quote
+      fazhi eval --backend rules,llm,hybrid --model M --base-url URL \\
+        --replay cassettes/qwen --llm-style quote
       fazhi eval --compare evals/results/rules-none-none.json evals/results/llm-qwen-v3.json
     """
     console = Console()
     # Any FazhiError (gold, corpus, backend, endpoint) is one line and exit 2 (fazhi.cli).
     if compare_files is not None:
         a, b = (_read_eval_result(p) for p in compare_files)
-        _print_comparison(console, compare(a, b), compare_files)
+        print_comparison(console, compare(a, b), compare_files)
         return
     # defaults work from any folder: the gold and corpus shipped with fazhi
     gold = gold or data_dir("evals/gold")
     corpus = corpus or data_dir("evals/corpus")
-    result = _run(backend, model, gold, corpus, predictions, _Replay(replay, base_url, llm_style))
-    _print_result(console, result)
+    runs = plan_runs(split_list(backend) or ["auto"], split_list(llm_style), split_list(replay))
+    if len(runs) > 1:
+        if predictions is not None:
+            raise EvalInputError("--predictions scores one run: give one --backend")
+        _run_side_by_side(console, runs, model, base_url, gold, corpus, out, errors)
+        return
+    run = runs[0]
+    replayed = _Replay(run.replay, base_url, run.style or "label")
+    result = _run(run.backend if backend else None, model, gold, corpus, predictions, replayed)
+    print_result(console, result)
     if errors:
-        _print_errors(console, result)
-    path = out or RESULTS_DIR / _result_name(result)
+        print_errors(console, result)
+    _write(console, result, out or RESULTS_DIR / _result_name(result))
+
+
+def _run_side_by_side(
+    console: Console,
+    runs: list[Run],
+    model: str | None,
+    base_url: str | None,
+    gold_dir: Path,
+    corpus: Path,
+    out: Path | None,
+    errors: bool,
+) -> None:
+    """Every run on the same gold reports: those every replay prefix recorded."""
+    gold = _read_gold(gold_dir)
+    for prefix in {r.replay for r in runs if r.replay}:
+        gold = _Replay(prefix, base_url).keep(gold)
+    results = []
+    for run in runs:
+        replayed = _Replay(run.replay, base_url, run.style or "label")
+        asked = model if run.backend in MODEL_BACKENDS else None  # a rules run has no model
+        result = _score(run.backend, asked, gold, corpus, None, replayed)
+        console.print(f"[bold]{run.label}[/]")
+        print_result(console, result)
+        if errors:
+            print_errors(console, result)
+        _write(console, result, (out or RESULTS_DIR) / _result_name(result))
+        results.append(result)
+    side_by_side(console, runs, results)
+
+
+def _write(console: Console, result: EvalResult, path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(result.to_json() + "\n", encoding="utf-8")
@@ -148,7 +192,17 @@ def _run(
     predictions: Path | None,
     replay: _Replay,
 ) -> EvalResult:
-    gold = replay.keep(_read_gold(gold_dir))
+    return _score(backend, model, replay.keep(_read_gold(gold_dir)), corpus, predictions, replay)
+
+
+def _score(
+    backend: str | None,
+    model: str | None,
+    gold: dict[str, Result],
+    corpus: Path,
+    predictions: Path | None,
+    replay: _Replay,
+) -> EvalResult:
     if predictions is not None:
         predicted = _read_predictions(predictions, gold)
         label = backend or _common(r.backend for r in predicted.values()) or "predictions"
@@ -263,108 +317,3 @@ def _result_name(result: EvalResult) -> str:
     parts = (result.backend or "none", result.model or "none", result.prompt_version or "none")
     # Model names carry '/' and ':' (Qwen/Qwen2.5-7B, qwen2.5:7b): keep the file name flat.
     return "-".join(re.sub(r"[^\w.+-]", "_", p) for p in parts) + ".json"
-
-
-# --- printing --------------------------------------------------------------------------------
-
-
-def _counts_table(title: str, first: str, rows: Iterable[tuple[str, Counts]]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for name in (first, "TP", "FP", "FN", "P", "R", "F1"):
-        table.add_column(name, justify="left" if name == first else "right")
-    for key, c in rows:
-        table.add_row(
-            key,
-            str(c.tp),
-            str(c.fp),
-            str(c.fn),
-            f"{c.precision:.3f}",
-            f"{c.recall:.3f}",
-            f"{c.f1:.3f}",
-        )
-    return table
-
-
-def _print_result(console: Console, result: EvalResult) -> None:
-    console.print(
-        f"[bold]{len(result.reports)} reports[/] · backend {result.backend} · "
-        f"model {result.model or '-'} · prompt {result.prompt_version or '-'}"
-    )
-    rows = [("all (micro)", result.figures), *result.by_group.items()]
-    console.print(_counts_table("Figures", "group", rows))
-    meta = Table(title="Meta accuracy", title_justify="left")
-    for name in result.meta_accuracy:
-        meta.add_column(name, justify="right")
-    meta.add_row(*(f"{v:.2f}" for v in result.meta_accuracy.values()))
-    console.print(meta)
-    text_rows = [
-        ("shortcomings", result.shortcomings),
-        ("plans", result.plans),
-        ("combined", result.text_items),
-    ]
-    console.print(_counts_table("Text items", "kind", text_rows))
-    v = result.verification
-    codes = ", ".join(f"{k} {n}" for k, n in v.rejected_by_code.items()) or "none"
-    console.print(
-        f"Verification: proposed {v.proposed}, accepted {v.accepted}, "
-        f"rejected figures {v.rejected_figures}; rejections by code: {codes}"
-    )
-    u, n = result.usage, max(len(result.reports), 1)
-    if u.calls:
-        console.print(
-            f"Usage: {u.prompt_tokens} prompt + {u.completion_tokens} completion tokens, "
-            f"{u.calls} calls ({result.calls_per_report:.1f}/report, "
-            f"{(u.prompt_tokens + u.completion_tokens) / n:.0f} tokens/report), "
-            f"{u.reasks} re-asks, {u.cached} cached"
-        )
-
-
-def _print_errors(console: Console, result: EvalResult) -> None:
-    listing = error_listing(result)
-    if not listing:
-        console.print("No figure errors.")
-        return
-    for indicator, errs in listing.items():
-        console.print(
-            f"[bold]{indicator}[/]  missed {len(errs.missed)}, "
-            f"false positives {len(errs.false_positives)}"
-        )
-        for tag, items in (("MISS", errs.missed), ("FP  ", errs.false_positives)):
-            for e in items:
-                console.print(
-                    f"  {tag} {e.report}: {e.raw} (= {e.value}) «{e.quote}»",
-                    markup=False,
-                    highlight=False,
-                )
-
-
-def _print_comparison(console: Console, cmp: Comparison, files: tuple[Path, Path]) -> None:
-    o = cmp.overall
-    console.print(
-        f"A = {files[0]}\nB = {files[1]}\n"
-        f"Figures F1 {o.a.f1:.3f} → {o.b.f1:.3f} ({o.f1:+.3f}); "
-        f"TP {o.tp:+d}, FP {o.fp:+d}, FN {o.fn:+d}"
-    )
-    # Every group is shown; of the indicators, only those whose counts moved.
-    changed = [d for d in cmp.by_indicator if (d.tp, d.fp, d.fn) != (0, 0, 0)]
-    unchanged = len(cmp.by_indicator) - len(changed)
-    for title, deltas in (
-        ("Groups", cmp.by_group),
-        (f"Indicators that changed ({unchanged} unchanged)", changed),
-    ):
-        table = Table(title=title, title_justify="left")
-        for name in ("", "F1 A", "F1 B", "ΔF1", "ΔTP", "ΔFP", "ΔFN"):
-            table.add_column(name, justify="left" if not name else "right")
-        for d in deltas:
-            table.add_row(
-                d.key,
-                f"{d.a.f1:.3f}",
-                f"{d.b.f1:.3f}",
-                f"{d.f1:+.3f}",
-                f"{d.tp:+d}",
-                f"{d.fp:+d}",
-                f"{d.fn:+d}",
-            )
-        console.print(table)
-    console.print(f"better: {', '.join(cmp.better) or 'none'}")
-    console.print(f"worse: {', '.join(cmp.worse) or 'none'}")

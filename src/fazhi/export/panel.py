@@ -80,7 +80,7 @@ WIDE_KEY_COLUMNS: dict[str, ColumnType] = {
     "reports": "int",
     "multi_valued": "str",
     "flags": "str",
-    "sources": "str",
+    "report_files": "str",  # the reports of the cell ("sources" is the labellers, long panel)
 }
 
 CellKey = tuple[str, str, str]  # panel key, year or file, indicator
@@ -208,12 +208,12 @@ def _row_key(panel_key: str, year: int | None, source: str) -> tuple[str, str]:
 
 def _wide_row(entries: list[ReportEntry], rows: list[Row], indicators: Sequence[str]) -> Row:
     wide: Row = locality_cells(entries[0])
-    sources = sorted({entry.source for entry in entries})
+    files = sorted({entry.source for entry in entries})
     printed = sorted({e.locality.region for e in entries if e.locality.region})
     wide["region"] = "; ".join(printed) or None
     wide["year"] = entries[0].year
-    wide["reports"] = len(sources)
-    wide["sources"] = "; ".join(sources)
+    wide["reports"] = len(files)
+    wide["report_files"] = "; ".join(files)
     by_indicator: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         by_indicator[row["indicator"]].append(row)

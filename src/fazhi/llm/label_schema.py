@@ -21,14 +21,32 @@ from pydantic import BaseModel, ConfigDict, Field
 SCHEMA_FILE = "label_answer.schema.json"
 
 
-def _drop_titles(schema: dict[str, Any]) -> None:
-    # pydantic titles every property; they cost tokens (TOOLS sends the schema) and say nothing
-    # (the model's own title stays: instructor names the tool after it)
-    for prop in schema.get("properties", {}).values():
-        prop.pop("title", None)
+def compact(schema: Any, defs: dict[str, Any] | None = None) -> Any:
+    """The same constraints in fewer tokens (every request sends the schema): ``$ref``s
+    inlined, ``anyOf: [X, null]`` as ``type: [X, "null"]``, no titles below the top, no
+    ``default: null`` (a field left out is null anyway)."""
+    if isinstance(schema, list):
+        return [compact(item, defs) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    defs = schema.get("$defs", defs) or {}
+    if "$ref" in schema:
+        return compact(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    out = {
+        k: compact(v, defs)
+        for k, v in schema.items()
+        if k not in ("$defs", "title") and not (k == "default" and v is None)
+    }
+    options = out.get("anyOf")
+    if options and len(options) == 2 and {"type": "null"} in options:
+        [other] = [o for o in options if o != {"type": "null"}]
+        if isinstance(other.get("type"), str):
+            del out["anyOf"]
+            out = {**other, **out, "type": [other["type"], "null"]}
+    return out
 
 
-_STRICT = ConfigDict(extra="forbid", json_schema_extra=_drop_titles)
+_STRICT = ConfigDict(extra="forbid")
 
 
 class LabelMeta(BaseModel):
@@ -49,6 +67,12 @@ class LabelReply(BaseModel):
     shortcomings: list[str] = Field(default_factory=list)
     plans: list[str] = Field(default_factory=list)
     meta: LabelMeta | None = None
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The compact schema (``compact``); instructor sends this one, as tool or format."""
+        full = super().model_json_schema(*args, **kwargs)
+        return {**compact(full), "title": full["title"]}  # instructor names the tool after it
 
 
 def label_schema_json() -> str:
