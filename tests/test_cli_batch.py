@@ -39,7 +39,7 @@ def folder(tmp_path):
 
 def test_collect_killed_while_waiting_then_collect_again_finishes(tmp_path, folder):
     out = tmp_path / "out.jsonl"
-    state = JobFolder(out).state_path
+    state_file = JobFolder(out).state_path
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FAZHI_"))}
     with ReplayServer(mode="echo", batch=BatchBehaviour(running=60)) as server:
         command = [sys.executable, "-c", "from fazhi.cli import main; main()", "batch", "collect",
@@ -47,7 +47,7 @@ def test_collect_killed_while_waiting_then_collect_again_finishes(tmp_path, fold
         waiting = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE)
         try:
             for _ in range(600):  # the batch is submitted and its id written down
-                if state.exists() and '"batch_id": "batch_1"' in state.read_text():
+                if state_file.exists() and '"batch_id": "batch_1"' in state_file.read_text():
                     break
                 time.sleep(0.05)
             else:
@@ -60,8 +60,10 @@ def test_collect_killed_while_waiting_then_collect_again_finishes(tmp_path, fold
             "batch", "collect", *args(folder, out, server, "--wait", "--poll", "0.01")
         )
         batches = len(server.batches.batches)
+    rounds = JobFolder(out).load_state().rounds
     assert done.exit_code == 0, done.output
-    assert batches == 1  # the killed process's batch was collected, not submitted again
+    assert rounds[0].batch_id == "batch_1" and rounds[0].collected
+    assert batches == len(rounds)  # the killed process's batch was collected, not sent again
     assert statuses(out) == {"complete"}
 
 

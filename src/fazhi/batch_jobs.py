@@ -45,7 +45,8 @@ from fazhi.ingest import IngestError, read_source
 from fazhi.model import Chunk, ChunkAnswer, Source
 from fazhi.pipeline import BatchBackend, chunk_size_for
 
-DEFAULT_MAX_ROUNDS = 4  # first requests, two re-ask rounds (max_reasks 2), one for failures
+# first requests, 2 re-asks (max_reasks 2), 2 retries of failed lines, one split of a cut answer
+DEFAULT_MAX_ROUNDS = 6
 DEFAULT_MAX_ATTEMPTS = 3  # failed lines of one request before it becomes a chunk error
 
 
