@@ -156,3 +156,41 @@ def test_the_batch_file_is_what_vllm_run_batch_reads(tmp_path, folder, style):
     parsed = [BatchRequestInput.model_validate(json.loads(line)) for line in lines]
     assert parsed and len({p.custom_id for p in parsed}) == len(parsed)  # unique ids
     assert all(p.body.model == "replay" and p.body.messages[-1].role == "user" for p in parsed)
+
+
+def _run_like_vllm(input_file: Path, output_file: Path, server: ReplayServer) -> None:
+    """What `run_batch -i IN -o OUT` does, with the replay server as the model: one output line
+    per input line, {"id", "custom_id", "response": {"status_code", "request_id", "body"},
+    "error"} (vLLM's BatchRequestOutput)."""
+    import httpx2
+
+    lines = []
+    for raw in input_file.read_text(encoding="utf-8").splitlines():
+        request = BatchRequestInput.model_validate(json.loads(raw))
+        body = httpx2.post(server.url + "/chat/completions", json=json.loads(raw)["body"]).json()
+        response = {"status_code": 200, "request_id": f"r-{request.custom_id}", "body": body}
+        line = {"id": "vllm-" + request.custom_id, "custom_id": request.custom_id,
+                "response": response, "error": None}  # fmt: skip
+        lines.append(json.dumps(line, ensure_ascii=False))
+    output_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_offline_rounds_are_files_for_vllms_runner(tmp_path, folder):
+    out = tmp_path / "out.jsonl"
+    job = JobFolder(out)
+    with ReplayServer(mode="echo") as server:
+        argv = args(folder, out, server, "--offline")
+        step = in_process("batch", "submit", *argv)
+        for number in range(1, 8):
+            assert step.exit_code == 75, step.output
+            assert "vllm.entrypoints.openai.run_batch -i" in step.output
+            waiting = in_process("batch", "collect", *argv)  # no output file yet: still waiting
+            assert waiting.exit_code == 75 and f"round {number}:" in waiting.output
+            _run_like_vllm(
+                job.round_file(number, "input"), job.round_file(number, "output"), server
+            )
+            step = in_process("batch", "collect", *argv)
+            if step.exit_code != 75:
+                break
+    assert step.exit_code == 0, step.output
+    assert statuses(out) == {"complete"}
