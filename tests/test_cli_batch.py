@@ -194,3 +194,13 @@ def test_offline_rounds_are_files_for_vllms_runner(tmp_path, folder):
                 break
     assert step.exit_code == 0, step.output
     assert statuses(out) == {"complete"}
+
+
+def test_a_provider_without_a_batch_api_is_one_line_and_exit_2(tmp_path, folder):
+    with ReplayServer(mode="echo") as server:
+        argv = args(folder, tmp_path / "out.jsonl", server)
+        argv[argv.index(server.url)] = server.url.replace("/v1", "/v2")  # nothing served there
+        result = in_process("batch", "submit", *argv)
+    assert result.exit_code == 2, result.output
+    assert "cannot upload the batch file at http://127.0.0.1:" in result.output
+    assert "HTTP 404" in result.output and "Traceback" not in result.output
