@@ -191,3 +191,13 @@ def test_a_second_submit_of_a_done_job_sends_nothing(tmp_path, reports):
         again = job(tmp_path, server, reports).advance(fresh=True)
         after = len(server.batches.batches)
     assert again.outcome == "done" and after == before
+
+
+def test_more_requests_than_one_batch_takes_go_in_the_next_batch(tmp_path, reports):
+    with ReplayServer(mode="echo") as server:
+        done = job(tmp_path, server, reports, style="quote", max_batch_requests=3).run(poll=0.01)
+    rounds = JobFolder(tmp_path / "out.jsonl").load_state().rounds
+    assert done.outcome == "done"
+    assert all(len(r.requests) <= 3 for r in rounds) and rounds[0].overflow
+    assert sum(not r.overflow for r in rounds) <= JobOptions().max_rounds
+    assert set(statuses(tmp_path / "out.jsonl").values()) == {"complete"}

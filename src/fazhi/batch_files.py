@@ -39,6 +39,7 @@ class Round:
     error_file_id: str | None = None
     counts: dict[str, int] = field(default_factory=dict)  # the provider's request_counts
     collected: bool = False
+    overflow: bool = False  # more requests were needed than one batch takes: not a real round
 
 
 @dataclass
