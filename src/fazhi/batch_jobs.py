@@ -162,11 +162,12 @@ class BatchJob:
         timeout: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_step: Callable[[Step], None] | None = None,
+        fresh: bool = False,
     ) -> Step:
         """``advance`` until done, ``poll`` seconds between looks at a running batch; after
-        ``timeout`` seconds the last step is returned (the job stays resumable)."""
+        ``timeout`` seconds the last step is returned (the job stays resumable). ``fresh`` as
+        for ``advance``."""
         started = time.monotonic()
-        fresh = True
         while True:
             step = self.advance(fresh=fresh)
             fresh = False
