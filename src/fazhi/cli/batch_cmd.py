@@ -53,7 +53,12 @@ OFFLINE = typer.Option(
     help="No provider: write each round's batch file for an offline runner (vLLM's run_batch) "
     "and read its output file beside it.",
 )
-ROUNDS = typer.Option(DEFAULT_MAX_ROUNDS, "--max-rounds", min=1, help="Batches at most.")
+ROUNDS = typer.Option(
+    DEFAULT_MAX_ROUNDS,
+    "--max-rounds",
+    min=1,
+    help="Rounds at most: first requests, re-asks, retries.",
+)
 ATTEMPTS = typer.Option(
     DEFAULT_MAX_ATTEMPTS, "--max-attempts", min=1, help="Failed lines a request may have."
 )
