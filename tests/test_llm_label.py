@@ -292,3 +292,25 @@ def test_every_gold_figure_is_a_marked_candidate_of_the_default_view():
                 ), f"{path.stem}: {figure.raw} in {figure.quote} is not marked"
                 checked += 1
     assert checked > 150
+
+
+def test_the_fixed_prefix_comes_first_and_cached_prompt_tokens_are_counted(tmp_path):
+    from fazhi.chunking import chunk_source
+
+    def cached_reply(body: dict) -> tuple:
+        body_out = completion(json.dumps(good_answer(body), ensure_ascii=False))
+        body_out["usage"]["prompt_tokens_details"] = {"cached_tokens": 1_152}
+        return reply(200, body_out)
+
+    other = Source(text=REPORT.replace("审结150件", "审结151件"), path="other.txt")
+    with running_stub([]) as stub:
+        stub.responder = cached_reply
+        label = backend(stub.url, tmp_path, use_cache=False)
+        stats = []
+        for report in (source(), other):
+            _, found = label.answer_with_stats(chunk_source(report, 100_000), report)
+            stats += found
+    first, second = (r["body"]["messages"] for r in stub.requests)
+    assert first[0]["role"] == "system" and first[0] == second[0]  # byte-identical prefix
+    assert first[1] != second[1]
+    assert [s.cached_prompt_tokens for s in stats] == [1_152, 1_152]

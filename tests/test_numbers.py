@@ -37,21 +37,23 @@ FOUND = [
     ("查出主要问题金额258.49亿元", "258.49亿", 25849000000, "元", False, False),
     ("12345热线共受理市民来电170.3万件", "170.3万", 1703000, "件", False, False),
     ("受理市长信箱和人民网留言1.7万件", "1.7万", 17000, "件", False, False),
-    # approximation markers
+    # approximation markers: after the number in raw, a qualifier before it out of raw (the gold
+    # conventions, evals/gold/README.md); approx true either way
     ("累计开展各类普法宣传活动50余场", "50余", 50, "场", False, True),
     ("法律顧問參與區政府重點難點問題會辦會50余次", "50余", 50, "次", False, True),
     ("全年发布各类政务信息11000余条", "11000余", 11000, "条", False, True),
     ("免费法律咨询5. 9万余件", "5. 9万余", 59000, "件", False, True),
-    ("參與人數約2700余人次", "約2700余", 2700, "人次", False, True),
-    ("参与人数约2700余人次", "约2700余", 2700, "人次", False, True),
+    ("參與人數約2700余人次", "2700余", 2700, "人次", False, True),
+    ("参与人数约2700余人次", "2700余", 2700, "人次", False, True),
     ("接受法律咨詢100多次", "100多", 100, "次", False, True),
-    ("應用信用核查約1.5萬人", "約1.5萬", 15000, "人", False, True),
+    ("應用信用核查約1.5萬人", "1.5萬", 15000, "人", False, True),
     ("服务事项90%以上政务服务", "90%以上", 90, None, True, True),
-    ("标准化率约90.6%", "约90.6%", 90.6, None, True, True),
+    ("标准化率约90.6%", "90.6%", 90.6, None, True, True),
+    ("受理群众来访逾200人次", "200", 200, "人次", False, True),  # no corpus example
     ("处置时间3小时左右", "3", 3, "小时", False, True),  # no corpus example
     ("累计培训3000余万人次", "3000余万", 30000000, "人次", False, True),  # no corpus example
-    ("参训人员近3000人", "近3000", 3000, "人", False, True),  # no corpus example
-    ("出庭率接近100%", "近100%", 100, None, True, True),  # no corpus example
+    ("参训人员近3000人", "3000", 3000, "人", False, True),  # no corpus example
+    ("出庭率接近100%", "100%", 100, None, True, True),  # no corpus example
     # 近 before a span of time is "the last", 约 inside 签约/节约 is no marker
     ("近3年来", "3", 3, "年", False, False),  # no corpus example
     ("近三个月", "三", 3, "个月", False, False),  # no corpus example
@@ -238,7 +240,9 @@ def test_printed_numbers_round_trip(case):
     assert values_equal(number.value, float(value))
     assert (number.percent, number.approx) == (percent, approx)
     (found,) = find_numbers("共" + raw + "件。")
-    assert found.raw == raw and found.start == 1
+    qualifier = len(raw) - len(number.raw)  # 约/近 before the number: read, left out of raw
+    assert raw.endswith(number.raw) and qualifier == number.start
+    assert found.raw == number.raw and found.start == 1 + qualifier and found.approx == approx
 
 
 _CN = "零一二三四五六七八九"

@@ -2,9 +2,11 @@
 
 ``find_numbers(text)`` returns each number left to right as a ``Number``: ``raw`` is the text
 exactly as printed -- including a 万/亿 multiplier, a percent sign or 百分之 prefix and an
-adjacent approximation marker (约/近/逾 before, 余/多/以上/左右 after) -- but never the measure
-word, which goes to ``unit``. ``value`` is in base units (``"2193万"`` -> 21930000,
-``"40.8%"`` -> 40.8). Simplified and traditional script are handled alike.
+approximation marker printed after it (``50余``, ``100多``) -- but never the measure word, which
+goes to ``unit``, nor a qualifier printed before it (``约600``, ``近100``, ``逾``, ``超过500``,
+``不少于``: raw ``600``, ``approx`` true), as the gold labelling conventions have it.
+``value`` is in base units (``"2193万"`` -> 21930000, ``"40.8%"`` -> 40.8).
+Simplified and traditional script are handled alike.
 
 Rules chosen where the text is ambiguous:
 
@@ -25,9 +27,9 @@ Rules chosen where the text is ambiguous:
   ``进一步``, ``十九大``, ``十四五`` are not numbers.
 * ``多`` after a number is a marker only when a measure word, 万/亿 or % follows (``100多次``)
   or the text ends there.
-* 以上/左右 after the measure word (``50人以上``) and 超过/不少于/不低于/多于 before the number
-  (``超过150件``) set ``approx`` without being part of ``raw``; these are the cases where
-  ``parse_raw(n.raw).approx`` differs from ``n.approx``.
+* 以上/左右 after the measure word (``50人以上``) and 约/近/逾/超过/不少于/不低于/多于 before
+  the number (``约600件``, ``超过150件``) set ``approx`` without being part of ``raw``; these
+  are the cases where ``parse_raw(n.raw).approx`` differs from ``n.approx``.
 * 约 and 近 are markers only where they stand alone (not 签约, 节约, 附近, 就近, 最近), and 近
   before a span of time is "the last" (``近3年``: raw ``3``, not approximate).
 * Not read: Chinese decimals (``一点五``), fractions (``三分之一``), 成 (tenths), ``近百``,
@@ -165,7 +167,10 @@ def find_numbers(text: str) -> list[Number]:
 
 
 def parse_raw(raw: str) -> Number | None:
-    """``raw`` read as exactly one number (start 0, end ``len(raw)``), else ``None``.
+    """``raw`` read as exactly one number (it ends at ``len(raw)``), else ``None``.
+
+    A qualifier in front (``约600``) is read -- ``approx`` true -- but left out of the result's
+    ``raw`` (``600``, start 1), as ``find_numbers`` leaves it out.
 
     Unlike ``find_numbers`` a Chinese numeral needs no measure word here: ``"三十三"`` is 33.
     """
@@ -247,8 +252,10 @@ def _build(match: re.Match[str], text: str, amount: Decimal) -> Number:
     start, end = match.start(), match.end()
     unit = _unit_at(text, end)
     pre = match["pre"]
+    if pre:  # the gold conventions: a qualifier before the number stays out of raw
+        start = match.end("pre")
     if pre == "近" and unit in _PERIOD_UNITS:
-        start, pre = match.end("pre"), None
+        pre = None  # 近3年: "the last three years", not "nearly"
     approx = bool(pre or match["mark"] or match["post"])
     if unit is not None and text.startswith(("以上", "左右"), end + len(unit)):
         approx = True

@@ -212,11 +212,13 @@ def check_figure(
     first = next(spans, None)
     if first is None:
         return reject("quote_not_in_source", f"quote {_short(figure.quote)} is not in the source")
-    if parse_raw(figure.raw) is None:
+    parsed = parse_raw(figure.raw)
+    if parsed is None:
         return reject("unparseable_raw", f"raw {figure.raw!r} is not one number")
     # A short quote may also occur cut out of a longer number ("69件" inside "169件"): the
-    # first occurrence that holds raw as a whole number is the one meant.
-    span, number, cut = _find_in_occurrences(itertools.chain([first], spans), figure.raw, text)
+    # first occurrence that holds raw as a whole number is the one meant. A qualifier before
+    # raw ("约600") is not part of the printed number (parsed.raw is "600").
+    span, number, cut = _find_in_occurrences(itertools.chain([first], spans), parsed.raw, text)
     if cut is not None:
         reason = f"quote {_short(text[cut[0] : cut[1]])} starts or ends inside a number"
         return reject("quote_cuts_number", reason)

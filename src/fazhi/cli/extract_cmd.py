@@ -15,7 +15,6 @@ import typer
 from fazhi.batch import (
     BatchSummary,
     calls_model,
-    estimate_batch,
     plan_batch,
     run_batch,
     run_one,
@@ -23,7 +22,7 @@ from fazhi.batch import (
 from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
 from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
-from fazhi.cli.extract_progress import print_estimate, progress_bar
+from fazhi.cli.extract_progress import Prices, estimate_reports, print_estimate, progress_bar
 from fazhi.cli.output_paths import check_output, describe
 from fazhi.discover import discover, skipped_summary
 from fazhi.errors import FazhiError
@@ -130,6 +129,11 @@ def extract_command(
         "--price-in", "Price per million prompt tokens (for --dry-run and the progress bar)."
     ),
     price_out: float | None = _option("--price-out", "Price per million completion tokens."),
+    batch_discount: float | None = _option(
+        "--batch-discount",
+        "--dry-run: the share a Batch API takes off these prices (default 0.5, half price; "
+        "`fazhi batch`).",
+    ),
     resume: bool = _option(
         "--resume/--no-resume",
         "Skip reports already done in the JSONL journal (default) or start it afresh.",
@@ -197,6 +201,7 @@ def extract_command(
         "cache_dir": cache_dir,
         "price_in": price_in,
         "price_out": price_out,
+        "batch_discount": batch_discount,
         "timeout": timeout,
         "max_reasks": max_reasks,
         "llm_style": llm_style,
@@ -225,8 +230,9 @@ def extract_command(
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
         plan = plan_batch(inputs, engine, out if batch and resume else None, resume=resume)
-        estimate = estimate_batch(plan, engine, **options)
-        print_estimate(estimate, engine, prices)
+        estimate, per_report = estimate_reports(plan, engine, **options)
+        priced = Prices(*prices, batch_discount=float(settings["batch_discount"]))  # type: ignore[arg-type]
+        print_estimate(estimate, engine, priced, per_report)
         raise typer.Exit(1 if estimate.unreadable else 0)
     options["deadline"] = deadline
     try:

@@ -333,14 +333,27 @@ def main(argv: list[str] | None = None) -> None:
         "--chunk-pattern", default=None, help="regex whose last group is the chunk text"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--batch-seconds", type=float, default=0.0, help="Batch API: seconds a batch runs"
+    )
+    parser.add_argument(
+        "--batch-fail-every", type=int, default=0, help="Batch API: every k-th line fails once"
+    )
+    parser.add_argument(
+        "--batch-expire", type=int, default=0, help="Batch API: the first N batches expire"
+    )
     args = parser.parse_args(argv)
+    batch = BatchBehaviour(
+        running=args.batch_seconds, fail_every=args.batch_fail_every,
+        expire_batches=args.batch_expire,
+    )  # fmt: skip
     mode = args.mode or ("replay" if args.cassettes else "echo")
     try:
         server = ReplayServer(
             mode=mode, cassettes=args.cassettes, latency=args.latency, jitter=args.jitter,
             faults=parse_schedule(args.faults), retry_after=args.retry_after,
             hang_seconds=args.hang_seconds, seed=args.seed, port=args.port,
-            chunk_pattern=args.chunk_pattern,
+            chunk_pattern=args.chunk_pattern, batch=batch,
         )  # fmt: skip
     except (ValueError, OSError) as exc:
         parser.exit(2, f"replay_server: {exc}\n")

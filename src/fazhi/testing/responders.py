@@ -138,6 +138,8 @@ class SchemaFiller:
         if "const" in schema:
             return schema["const"]
         kind = schema.get("type")
+        if isinstance(kind, list) and "null" in kind and name != "figures":
+            return None  # "type": [X, "null"] is nullable like anyOf [X, null] (see _choose)
         kind = next((t for t in kind if t != "null"), "null") if isinstance(kind, list) else kind
         if kind == "object" or "properties" in schema:
             return self._object(schema)
