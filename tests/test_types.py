@@ -136,3 +136,40 @@ def test_a_journal_written_by_the_previous_version_still_reads(tmp_path):
     assert read.figures == result.figures and read.shortcomings == result.shortcomings
     rows, _ = build_tables(report_entries([read]))["panel_long"]
     assert len(rows) == len(result.figures) > 0
+
+
+def test_eval_reads_our_own_results_as_results_and_other_files_as_drafts(tmp_path):
+    from fazhi.backends.rules import RulesBackend
+    from fazhi.cli.eval_cmd import _read_prediction
+    from fazhi.ingest import read_source
+
+    ours = tmp_path / "ours.json"
+    result = extract(read_source(CORPUS / "kunshan-2021.txt"), RulesBackend())
+    ours.write_text(result.model_dump_json(), encoding="utf-8")
+    read = _read_prediction(ours)
+    assert isinstance(read, Result) and read.figures == result.figures  # confidence kept
+    elsewhere = _read_prediction(GOLD / "kunshan-2021.json")  # no spans: proposals
+    assert isinstance(elsewhere, Draft) and elsewhere.figures
+
+
+def test_fazhi_verify_reads_an_output_as_proposals_and_verifies_it_again(tmp_path):
+    from typer.testing import CliRunner
+
+    from fazhi.backends.rules import RulesBackend
+    from fazhi.cli import app
+    from fazhi.ingest import read_source
+
+    report = CORPUS / "kunshan-2021.txt"
+    result = extract(read_source(report), RulesBackend())
+    data = json.loads(result.model_dump_json())
+    for figure in data["figures"]:
+        figure["optional"] = False  # an output of the previous version
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    run = CliRunner().invoke(app, ["verify", str(old), "-s", str(report), "--json"])
+    assert run.exit_code == 0, run.output
+    checked = Result.model_validate_json(run.stdout)
+    assert [(f.span, f.raw_span, f.sources) for f in checked.figures] == [
+        (f.span, f.raw_span, f.sources) for f in result.figures
+    ]
+    assert "optional" not in json.loads(run.stdout)["figures"][0]
