@@ -83,8 +83,13 @@ def test_a_verified_figure_always_carries_its_spans_and_no_optional():
 
 
 def test_backends_propose_and_merge_makes_a_draft_not_a_result():
-    with pytest.raises(ValidationError):  # a verified figure is no proposal
-        ChunkAnswer(chunk=0, figures=[{"indicator": "x", "value": 1, "raw": "1"}])
+    fields = {"indicator": "litigation.cases", "value": 1, "raw": "1", "quote": "1件"}
+    verified = Figure(**fields, span=(0, 2), raw_span=(0, 1))
+    with pytest.raises(ValidationError):  # an answer holds proposals, not verified figures
+        ChunkAnswer(chunk=0, figures=[verified])
+    with pytest.raises(ValidationError):  # nor does a result hold proposals
+        Result(figures=[FigureProposal(**fields)])
+    assert ChunkAnswer(chunk=0, figures=[verified.as_proposal()]).figures[0].quote == "1件"
     assert {"status", "verified"} == set(Result.model_fields) - set(Draft.model_fields)
 
 
