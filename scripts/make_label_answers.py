@@ -23,7 +23,7 @@ The answers are served by a loopback stub (``tests/llm_stub.py``) and recorded t
 real client stack with the same backend options ``fazhi eval`` uses, so the request bodies are
 exactly what ``fazhi eval --replay`` sends:
 
-    .venv/bin/python scripts/make_label_answers.py                 # seeds and dev, seed 14
+    .venv/bin/python scripts/make_label_answers.py       # every labelled set, seed 14
     fazhi eval --backend rules,llm,hybrid --model synthetic-capable \\
         --base-url http://127.0.0.1:18797/v1 --replay cassettes/synthetic/capable
 
@@ -61,9 +61,9 @@ PORT = 18797  # fixed: the recorded URL must be the one eval replays against
 BASE_URL = f"http://127.0.0.1:{PORT}/v1"
 OUT = ROOT / "cassettes" / "synthetic"
 PREFIX = "capable"
-SETS = {
-    "seeds": (ROOT / "evals" / "gold", ROOT / "evals" / "corpus"),
-    "dev": (ROOT / "evals" / "dev" / "gold", ROOT / "evals" / "dev" / "corpus"),
+SETS = {"seeds": (ROOT / "evals" / "gold", ROOT / "evals" / "corpus")} | {
+    name: (ROOT / "evals" / name / "gold", ROOT / "evals" / name / "corpus")
+    for name in ("dev", "heldout", "heldout-after", "heldout-final")
 }
 _IDS = re.compile(r"\[([ns]\d+)\]")
 
@@ -257,7 +257,7 @@ def record(sets: list[str], how: Perturbation) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="seeds,dev")
+    parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--miss", type=float, default=Perturbation.miss)
     parser.add_argument("--confuse", type=float, default=Perturbation.confuse)
     parser.add_argument("--plant", type=int, default=Perturbation.plant)

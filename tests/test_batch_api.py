@@ -83,7 +83,10 @@ def test_a_process_killed_after_submit_is_picked_up_by_the_batch_id(tmp_path, re
         assert state.rounds[0].batch_id == first.round.batch_id  # written before returning
         # a new process: nothing in memory but the folder beside the journal
         done = job(tmp_path, server, reports).run(poll=0.02)
-        assert len(server.batches.batches) == 1  # the submitted batch was collected, not redone
+        batches = len(server.batches.batches)
+    state = JobFolder(tmp_path / "out.jsonl").load_state()
+    assert state.rounds[0].batch_id == first.round.batch_id and state.rounds[0].collected
+    assert batches == len(state.rounds)  # the submitted batch was collected, not sent again
     assert done.outcome == "done"
     assert set(statuses(tmp_path / "out.jsonl").values()) == {"complete"}
 
@@ -104,8 +107,9 @@ def test_an_exception_between_upload_and_create_resumes_with_the_uploaded_file(
         assert state.rounds[0].input_file_id and state.rounds[0].batch_id is None
         done = job(tmp_path, server, reports).run(poll=0.01)
         uploads = [i for i, _ in server.batches.files.values() if i["purpose"] == "batch"]
+    rounds = JobFolder(tmp_path / "out.jsonl").load_state().rounds
     assert done.outcome == "done"
-    assert len(uploads) == 1  # the file uploaded before the crash was used, not a second one
+    assert len(uploads) == len(rounds)  # the file uploaded before the crash was used, once
     assert set(statuses(tmp_path / "out.jsonl").values()) == {"complete"}
 
 
@@ -153,7 +157,8 @@ def test_a_cancelled_batch_is_asked_again_in_a_new_round(tmp_path, reports):
         done = job(tmp_path, server, reports).run(poll=0.01)
     state = JobFolder(tmp_path / "out.jsonl").load_state()
     assert done.outcome == "done"
-    assert state.rounds[0].status == "cancelled" and len(state.rounds) == 2
+    assert state.rounds[0].status == "cancelled"
+    assert set(state.rounds[1].requests) == set(state.rounds[0].requests)  # all asked again
     assert set(statuses(tmp_path / "out.jsonl").values()) == {"complete"}
 
 
@@ -182,6 +187,41 @@ def test_batch_answers_fill_the_synchronous_cache(tmp_path, reports):
 def test_a_second_submit_of_a_done_job_sends_nothing(tmp_path, reports):
     with ReplayServer(mode="echo") as server:
         job(tmp_path, server, reports).run(poll=0.01)
+        before = len(server.batches.batches)
         again = job(tmp_path, server, reports).advance(fresh=True)
-        batches = len(server.batches.batches)
-    assert again.outcome == "done" and batches == 1
+        after = len(server.batches.batches)
+    assert again.outcome == "done" and after == before
+
+
+def test_more_requests_than_one_batch_takes_go_in_the_next_batch(tmp_path, reports):
+    with ReplayServer(mode="echo") as server:
+        done = job(tmp_path, server, reports, style="quote", max_batch_requests=3).run(poll=0.01)
+    rounds = JobFolder(tmp_path / "out.jsonl").load_state().rounds
+    assert done.outcome == "done"
+    assert all(len(r.requests) <= 3 for r in rounds) and rounds[0].overflow
+    assert sum(not r.overflow for r in rounds) <= JobOptions().max_rounds
+    assert set(statuses(tmp_path / "out.jsonl").values()) == {"complete"}
+
+
+def test_a_batch_that_failed_as_a_whole_is_submitted_again(tmp_path, reports):
+    with ReplayServer(mode="echo", batch=BatchBehaviour(fail_batches=1)) as server:
+        done = job(tmp_path, server, reports).run(poll=0.01)
+    state = JobFolder(tmp_path / "out.jsonl").load_state()
+    assert done.outcome == "done"
+    assert state.rounds[0].status == "failed"
+    assert set(state.rounds[1].requests) == set(state.rounds[0].requests)
+    assert set(statuses(tmp_path / "out.jsonl").values()) == {"complete"}
+
+
+def test_hybrid_through_the_batch_gives_the_synchronous_hybrid_results(tmp_path, reports):
+    from fazhi.backends.hybrid import HybridBackend
+    from fazhi.backends.rules import RulesBackend
+
+    with ReplayServer(mode="echo") as server:
+        sync = HybridBackend(RulesBackend(), backend(server, tmp_path / "sync-cache"))
+        run_batch(reports, sync, tmp_path / "sync.jsonl")
+        hybrid = HybridBackend(RulesBackend(), backend(server, tmp_path / "cache"))
+        provider = ProviderBatches(hybrid.llm.endpoint)
+        done = BatchJob(reports, hybrid, tmp_path / "out.jsonl", provider).run(poll=0.01)
+    assert done.outcome == "done"
+    assert results(tmp_path / "out.jsonl") == results(tmp_path / "sync.jsonl")

@@ -39,7 +39,7 @@ def folder(tmp_path):
 
 def test_collect_killed_while_waiting_then_collect_again_finishes(tmp_path, folder):
     out = tmp_path / "out.jsonl"
-    state = JobFolder(out).state_path
+    state_file = JobFolder(out).state_path
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "FAZHI_"))}
     with ReplayServer(mode="echo", batch=BatchBehaviour(running=60)) as server:
         command = [sys.executable, "-c", "from fazhi.cli import main; main()", "batch", "collect",
@@ -47,7 +47,7 @@ def test_collect_killed_while_waiting_then_collect_again_finishes(tmp_path, fold
         waiting = subprocess.Popen(command, env=environment, stderr=subprocess.PIPE)
         try:
             for _ in range(600):  # the batch is submitted and its id written down
-                if state.exists() and '"batch_id": "batch_1"' in state.read_text():
+                if state_file.exists() and '"batch_id": "batch_1"' in state_file.read_text():
                     break
                 time.sleep(0.05)
             else:
@@ -60,8 +60,10 @@ def test_collect_killed_while_waiting_then_collect_again_finishes(tmp_path, fold
             "batch", "collect", *args(folder, out, server, "--wait", "--poll", "0.01")
         )
         batches = len(server.batches.batches)
+    rounds = JobFolder(out).load_state().rounds
     assert done.exit_code == 0, done.output
-    assert batches == 1  # the killed process's batch was collected, not submitted again
+    assert rounds[0].batch_id == "batch_1" and rounds[0].collected
+    assert batches == len(rounds)  # the killed process's batch was collected, not sent again
     assert statuses(out) == {"complete"}
 
 
@@ -154,3 +156,51 @@ def test_the_batch_file_is_what_vllm_run_batch_reads(tmp_path, folder, style):
     parsed = [BatchRequestInput.model_validate(json.loads(line)) for line in lines]
     assert parsed and len({p.custom_id for p in parsed}) == len(parsed)  # unique ids
     assert all(p.body.model == "replay" and p.body.messages[-1].role == "user" for p in parsed)
+
+
+def _run_like_vllm(input_file: Path, output_file: Path, server: ReplayServer) -> None:
+    """What `run_batch -i IN -o OUT` does, with the replay server as the model: one output line
+    per input line, {"id", "custom_id", "response": {"status_code", "request_id", "body"},
+    "error"} (vLLM's BatchRequestOutput)."""
+    import httpx2
+
+    lines = []
+    for raw in input_file.read_text(encoding="utf-8").splitlines():
+        request = BatchRequestInput.model_validate(json.loads(raw))
+        body = httpx2.post(server.url + "/chat/completions", json=json.loads(raw)["body"]).json()
+        response = {"status_code": 200, "request_id": f"r-{request.custom_id}", "body": body}
+        line = {"id": "vllm-" + request.custom_id, "custom_id": request.custom_id,
+                "response": response, "error": None}  # fmt: skip
+        lines.append(json.dumps(line, ensure_ascii=False))
+    output_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_offline_rounds_are_files_for_vllms_runner(tmp_path, folder):
+    out = tmp_path / "out.jsonl"
+    job = JobFolder(out)
+    with ReplayServer(mode="echo") as server:
+        argv = args(folder, out, server, "--offline")
+        step = in_process("batch", "submit", *argv)
+        for number in range(1, 8):
+            assert step.exit_code == 75, step.output
+            assert "vllm.entrypoints.openai.run_batch -i" in step.output
+            waiting = in_process("batch", "collect", *argv)  # no output file yet: still waiting
+            assert waiting.exit_code == 75 and f"round {number}:" in waiting.output
+            _run_like_vllm(
+                job.round_file(number, "input"), job.round_file(number, "output"), server
+            )
+            step = in_process("batch", "collect", *argv)
+            if step.exit_code != 75:
+                break
+    assert step.exit_code == 0, step.output
+    assert statuses(out) == {"complete"}
+
+
+def test_a_provider_without_a_batch_api_is_one_line_and_exit_2(tmp_path, folder):
+    with ReplayServer(mode="echo") as server:
+        argv = args(folder, tmp_path / "out.jsonl", server)
+        argv[argv.index(server.url)] = server.url.replace("/v1", "/v2")  # nothing served there
+        result = in_process("batch", "submit", *argv)
+    assert result.exit_code == 2, result.output
+    assert "cannot upload the batch file at http://127.0.0.1:" in result.output
+    assert "HTTP 404" in result.output and "Traceback" not in result.output

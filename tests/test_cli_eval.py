@@ -219,3 +219,53 @@ def test_replay_with_no_recording_for_any_gold_report_exits_2(tmp_path):
     result = run_eval("--backend", "llm", "--model", "m", "--replay", tmp_path / "nothing")
     assert result.exit_code == 2
     assert "no recordings" in result.stderr
+
+
+# --- several runs side by side ----------------------------------------------------------------
+
+
+def test_several_backends_print_side_by_side_and_write_one_result_each(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_extract_all(backend_name, model, corpus, stems, replay=None):
+        calls.append((backend_name, model, replay.llm_style if replay else None))
+        out = {}
+        for s in stems:
+            gold = Result.model_validate_json((GOLD / f"{s}.json").read_bytes())
+            figures = [f.model_copy(update={"confidence": 1.0}) for f in gold.figures]
+            if backend_name == "hybrid":  # one wrong figure, the least confident of the report
+                wrong = figures[0].model_copy(update={"value": 123456789, "confidence": 0.1})
+                figures.append(wrong)
+            out[s] = gold.model_copy(update={"backend": backend_name, "figures": figures})
+        return out
+
+    monkeypatch.setattr(eval_cmd, "_extract_all", fake_extract_all)
+    res = run_eval("--backend", "rules,hybrid", "--model", "m", "--out", tmp_path)
+    assert res.exit_code == 0, res.output
+    assert calls == [("rules", None, "label"), ("hybrid", "m", "label")]
+    table = res.stdout.split("Side by side")[1]
+    assert "rules" in table and "hybrid (label)" in table
+    assert f"100% of {len(REPORTS)}" in table  # every wrong figure is in the lowest fifth
+    written = {EvalResult.from_json(p.read_bytes()).backend for p in tmp_path.glob("*.json")}
+    assert written == {"rules", "hybrid"}
+
+
+def test_runs_are_planned_per_backend_and_style():
+    from fazhi.cli.eval_side import EvalRunsError, Run, plan_runs
+
+    runs = plan_runs(["rules", "llm"], ["quote", "label"], ["cassettes/qwen", "cassettes/l"])
+    assert runs == [
+        Run("rules"),
+        Run("llm", "quote", "cassettes/qwen"),
+        Run("llm", "label", "cassettes/l"),
+    ]
+    assert [r.label for r in runs] == ["rules", "llm (quote)", "llm (label)"]
+    with pytest.raises(EvalRunsError, match="one per style"):
+        plan_runs(["llm"], ["quote", "label"], ["a", "b", "c"])
+    with pytest.raises(EvalRunsError, match="twice"):
+        plan_runs(["rules", "rules"], [], [])
+
+
+def test_several_runs_with_predictions_exit_2(perfect, tmp_path):
+    res = run_eval("--backend", "rules,llm", "--predictions", perfect, "--out", tmp_path)
+    assert res.exit_code == 2 and "--predictions scores one run" in res.stderr

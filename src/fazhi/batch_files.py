@@ -39,6 +39,7 @@ class Round:
     error_file_id: str | None = None
     counts: dict[str, int] = field(default_factory=dict)  # the provider's request_counts
     collected: bool = False
+    overflow: bool = False  # more requests were needed than one batch takes: not a real round
 
 
 @dataclass
@@ -143,3 +144,37 @@ def _failure_line(error: Any, response: dict) -> str:
     body = response.get("body")
     message = body.get("error", {}).get("message") if isinstance(body, dict) else None
     return f"HTTP {status}: {message or 'no answer'}"[:200]
+
+
+class OfflineRunner:
+    """A Batch API that is a file exchange with an offline runner, e.g. vLLM's
+    ``python -m vllm.entrypoints.openai.run_batch -i round-N.input.jsonl -o
+    round-N.output.jsonl --model M``: a round is "submitted" once its input file is written and
+    "completed" once the runner's output file lies beside it (the same line format as a
+    provider's output file). Nothing is uploaded; no network."""
+
+    def __init__(self, folder: JobFolder) -> None:
+        self.folder = folder
+
+    def upload(self, name: str, data: bytes) -> str:
+        return name  # the round's input file is already in the job folder
+
+    def create(self, input_file_id: str, url: str, metadata: dict[str, str]) -> dict[str, Any]:
+        return {"id": f"offline:{input_file_id}", "status": "in_progress"}
+
+    def retrieve(self, batch_id: str) -> dict[str, Any]:
+        output = self.output_name(batch_id)
+        if (self.folder.path / output).exists():
+            return {"id": batch_id, "status": "completed", "output_file_id": output}
+        return {"id": batch_id, "status": "in_progress"}
+
+    def cancel(self, batch_id: str) -> dict[str, Any]:
+        return {"id": batch_id, "status": "cancelled"}
+
+    def content(self, file_id: str) -> bytes:
+        return (self.folder.path / file_id).read_bytes()
+
+    @staticmethod
+    def output_name(batch_id: str) -> str:
+        """The output file the runner is to write for ``batch_id`` (``offline:round-N...``)."""
+        return batch_id.removeprefix("offline:").replace(".input.", ".output.")

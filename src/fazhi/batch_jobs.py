@@ -45,8 +45,10 @@ from fazhi.ingest import IngestError, read_source
 from fazhi.model import Chunk, ChunkAnswer, Source
 from fazhi.pipeline import BatchBackend, chunk_size_for
 
-DEFAULT_MAX_ROUNDS = 4  # first requests, two re-ask rounds (max_reasks 2), one for failures
+# first requests, 2 re-asks (max_reasks 2), 2 retries of failed lines, one split of a cut answer
+DEFAULT_MAX_ROUNDS = 6
 DEFAULT_MAX_ATTEMPTS = 3  # failed lines of one request before it becomes a chunk error
+MAX_BATCH_REQUESTS = 50_000  # OpenAI's limit per batch file (200 MB); the rest goes next
 
 
 class Provider(Protocol):
@@ -67,6 +69,7 @@ class BatchJobError(FazhiError):
 class JobOptions:
     max_rounds: int = DEFAULT_MAX_ROUNDS
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_batch_requests: int = MAX_BATCH_REQUESTS
     chunk_size: int | None = None
     overlap: bool = False
     catalog: Catalog | None = None
@@ -140,7 +143,8 @@ class BatchJob:
             self._collect(current, state)
         answers = self.folder.load_answers()
         needed = self.needed(answers, state)
-        if needed and len(state.rounds) < self.options.max_rounds:
+        rounds = sum(not r.overflow for r in state.rounds)  # a batch cut at the size limit
+        if needed and rounds < self.options.max_rounds:  # is one round with the next
             return Step("submitted", self._submit(needed, state))
         for custom_id in needed:
             state.failures.setdefault(
@@ -158,11 +162,12 @@ class BatchJob:
         timeout: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_step: Callable[[Step], None] | None = None,
+        fresh: bool = False,
     ) -> Step:
         """``advance`` until done, ``poll`` seconds between looks at a running batch; after
-        ``timeout`` seconds the last step is returned (the job stays resumable)."""
+        ``timeout`` seconds the last step is returned (the job stays resumable). ``fresh`` as
+        for ``advance``."""
         started = time.monotonic()
-        fresh = True
         while True:
             step = self.advance(fresh=fresh)
             fresh = False
@@ -212,9 +217,11 @@ class BatchJob:
         return {cid: body for cid, body in needed.items() if state.attempts.get(cid, 0) < limit}
 
     def _submit(self, needed: dict[str, dict[str, Any]], state: JobState) -> Round:
-        current = Round(number=len(state.rounds) + 1, requests=list(needed))
+        limit = self.options.max_batch_requests
+        requests = dict(list(needed.items())[:limit])
+        current = Round(len(state.rounds) + 1, list(requests), overflow=len(needed) > limit)
         self.folder.path.mkdir(parents=True, exist_ok=True)
-        self.folder.round_file(current.number, "input").write_bytes(batch_lines(needed))
+        self.folder.round_file(current.number, "input").write_bytes(batch_lines(requests))
         state.rounds.append(current)
         self.folder.save_state(state)
         self._send(current, state)

@@ -5,9 +5,9 @@ that every figure names the number of the source it labels (``raw_span``, the so
 candidate); then, per candidate:
 
 - both give it the same indicator -> one figure, ``sources = ["rules", "llm"]``;
-- they give it different indicators -> the preferred labeller's figure (``prefer``, default the
-  model), with a ``labellers_disagree`` review reason; the other label is kept in ``rejected``
-  with the code ``outvoted``;
+- they give it different indicators -> the preferred labeller's figure (``prefer``; ``auto``,
+  the default, prefers the rules: see ``AUTO_PREFERS``), with a ``labellers_disagree`` review
+  reason; the other label is kept in ``rejected`` with the code ``outvoted``;
 - only one labels it -> that figure with its one source, unless the preferred labeller gave
   the same indicator (in an agreeing scope) to another number: then the preferred reading wins
   and the other is ``outvoted`` (a 不予受理 count read as the accepted count, a multi-year total
@@ -15,7 +15,9 @@ candidate); then, per candidate:
   fills it (single source: a lower confidence, docs/confidence.md).
 
 Meta per field and text items per chunk follow the same policy; every label not used leaves a
-rejection. The pipeline's one merge and one verifier still run on the combined answers.
+rejection. A chunk one labeller failed and the other answered is not failed: the answer stands
+and the failure is a cap hit (the report is partial). The pipeline's one merge and one verifier
+still run on the combined answers.
 """
 
 from __future__ import annotations

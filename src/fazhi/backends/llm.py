@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from fazhi.backends.llm_batch import BatchSeam
 from fazhi.catalog import Catalog, default_catalog
+from fazhi.llm import loop
 from fazhi.llm.batch_transport import BatchTransport, batch_client
 from fazhi.llm.cache import AnswerCache, cache_key
 from fazhi.llm.client import (
@@ -223,13 +224,9 @@ class ChunkStats:
 
 
 def _run(coro):
-    # answer() is synchronous for the pipeline; inside a running loop (a notebook) use a thread.
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    # answer() is synchronous for the pipeline: the calls run on the process's one LLM loop,
+    # the caller's thread (a batch worker, or a notebook's) waits for them.
+    return loop.run(coro)
 
 
 class LLMBackend(BatchSeam):
@@ -278,6 +275,9 @@ class LLMBackend(BatchSeam):
         # One backend serves several reports at once in a batch, a thread each: "the last call"
         # is the calling thread's own, never another report's.
         self._this_thread = threading.local()
+        # the client on the shared loop (fazhi.llm.loop), kept for every report: one connection
+        # pool, no new client per report. (A fork makes a new loop, hence the loop it was made on.)
+        self._loop_client: tuple[asyncio.AbstractEventLoop, Any] | None = None
 
     @property
     def model(self) -> str:
@@ -313,6 +313,27 @@ class LLMBackend(BatchSeam):
         them by value; concurrent ``answer_async`` calls in one event loop share a thread)."""
         return getattr(self._this_thread, "stats", [])
 
+    @asynccontextmanager
+    async def _client(self, transport: BatchTransport | None = None) -> AsyncIterator[Any]:
+        """The backend's one client on the shared loop; a client of its own on any other loop
+        (``answer_async`` in the caller's loop) or for a Batch API transport, closed after."""
+        if transport is None and loop.on_shared_loop():
+            running = asyncio.get_running_loop()
+            if self._loop_client is None or self._loop_client[0] is not running:
+                self._loop_client = (running, make_client(self.endpoint, self.retry, self.breaker))
+            yield self._loop_client[1]
+            return
+        client = (
+            batch_client(self.endpoint, transport)  # Batch API mode: answers from the batch
+            if transport is not None
+            else make_client(self.endpoint, self.retry, self.breaker)
+        )
+        try:
+            yield client
+        finally:
+            if client.client is not None:  # the openai client instructor wraps
+                await client.client.close()
+
     async def _answers(
         self, chunks: Sequence[Chunk], source: Source, transport: BatchTransport | None = None
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
@@ -321,17 +342,9 @@ class LLMBackend(BatchSeam):
     async def _answer_all(
         self, chunks: Sequence[Chunk], transport: BatchTransport | None = None
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
-        client = (
-            batch_client(self.endpoint, transport)  # Batch API mode: answers from the batch
-            if transport is not None
-            else make_client(self.endpoint, self.retry, self.breaker)
-        )
         gate = asyncio.Semaphore(self.concurrency)
-        try:
+        async with self._client(transport) as client:
             results = await asyncio.gather(*(self._answer_one(client, gate, c) for c in chunks))
-        finally:
-            if client.client is not None:  # the openai client instructor wraps
-                await client.client.close()
         return [answer for answer, _ in results], [stats for _, stats in results]
 
     def _key(self, messages: list[dict[str, str]]) -> str:

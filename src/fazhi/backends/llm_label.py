@@ -38,9 +38,9 @@ from fazhi.backends.label_answers import problems, proposals
 from fazhi.backends.label_view import DEFAULT_VIEW, VIEWS, Layout, Part, View, render, split
 from fazhi.backends.llm import ChunkStats, LLMBackend
 from fazhi.index import SourceIndex, index_of, index_text
-from fazhi.llm.batch_transport import BatchTransport, batch_client
+from fazhi.llm.batch_transport import BatchTransport
 from fazhi.llm.cache import cache_key
-from fazhi.llm.client import CallLog, ask, make_client, parse_reply_json
+from fazhi.llm.client import CallLog, ask, parse_reply_json
 from fazhi.llm.label_prompts import LabelPrompts, load_label_prompts
 from fazhi.llm.label_schema import LabelReply
 from fazhi.model import Chunk, ChunkAnswer, Rejection, Source, Usage
@@ -150,21 +150,13 @@ class LabelBackend(LLMBackend):
     ) -> tuple[list[ChunkAnswer], list[ChunkStats]]:
         index = index_of(source)
         layout = Layout.of(index)
-        # the quote style's circuit breaker: a batch stops asking a dead endpoint; in Batch API
-        # mode the answers come from the batch (fazhi.backends.llm_batch)
-        client = (
-            batch_client(self.endpoint, transport)
-            if transport is not None
-            else make_client(self.endpoint, self.retry, self.breaker)
-        )
+        # the quote style's client and circuit breaker: a batch stops asking a dead endpoint; in
+        # Batch API mode the answers come from the batch (fazhi.backends.llm_batch)
         gate = asyncio.Semaphore(self.concurrency)
-        try:
+        async with self._client(transport) as client:
             results = await asyncio.gather(
                 *(self._label_chunk(client, gate, c, index, layout) for c in chunks)
             )
-        finally:
-            if client.client is not None:  # the openai client instructor wraps
-                await client.client.close()
         return [a for a, _ in results], [s for _, s in results]
 
     async def _label_chunk(

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from fazhi.batch_files import JobState, Round
+from fazhi.batch_files import JobFolder, JobState, OfflineRunner, Round
 from fazhi.batch_jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_ROUNDS, BatchJob, JobOptions, Step
 from fazhi.cli import app
 from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
@@ -47,7 +47,18 @@ REASKS = typer.Option(None, "--max-reasks", help="Re-asks per request: each one 
 CHUNK = typer.Option(None, "--chunk-size", help="Characters per chunk (default: the backend's).")
 CACHE = typer.Option(None, "--cache-dir", help="Answer cache folder (the synchronous one).")
 NO_CACHE = typer.Option(False, "--no-cache", help="Do not read or write the answer cache.")
-ROUNDS = typer.Option(DEFAULT_MAX_ROUNDS, "--max-rounds", min=1, help="Batches at most.")
+OFFLINE = typer.Option(
+    False,
+    "--offline",
+    help="No provider: write each round's batch file for an offline runner (vLLM's run_batch) "
+    "and read its output file beside it.",
+)
+ROUNDS = typer.Option(
+    DEFAULT_MAX_ROUNDS,
+    "--max-rounds",
+    min=1,
+    help="Rounds at most: first requests, re-asks, retries.",
+)
 ATTEMPTS = typer.Option(
     DEFAULT_MAX_ATTEMPTS, "--max-attempts", min=1, help="Failed lines a request may have."
 )
@@ -61,8 +72,10 @@ def _job(paths: list[str], out: Path, flags: dict[str, Any], options: JobOptions
     for line in skipped_summary(found.skipped):
         typer.echo(line, err=True)
     check_output(out, found.inputs, "-o")
-    engine = _build_backend(settings, bool(flags.pop("no_cache", False)), len(found.inputs))
+    engine = _build_backend(settings, bool(flags["no_cache"]), len(found.inputs))
     options.chunk_size = settings["chunk_size"]  # type: ignore[assignment]
+    if flags["offline"]:
+        return BatchJob(found.inputs, engine, out, OfflineRunner(JobFolder(out)), options)
     from fazhi.llm.batch_api import ProviderBatches
 
     endpoint = engine.llm.endpoint if engine.name == "hybrid" else getattr(engine, "endpoint", None)
@@ -76,11 +89,11 @@ def _job(paths: list[str], out: Path, flags: dict[str, Any], options: JobOptions
 
 
 def _flags(backend, model, base_url, api_key_env, llm_style, mode, max_reasks, chunk_size,
-           cache_dir, no_cache) -> dict[str, Any]:  # fmt: skip
+           cache_dir, no_cache, offline) -> dict[str, Any]:  # fmt: skip
     return {
         "backend": backend, "model": model, "base_url": base_url, "api_key_env": api_key_env,
         "llm_style": llm_style, "mode": mode, "max_reasks": max_reasks, "chunk_size": chunk_size,
-        "cache_dir": cache_dir, "no_cache": no_cache,
+        "cache_dir": cache_dir, "no_cache": no_cache, "offline": offline,
     }  # fmt: skip
 
 
@@ -90,6 +103,7 @@ def submit_command(
     model: str | None = MODEL, base_url: str | None = BASE_URL, api_key_env: str | None = KEY_ENV,
     llm_style: str | None = STYLE, mode: str | None = MODE, max_reasks: int | None = REASKS,
     chunk_size: int | None = CHUNK, cache_dir: str | None = CACHE, no_cache: bool = NO_CACHE,
+    offline: bool = OFFLINE,
     max_rounds: int = ROUNDS, max_attempts: int = ATTEMPTS,
 ) -> None:  # fmt: skip
     r"""Write the reports' requests as a batch file, upload it, create the batch.
@@ -104,7 +118,7 @@ def submit_command(
         --base-url https://api.openai.com/v1
     """
     flags = _flags(backend, model, base_url, api_key_env, llm_style, mode, max_reasks,
-                   chunk_size, cache_dir, no_cache)  # fmt: skip
+                   chunk_size, cache_dir, no_cache, offline)  # fmt: skip
     job = _job(paths, out, flags, JobOptions(max_rounds=max_rounds, max_attempts=max_attempts))
     _finish(job.advance(fresh=True), out)
 
@@ -115,6 +129,7 @@ def collect_command(
     model: str | None = MODEL, base_url: str | None = BASE_URL, api_key_env: str | None = KEY_ENV,
     llm_style: str | None = STYLE, mode: str | None = MODE, max_reasks: int | None = REASKS,
     chunk_size: int | None = CHUNK, cache_dir: str | None = CACHE, no_cache: bool = NO_CACHE,
+    offline: bool = OFFLINE,
     max_rounds: int = ROUNDS, max_attempts: int = ATTEMPTS,
     wait: bool = typer.Option(False, "--wait", help="Poll until the job is done."),
     poll: float = typer.Option(30.0, "--poll", min=0.01, help="Seconds between polls (--wait)."),
@@ -135,7 +150,7 @@ def collect_command(
       fazhi batch collect reports/ -o out.jsonl --model gpt-4o-mini --wait --poll 60
     """
     flags = _flags(backend, model, base_url, api_key_env, llm_style, mode, max_reasks,
-                   chunk_size, cache_dir, no_cache)  # fmt: skip
+                   chunk_size, cache_dir, no_cache, offline)  # fmt: skip
     job = _job(paths, out, flags, JobOptions(max_rounds=max_rounds, max_attempts=max_attempts))
     try:
         step = job.run(poll=poll, timeout=timeout, on_step=_tell) if wait else job.advance()
@@ -152,10 +167,11 @@ def status_command(
     model: str | None = MODEL, base_url: str | None = BASE_URL, api_key_env: str | None = KEY_ENV,
     llm_style: str | None = STYLE, mode: str | None = MODE, max_reasks: int | None = REASKS,
     chunk_size: int | None = CHUNK, cache_dir: str | None = CACHE, no_cache: bool = NO_CACHE,
+    offline: bool = OFFLINE,
 ) -> None:  # fmt: skip
     """Print every round of the job and the open batch's status (same arguments as submit)."""
     flags = _flags(backend, model, base_url, api_key_env, llm_style, mode, max_reasks,
-                   chunk_size, cache_dir, no_cache)  # fmt: skip
+                   chunk_size, cache_dir, no_cache, offline)  # fmt: skip
     state = _job(paths, out, flags, JobOptions()).state()
     typer.echo(_describe(state, out))
 
@@ -166,10 +182,11 @@ def cancel_command(
     model: str | None = MODEL, base_url: str | None = BASE_URL, api_key_env: str | None = KEY_ENV,
     llm_style: str | None = STYLE, mode: str | None = MODE, max_reasks: int | None = REASKS,
     chunk_size: int | None = CHUNK, cache_dir: str | None = CACHE, no_cache: bool = NO_CACHE,
+    offline: bool = OFFLINE,
 ) -> None:  # fmt: skip
     """Cancel the open batch; `collect` then keeps what it answered and asks for the rest."""
     flags = _flags(backend, model, base_url, api_key_env, llm_style, mode, max_reasks,
-                   chunk_size, cache_dir, no_cache)  # fmt: skip
+                   chunk_size, cache_dir, no_cache, offline)  # fmt: skip
     cancelled = _job(paths, out, flags, JobOptions()).cancel()
     typer.echo(f"round {cancelled.number}: batch {cancelled.batch_id} {cancelled.status}"
                if cancelled else "no open batch")  # fmt: skip
@@ -190,11 +207,20 @@ def _finish(step: Step, out: Path) -> None:
     if step.outcome != "done" or step.summary is None:
         assert step.round is not None
         typer.echo(_round_line(step.round), err=True)
+        if (step.round.batch_id or "").startswith("offline:"):
+            typer.echo(_offline_command(step.round, out), err=True)
         typer.echo(f"not done yet: run `fazhi batch collect` with the same arguments -o {out}",
                    err=True)  # fmt: skip
         raise typer.Exit(NOT_DONE_EXIT)
     _print_summary(step.summary, out)
     raise typer.Exit(exit_code(step.summary.records))
+
+
+def _offline_command(r: Round, out: Path) -> str:
+    folder = JobFolder(out)
+    output = folder.path / OfflineRunner.output_name(str(r.batch_id))
+    return (f"run it, e.g.: python -m vllm.entrypoints.openai.run_batch -i "
+            f"{folder.round_file(r.number, 'input')} -o {output} --model MODEL")  # fmt: skip
 
 
 def _round_line(r: Round) -> str:

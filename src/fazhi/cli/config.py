@@ -59,6 +59,7 @@ EXTRACT_SETTINGS: dict[str, Setting] = {
     "context_tokens": Setting("FAZHI_CONTEXT_TOKENS", None, int, least=2000),
     "price_in": Setting("FAZHI_PRICE_IN", None, float, least=0),
     "price_out": Setting("FAZHI_PRICE_OUT", None, float, least=0),
+    "batch_discount": Setting("FAZHI_BATCH_DISCOUNT", 0.5, float, least=0, most=1),
 }
 
 

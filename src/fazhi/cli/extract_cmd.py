@@ -14,7 +14,7 @@ import typer
 
 from fazhi.batch import (
     BatchSummary,
-    estimate_batch,
+    calls_model,
     plan_batch,
     run_batch,
     run_one,
@@ -22,7 +22,7 @@ from fazhi.batch import (
 from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
 from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
-from fazhi.cli.extract_progress import print_estimate, progress_bar
+from fazhi.cli.extract_progress import Prices, estimate_reports, print_estimate, progress_bar
 from fazhi.cli.output_paths import check_output, describe
 from fazhi.discover import discover, skipped_summary
 from fazhi.errors import FazhiError
@@ -129,6 +129,11 @@ def extract_command(
         "--price-in", "Price per million prompt tokens (for --dry-run and the progress bar)."
     ),
     price_out: float | None = _option("--price-out", "Price per million completion tokens."),
+    batch_discount: float | None = _option(
+        "--batch-discount",
+        "--dry-run: the share a Batch API takes off these prices (default 0.5, half price; "
+        "`fazhi batch`).",
+    ),
     resume: bool = _option(
         "--resume/--no-resume",
         "Skip reports already done in the JSONL journal (default) or start it afresh.",
@@ -145,6 +150,14 @@ def extract_command(
         "--deadline",
         help="Stop after this many seconds overall: reports not finished by then are recorded "
         "as failed (reason: the deadline) and run again on resume.",
+        min=1,
+    ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        help="Batch with the rules backend: run reports in this many processes (one per core "
+        "helps; docs/scaling.md). Model backends wait on the endpoint, not the CPU: raise "
+        "--concurrency for them.",
         min=1,
     ),
 ) -> None:
@@ -188,6 +201,7 @@ def extract_command(
         "cache_dir": cache_dir,
         "price_in": price_in,
         "price_out": price_out,
+        "batch_discount": batch_discount,
         "timeout": timeout,
         "max_reasks": max_reasks,
         "llm_style": llm_style,
@@ -205,13 +219,20 @@ def extract_command(
         if path is not None and not dry_run:
             check_output(path, inputs, flag)
     engine = _build_backend(settings, no_cache, len(inputs) if batch else 1, breaker_after)
+    if workers > 1 and calls_model(engine):
+        raise ExtractInputError(
+            f"--workers is for the rules backend; the {engine.name} backend waits on its "
+            "endpoint: raise --concurrency instead"
+        )
+    settings["workers"] = workers
     options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
     settings["sources_dir"] = sources
     prices = (settings["price_in"], settings["price_out"])
     if dry_run:
         plan = plan_batch(inputs, engine, out if batch and resume else None, resume=resume)
-        estimate = estimate_batch(plan, engine, **options)
-        print_estimate(estimate, engine, prices)
+        estimate, per_report = estimate_reports(plan, engine, **options)
+        priced = Prices(*prices, batch_discount=float(settings["batch_discount"]))  # type: ignore[arg-type]
+        print_estimate(estimate, engine, priced, per_report)
         raise typer.Exit(1 if estimate.unreadable else 0)
     options["deadline"] = deadline
     try:
@@ -308,14 +329,14 @@ def _run_one(
 def _run_many(
     inputs, engine, out: Path, settings, options, resume, csv_path, prices, min_confidence=None
 ) -> list[ReportRecord]:
-    reports = len(inputs)
-    workers = min(int(settings["concurrency"]), reports)
+    at_once = min(int(settings["concurrency"]), len(inputs))
     with progress_bar(prices) as show:
         summary = run_batch(
             inputs,
             engine,
             out,
-            concurrency=workers,
+            concurrency=at_once,
+            workers=int(settings["workers"]),
             resume=resume,
             on_progress=show,
             sources_dir=settings["sources_dir"],

@@ -1,17 +1,71 @@
 """What ``fazhi extract`` shows while and before it works: the progress bar of a batch and
-the ``--dry-run`` estimate. Terminal output only; the numbers come from ``fazhi.batch``."""
+the ``--dry-run`` estimate with its prices, synchronous and through a Batch API, per report and
+in total. Terminal output only; the token counts come from ``fazhi.batch``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from fazhi.batch import BatchProgress, Estimate
+from fazhi.batch import BatchPlan, BatchProgress, Estimate, estimate_batch
+from fazhi.pipeline import Backend
+
+DEFAULT_BATCH_DISCOUNT = 0.5  # what hosted Batch APIs take off (OpenAI, Together, ...)
+PER_REPORT_ROWS = 50  # a dry run of thousands of reports lists the first ones, then the sum
 
 
-def print_estimate(estimate: Estimate, engine, prices: tuple) -> None:
-    cost = estimate.cost(*prices)
+@dataclass(frozen=True)
+class Prices:
+    """Prices per million prompt and completion tokens, and the Batch API's discount (the share
+    taken off: 0.5 is half price)."""
+
+    price_in: float | None = None
+    price_out: float | None = None
+    batch_discount: float = DEFAULT_BATCH_DISCOUNT
+
+    @property
+    def given(self) -> bool:
+        return self.price_in is not None or self.price_out is not None
+
+    def sync(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """The synchronous API's price; None without prices."""
+        estimate = Estimate(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+        return estimate.cost(self.price_in, self.price_out)
+
+    def batch(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """The same tokens through a Batch API: the synchronous price less the discount."""
+        cost = self.sync(prompt_tokens, completion_tokens)
+        return None if cost is None else cost * (1 - self.batch_discount)
+
+
+def estimate_reports(
+    plan: BatchPlan, engine: Backend, **options: Any
+) -> tuple[Estimate, list[tuple[Path, Estimate]]]:
+    """The dry run's total and each report's own estimate (the total is their sum)."""
+    total = Estimate(
+        skipped=len(plan.done), method=estimate_batch(BatchPlan([], {}), engine).method
+    )
+    each: list[tuple[Path, Estimate]] = []
+    for path, sha in plan.todo:
+        one = estimate_batch(BatchPlan([(path, sha)], {}), engine, **options)
+        total.unreadable += one.unreadable
+        if one.reports:
+            each.append((path, one))
+        for name in ("reports", "chunks", "characters", "prompt_tokens", "completion_tokens"):
+            setattr(total, name, getattr(total, name) + getattr(one, name))
+    return total, each
+
+
+def print_estimate(
+    estimate: Estimate, engine, prices: Prices, per_report: Sequence[tuple[Path, Estimate]] = ()
+) -> None:
+    tokens = (estimate.prompt_tokens, estimate.completion_tokens)
+    cost, batch_cost = prices.sync(*tokens), prices.batch(*tokens)
+    off = f"{prices.batch_discount:.0%} off"
     lines = [
         f"dry run, backend {engine.name}"
         + (f" ({engine.model})" if engine.model else "")
@@ -22,10 +76,32 @@ def print_estimate(estimate: Estimate, engine, prices: tuple) -> None:
         f"  prompt tokens       ~{estimate.prompt_tokens:,}",
         f"  completion tokens   ~{estimate.completion_tokens:,}",
         f"  estimated cost      {_money(cost) if cost is not None else NO_PRICES}",
-        f"  ({estimate.method})",
     ]
+    if batch_cost is not None:
+        lines.append(f"  Batch API cost      {_money(batch_cost)} ({off}; fazhi batch)")
+    lines.append(f"  ({estimate.method})")
+    if prices.given and per_report:
+        lines += _per_report_rows(per_report, prices)
     lines += [f"  unreadable: {error}" for error in estimate.unreadable]
     typer.echo("\n".join(lines))
+
+
+def _per_report_rows(per_report: Sequence[tuple[Path, Estimate]], prices: Prices) -> list[str]:
+    rows = [f"  {'per report':<32} {'prompt':>9} {'completion':>10} {'sync':>10} {'batch':>10}"]
+    for path, one in per_report[:PER_REPORT_ROWS]:
+        tokens = (one.prompt_tokens, one.completion_tokens)
+        sync, batch = prices.sync(*tokens) or 0.0, prices.batch(*tokens) or 0.0
+        rows.append(
+            f"  {_short(path.name, 32):<32} {tokens[0]:>9,} {tokens[1]:>10,} "
+            f"{_money(sync):>10} {_money(batch):>10}"
+        )
+    if len(per_report) > PER_REPORT_ROWS:
+        rows.append(f"  ... and {len(per_report) - PER_REPORT_ROWS} more reports (in the total)")
+    return rows
+
+
+def _short(name: str, width: int) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 NO_PRICES = "give --price-in/--price-out (per million tokens)"

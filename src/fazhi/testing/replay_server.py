@@ -118,8 +118,7 @@ class ReplayServer:
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property
@@ -187,6 +186,13 @@ class ReplayServer:
             self.stats.sources[source] += 1
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver listens with a backlog of 5: a batch opening 64 connections at once would
+    # see SYNs dropped and retried a second later. Serving stacks listen with 128 or more.
+    request_queue_size = 256
+
+
 def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
     class Handler(_ChatHandler):
         replay = server
@@ -197,6 +203,9 @@ def _handler_for(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
 class _ChatHandler(BaseHTTPRequestHandler):
     replay: ReplayServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY the body waits for the
+    # client's delayed ACK (~40 ms) on a kept-alive connection. Serving stacks set it too.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet by default
         pass
@@ -324,14 +333,27 @@ def main(argv: list[str] | None = None) -> None:
         "--chunk-pattern", default=None, help="regex whose last group is the chunk text"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--batch-seconds", type=float, default=0.0, help="Batch API: seconds a batch runs"
+    )
+    parser.add_argument(
+        "--batch-fail-every", type=int, default=0, help="Batch API: every k-th line fails once"
+    )
+    parser.add_argument(
+        "--batch-expire", type=int, default=0, help="Batch API: the first N batches expire"
+    )
     args = parser.parse_args(argv)
+    batch = BatchBehaviour(
+        running=args.batch_seconds, fail_every=args.batch_fail_every,
+        expire_batches=args.batch_expire,
+    )  # fmt: skip
     mode = args.mode or ("replay" if args.cassettes else "echo")
     try:
         server = ReplayServer(
             mode=mode, cassettes=args.cassettes, latency=args.latency, jitter=args.jitter,
             faults=parse_schedule(args.faults), retry_after=args.retry_after,
             hang_seconds=args.hang_seconds, seed=args.seed, port=args.port,
-            chunk_pattern=args.chunk_pattern,
+            chunk_pattern=args.chunk_pattern, batch=batch,
         )  # fmt: skip
     except (ValueError, OSError) as exc:
         parser.exit(2, f"replay_server: {exc}\n")
