@@ -107,6 +107,7 @@ class ConcurrencyRun:
     latency: float
     seconds: float
     failed: int
+    cpu: float = 0.0  # CPU seconds of this process during the batch
 
     @property
     def ideal(self) -> float:
@@ -124,11 +125,13 @@ def concurrency_run(
     CLI splits ``--concurrency`` for a batch), cache off, echo answers after ``latency``."""
     with tempfile.TemporaryDirectory() as tmp, ServerProcess(latency) as server:
         backend = _backend(server.url, None, 1)
-        started = time.perf_counter()
+        run_batch(paths[:2], backend, Path(tmp) / "warm.jsonl", chunk_size=chunk_size)
+        before = server.requests()
+        started, cpu = time.perf_counter(), time.process_time()
         summary = run_batch(
             paths, backend, Path(tmp) / "out.jsonl", concurrency=concurrency, chunk_size=chunk_size
         )
-        seconds = time.perf_counter() - started
-        calls = server.requests()
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        calls = server.requests() - before
     failed = sum(r.status != "complete" for r in summary.records)
-    return ConcurrencyRun(concurrency, len(paths), calls, latency, seconds, failed)
+    return ConcurrencyRun(concurrency, len(paths), calls, latency, seconds, failed, cpu)

@@ -201,3 +201,27 @@ def test_more_requests_than_one_batch_takes_go_in_the_next_batch(tmp_path, repor
     assert all(len(r.requests) <= 3 for r in rounds) and rounds[0].overflow
     assert sum(not r.overflow for r in rounds) <= JobOptions().max_rounds
     assert set(statuses(tmp_path / "out.jsonl").values()) == {"complete"}
+
+
+def test_a_batch_that_failed_as_a_whole_is_submitted_again(tmp_path, reports):
+    with ReplayServer(mode="echo", batch=BatchBehaviour(fail_batches=1)) as server:
+        done = job(tmp_path, server, reports).run(poll=0.01)
+    state = JobFolder(tmp_path / "out.jsonl").load_state()
+    assert done.outcome == "done"
+    assert state.rounds[0].status == "failed"
+    assert set(state.rounds[1].requests) == set(state.rounds[0].requests)
+    assert set(statuses(tmp_path / "out.jsonl").values()) == {"complete"}
+
+
+def test_hybrid_through_the_batch_gives_the_synchronous_hybrid_results(tmp_path, reports):
+    from fazhi.backends.hybrid import HybridBackend
+    from fazhi.backends.rules import RulesBackend
+
+    with ReplayServer(mode="echo") as server:
+        sync = HybridBackend(RulesBackend(), backend(server, tmp_path / "sync-cache"))
+        run_batch(reports, sync, tmp_path / "sync.jsonl")
+        hybrid = HybridBackend(RulesBackend(), backend(server, tmp_path / "cache"))
+        provider = ProviderBatches(hybrid.llm.endpoint)
+        done = BatchJob(reports, hybrid, tmp_path / "out.jsonl", provider).run(poll=0.01)
+    assert done.outcome == "done"
+    assert results(tmp_path / "out.jsonl") == results(tmp_path / "sync.jsonl")

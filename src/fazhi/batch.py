@@ -19,24 +19,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fazhi import __version__
+from fazhi.batch_estimate import (  # noqa: F401  (callers import the dry run from here)
+    ANSWER_CHARS_PER_SOURCE_CHAR,
+    Estimate,
+    calls_model,
+    estimate_batch,
+    estimate_tokens,
+    prompt_overhead_tokens,
+)
 from fazhi.catalog import Catalog
-from fazhi.chunking import chunk_source
 from fazhi.discover import NoInputsError, find_inputs  # noqa: F401  (callers import them here)
 from fazhi.export import jsonl
 from fazhi.export.jsonl import ErrorStage, RecordKey, ReportRecord
 from fazhi.export.tables import default_sources_dir, write_source_text
-from fazhi.ingest import IngestError, read_source
-from fazhi.model import Chunk, Result, Source, Usage
-from fazhi.pipeline import Backend, chunk_size_for, extract_file
-from fazhi.resources import data_dir
-from fazhi.text import estimate_tokens as text_tokens
-from fazhi.workers import DaemonPool
-
-# Answer size for backends that cannot estimate themselves, measured on the five gold files in
-# evals/ (compact JSON without source/optional: 16,639 chars for 30,576 report characters, 0.54
-# -- the corpus files count 50k characters including navigation). Tokens are counted by
-# fazhi.text.estimate_tokens, the one estimate every caller shares.
-ANSWER_CHARS_PER_SOURCE_CHAR = 0.54
+from fazhi.ingest import IngestError
+from fazhi.model import Result, Source, Usage
+from fazhi.pipeline import Backend, extract_file
+from fazhi.workers import DaemonPool, ProcessPool
 
 # After Ctrl-C, how long the reports already running may take to finish and be recorded; a
 # report still running then is left to die with the process (run again on resume).
@@ -203,12 +202,16 @@ def run_batch(
     on_progress: ProgressCallback | None = None,
     deadline: float | None = None,
     sources_dir: str | Path | None = None,
+    workers: int = 1,
 ) -> BatchSummary:
     """Extract every report in ``paths`` into the JSONL ``journal``.
 
     With ``resume`` the journal is kept (a torn last line cut off) and reports already ``ok``
     in it are skipped; without, it is started afresh. At most ``concurrency`` reports run at
-    once. The journal is written by this thread only, one durable line per finished report,
+    once; with ``workers`` above 1 the reports run in that many forked processes instead, one
+    at a time each (for CPU-bound backends such as rules; the backend is inherited, results
+    come back pickled). The journal is written by this thread only, one durable line per
+    finished report,
     so an interruption (KeyboardInterrupt propagates) leaves complete lines only. After
     ``deadline`` seconds the reports not finished are recorded as failed (stage ``deadline``)
     and the call returns without waiting for the ones still running.
@@ -228,8 +231,9 @@ def run_batch(
     notify(progress)
     options = {"chunk_size": chunk_size, "overlap": overlap, "catalog": catalog}
     texts = Path(sources_dir) if sources_dir else default_sources_dir(journal)
+    pool = _pool(backend, max(1, concurrency), workers)
     fresh, abandoned = _run_all(
-        plan.todo, backend, journal, max(1, concurrency), options, progress, notify, deadline, texts
+        plan.todo, backend, journal, pool, options, progress, notify, deadline, texts
     )
     # A report redone after a failure has two lines; keep only the newest so readers of the
     # journal see one line per report. Atomic and locked: other writers wait, nothing is lost.
@@ -238,11 +242,17 @@ def run_batch(
     return BatchSummary(records, plan.duplicates, progress, repaired, abandoned)
 
 
+def _pool(backend: Backend, concurrency: int, workers: int) -> DaemonPool | ProcessPool:
+    if workers > 1:
+        return ProcessPool(workers, shared=backend)
+    return DaemonPool(concurrency, name="fazhi-report")
+
+
 def _run_all(
     todo,
     backend,
     journal: Path,
-    concurrency,
+    pool: DaemonPool | ProcessPool,
     options,
     progress,
     notify,
@@ -254,7 +264,6 @@ def _run_all(
     Returns the records by path and how many reports were abandoned still running.
     """
     fresh: dict[Path, ReportRecord] = {}
-    pool = DaemonPool(concurrency, name="fazhi-report")
     futures: dict[Future, tuple[Path, str]] = {
         pool.submit(extract_report, path, backend, sha256=sha, **options): (path, sha)
         for path, sha in todo
@@ -270,15 +279,18 @@ def _run_all(
 
     try:
         for future in as_completed(futures, timeout=deadline):
-            record(future.result(), futures[future][0])
+            record(_outcome(future, *futures[future], backend), futures[future][0])
             notify(progress)
     except TimeoutError:
+        # finished just now: kept (taken before the shutdown, whose terminated worker
+        # processes would fail the reports they held instead of leaving them unfinished)
+        finished = {f for f in futures if f.done() and not f.cancelled()}
         abandoned = pool.shutdown(cancel_futures=True)
         for future, (path, sha) in futures.items():
             if path in fresh:
                 continue
-            if future.done() and not future.cancelled():  # finished just now: keep it
-                record(future.result(), path)
+            if future in finished:
+                record(_outcome(future, path, sha, backend), path)
             else:
                 record((deadline_record(path, sha, backend, deadline), None), path)
         notify(progress)
@@ -286,13 +298,15 @@ def _run_all(
     except KeyboardInterrupt:
         # Drop the queued reports; give the running ones a moment to finish and record them,
         # but never wait on a call that hangs (the workers are daemons; a second Ctrl-C
-        # stops the wait too).
-        pool.shutdown(cancel_futures=True)
+        # stops the wait too). Worker processes are stopped only after that moment.
+        for future in futures:
+            future.cancel()  # succeeds for the reports not started yet
         running = [f for f in futures if not f.cancelled() and futures[f][0] not in fresh]
         finished, _ = wait(running, timeout=INTERRUPT_GRACE_SECONDS)
+        pool.shutdown(cancel_futures=True)
         for future in running:
             if future in finished:
-                record(future.result(), futures[future][0])
+                record(_outcome(future, *futures[future], backend), futures[future][0])
         raise
     except BaseException:
         pool.shutdown(cancel_futures=True)
@@ -301,8 +315,28 @@ def _run_all(
     return fresh, 0
 
 
+def _outcome(
+    future: Future, path: Path, sha: str, backend: Backend
+) -> tuple[ReportRecord, Source | None]:
+    """A finished job's record; a job that raised (a worker process that died: ``extract_report``
+    itself never raises) is this report's failure."""
+    try:
+        return future.result()
+    except Exception as exc:
+        error = _one_line(f"{path}: {type(exc).__name__}: {exc}")
+        return failed_record(path, sha, backend, error, "extract"), None
+
+
 def deadline_record(path: Path, sha: str, backend: Backend, deadline: float | None) -> ReportRecord:
     """The journal line of a report the overall deadline cut off (run again on resume)."""
+    error = f"{path}: not finished when the deadline of {deadline or 0:g} s passed"
+    return failed_record(path, sha, backend, error, "deadline")
+
+
+def failed_record(
+    path: Path, sha: str, backend: Backend, error: str, stage: ErrorStage
+) -> ReportRecord:
+    """The journal line of a report that has no result (run again on resume)."""
     return ReportRecord(
         source=str(path),
         source_sha256=sha,
@@ -310,8 +344,8 @@ def deadline_record(path: Path, sha: str, backend: Backend, deadline: float | No
         model=backend.model,
         prompt_version=backend.prompt_version,
         status="failed",
-        error=f"{path}: not finished when the deadline of {deadline:g} s passed",
-        error_stage="deadline",
+        error=error,
+        error_stage=stage,
         started=datetime.now(UTC).isoformat(timespec="seconds"),
         fazhi_version=__version__,
     )
@@ -331,91 +365,3 @@ def run_one(
         return future.result(timeout=deadline)
     except TimeoutError:
         return deadline_record(path, file_sha256(path), backend, deadline), None
-
-
-@dataclass
-class Estimate:
-    """What a run would cost before any call: chunks and tokens over the reports to do."""
-
-    reports: int = 0
-    skipped: int = 0
-    chunks: int = 0
-    characters: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    method: str = ""  # how the tokens were estimated, said to the user
-    unreadable: list[str] = field(default_factory=list)  # one-line errors
-
-    def cost(self, price_in: float | None, price_out: float | None) -> float | None:
-        """Cost for prices per million prompt/completion tokens; None without prices."""
-        if price_in is None and price_out is None:
-            return None
-        return (
-            self.prompt_tokens * (price_in or 0) + self.completion_tokens * (price_out or 0)
-        ) / 1e6
-
-
-def estimate_batch(
-    plan: BatchPlan, backend: Backend, *, chunk_size: int | None = None, overlap: bool = False
-) -> Estimate:
-    """Read and chunk the reports to do and estimate their tokens; calls no model."""
-    estimate = Estimate(skipped=len(plan.done), method=_estimate_method(backend))
-    size = chunk_size_for(backend, chunk_size)
-    for path, _sha in plan.todo:
-        try:
-            source = read_source(path)
-        except IngestError as exc:
-            estimate.unreadable.append(str(exc))
-            continue
-        chunks = chunk_source(source, size=size, overlap=overlap)
-        prompt, completion = estimate_tokens(chunks, backend)
-        estimate.reports += 1
-        estimate.chunks += len(chunks)
-        estimate.characters += sum(len(c.text) for c in chunks)
-        estimate.prompt_tokens += prompt
-        estimate.completion_tokens += completion
-    return estimate
-
-
-def estimate_tokens(chunks: Sequence[Chunk], backend: Backend) -> tuple[int, int]:
-    """(prompt, completion) tokens the backend would use for these chunks."""
-    own = getattr(backend, "estimate_tokens", None)
-    if callable(own):
-        prompt, completion = own(chunks)
-        return int(prompt), int(completion)
-    if not calls_model(backend):
-        return 0, 0
-    text = sum(text_tokens(c.text) for c in chunks)
-    return text + len(chunks) * prompt_overhead_tokens(), round(text * ANSWER_CHARS_PER_SOURCE_CHAR)
-
-
-def calls_model(backend: Backend) -> bool:
-    """The offline rules backend makes no model calls; anything else is assumed to."""
-    return getattr(backend, "calls_model", backend.name != "rules")
-
-
-def _estimate_method(backend: Backend) -> str:
-    if callable(getattr(backend, "estimate_tokens", None)):
-        return (
-            getattr(backend, "estimate_basis", None) or f"estimated by the {backend.name} backend"
-        )
-    if not calls_model(backend):
-        return f"the {backend.name} backend calls no model: 0 tokens"
-    return (
-        f"rough estimate: the chunks' tokens plus {prompt_overhead_tokens()} prompt tokens "
-        "per chunk; "
-        f"answers {ANSWER_CHARS_PER_SOURCE_CHAR}x the chunks' tokens, no re-asks"
-    )
-
-
-def prompt_overhead_tokens() -> int:
-    """Fixed prompt tokens per call, from the size of the prompt files in ``prompts/``."""
-    try:
-        folder = data_dir("prompts")
-    except FileNotFoundError:
-        return 0
-    return sum(
-        text_tokens(p.read_text(encoding="utf-8", errors="replace"))
-        for p in folder.rglob("*")
-        if p.is_file()
-    )

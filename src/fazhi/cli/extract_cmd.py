@@ -14,6 +14,7 @@ import typer
 
 from fazhi.batch import (
     BatchSummary,
+    calls_model,
     plan_batch,
     run_batch,
     run_one,
@@ -151,6 +152,14 @@ def extract_command(
         "as failed (reason: the deadline) and run again on resume.",
         min=1,
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        help="Batch with the rules backend: run reports in this many processes (one per core "
+        "helps; docs/scaling.md). Model backends wait on the endpoint, not the CPU: raise "
+        "--concurrency for them.",
+        min=1,
+    ),
 ) -> None:
     r"""Extract verified figures, shortcomings and plans from reports.
 
@@ -210,6 +219,12 @@ def extract_command(
         if path is not None and not dry_run:
             check_output(path, inputs, flag)
     engine = _build_backend(settings, no_cache, len(inputs) if batch else 1, breaker_after)
+    if workers > 1 and calls_model(engine):
+        raise ExtractInputError(
+            f"--workers is for the rules backend; the {engine.name} backend waits on its "
+            "endpoint: raise --concurrency instead"
+        )
+    settings["workers"] = workers
     options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
     settings["sources_dir"] = sources
     prices = (settings["price_in"], settings["price_out"])
@@ -314,14 +329,14 @@ def _run_one(
 def _run_many(
     inputs, engine, out: Path, settings, options, resume, csv_path, prices, min_confidence=None
 ) -> list[ReportRecord]:
-    reports = len(inputs)
-    workers = min(int(settings["concurrency"]), reports)
+    at_once = min(int(settings["concurrency"]), len(inputs))
     with progress_bar(prices) as show:
         summary = run_batch(
             inputs,
             engine,
             out,
-            concurrency=workers,
+            concurrency=at_once,
+            workers=int(settings["workers"]),
             resume=resume,
             on_progress=show,
             sources_dir=settings["sources_dir"],

@@ -12,7 +12,8 @@ file; failed lines into the error file. ``fail_every`` makes every k-th line of 
 (the first ``fail_times`` times a request is seen), ``fault`` answers some lines wrongly the
 first time (truncated, bad schema, foreign numbers ...); the first ``expire_batches`` batches
 expire with only ``expire_keep`` lines answered (the rest ``batch_expired`` in the error file);
-a cancelled batch ends ``cancelled`` with no answers. Not a model, like the rest of the server.
+a cancelled batch ends ``cancelled`` with no answers; the first ``fail_batches`` batches end
+``failed`` as a whole. Not a model, like the rest of the server.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class BatchBehaviour:
     running: float = 0.0  # seconds
     fail_every: int = 0  # every k-th line of a batch fails (0: none) ...
     fail_times: int = 1  # ... the first this many times a custom_id is seen
+    fail_batches: int = 0  # the first N batches fail as a whole (no output, no error file)
     expire_batches: int = 0  # the first N batches expire ...
     expire_keep: int = 1  # ... with only this many lines answered
     fault: str | None = None  # truncated, bad_schema, foreign_number ... on every fault_every-th
@@ -162,6 +164,10 @@ class BatchStore:
             info["status"] = "in_progress"
         elif info["status"] != "finalizing":
             info["status"] = "finalizing"  # one look at finalizing, a status that is not the end
+        elif int(info["id"].split("_")[1]) <= self.behaviour.fail_batches:
+            info["status"] = "failed"
+            info["errors"] = {"object": "list", "data": [{"code": "invalid_request",
+                              "message": "injected batch failure", "line": None}]}  # fmt: skip
         else:
             number = int(info["id"].split("_")[1])
             expires = number <= self.behaviour.expire_batches
