@@ -150,7 +150,10 @@ def test_meta_disagreement_and_text_items_leave_records():
     by_llm[0] = by_llm[0].model_copy(update={"meta": Meta(region="昆山市")})
     (out,) = combine(by_rules, by_llm, source, chunks, policy="llm")
     assert out.meta is not None and out.meta.region == "昆山市"
-    assert [(r.what, r.code) for r in out.rejected] == [("meta", "outvoted")]
+    assert [(r.what, r.code) for r in out.rejected] == [("meta", "outvoted"), ("plan", "outvoted")]
+    # the rules' wording of the same plan is not used either, and says so
+    assert out.rejected[1].item["quote"] == "加强执法队伍建设"
+    assert "marked this passage as 1 item(s), kept" in out.rejected[1].reason
 
 
 class _Fixed:
