@@ -188,6 +188,7 @@ def section_throughput(sources: dict[str, Source], repeat: int) -> None:
 
 
 def section_workers(count: int) -> None:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     runs = workers_runs(CORPUS, count, (1, 2))
     say(f"## Rules batch in worker processes ({count} reports, `--workers`)\n")
     say(table(WORKERS_HEADER, [r.cells(runs[0].seconds) for r in runs]))
@@ -195,7 +196,8 @@ def section_workers(count: int) -> None:
         "\n- Each report a corpus report with a distinct last line; files read, cleaned, "
         "indexed, extracted, verified and journalled (`batch.run_batch`, as `fazhi extract DIR "
         "-o OUT.jsonl --backend rules --workers N`). One run each after a warm-up, "
-        f"{cores()} cores, shared with whatever else runs on the machine.\n"
+        f"{cores()} cores, shared with whatever else runs on the machine (load average "
+        f"{load:.1f} at the start).\n"
     )
 
 
