@@ -4,12 +4,14 @@ disagreed (a dev tool: the evidence for hybrid's default, docs/confidence.md).
     .venv/bin/python bench/hybrid_policies.py --replay cassettes/synthetic/capable \\
         --model synthetic-capable --base-url http://127.0.0.1:18797/v1 --llm-style label
     .venv/bin/python bench/hybrid_policies.py --replay cassettes/qwen --llm-style quote \\
-        --model qwen2.5-coder-1.5b-instruct-q4_k_m --sets seeds
+        --model qwen2.5-coder-1.5b-instruct-q4_k_m --base-url http://127.0.0.1:18765/v1 \\
+        --sets seeds
 
 Each report is extracted once per labeller (rules, and the model from the replay); every
 policy then combines the same two answers (``fazhi.backends.hybrid.combine``), so the policies
-differ only in how they combine. "Disagreements" counts the numbers both labellers labelled
-with different indicators, by which label the gold bears out (same indicator and value).
+differ only in how they combine; each report's line says what ``auto`` preferred and why.
+"Disagreements" counts the numbers both labellers labelled with different indicators, by which
+label the gold bears out (same indicator and value).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from fazhi.backends.hybrid import POLICIES, HybridBackend
+from fazhi.backends.hybrid import POLICIES, HybridBackend, preference_for
 from fazhi.backends.rules import RulesBackend
 from fazhi.chunking import chunk_source
 from fazhi.cli.backends import LLMOptions, make_backend
@@ -83,6 +85,7 @@ def run_set(name: str, args, llm) -> None:
     labels = ["rules", "llm", *(f"hybrid {p}" for p in POLICIES)]
     predicted: dict[str, dict[str, Result]] = {label: {} for label in labels}
     disagree: dict[str, Counter] = {f"hybrid {p}": Counter() for p in POLICIES}
+    decided: Counter = Counter()  # what auto preferred, per report
     for stem in sorted(gold):
         source = read_source(next(iter(sorted(corpus.glob(f"{stem}.*")))))
         hybrid = HybridBackend(rules, llm)
@@ -90,6 +93,9 @@ def run_set(name: str, args, llm) -> None:
         with use_cassette(replay.cassette(stem)):
             by_llm = llm.answer(chunks, source)
         by_rules = rules.answer(chunks, source)
+        decision = preference_for(by_rules, by_llm, source, chunks)
+        decided[decision.side] += 1
+        print(f"{name:13s} {stem}: auto -> {decision.why}")
         predicted["rules"][stem] = extract(source, rules)  # as `fazhi eval --backend rules`
         recorded = Recorded("llm", by_llm, llm)
         predicted["llm"][stem] = extract(source, recorded, chunk_size=hybrid_size(hybrid))
@@ -100,6 +106,7 @@ def run_set(name: str, args, llm) -> None:
             result = extract(source, both, chunk_size=hybrid_size(hybrid))
             predicted[f"hybrid {policy}"][stem] = result
             disagree[f"hybrid {policy}"] += disagreements(gold[stem], result)
+    print(f"{name:13s} auto preferred llm on {decided['llm']} of {sum(decided.values())} reports")
     for label, results in predicted.items():
         scored = evaluate(gold, results)
         f, t = scored.figures, scored.text_items

@@ -61,7 +61,7 @@ def test_a_rules_reading_of_another_number_for_the_models_indicator_is_outvoted(
     assert "llm read reconsideration.accepted as 138" in rejection.reason
 
 
-def test_by_default_the_rules_win_a_disagreement_and_the_model_fills_their_silence():
+def test_with_too_few_shared_numbers_auto_prefers_the_rules_and_the_model_fills_silence():
     as_accepted = fig("reconsideration.accepted", "169", "收到行政复议申请169件")
     out = combined([as_accepted], [RECEIVED, EVENTS])
     assert [(f.raw, f.indicator, f.sources) for f in out.figures] == [
@@ -71,6 +71,9 @@ def test_by_default_the_rules_win_a_disagreement_and_the_model_fills_their_silen
     assert out.figures[0].review[0].startswith("labellers_disagree: llm labelled this number")
     (rejection,) = out.rejected
     assert rejection.code == "outvoted" and rejection.item["indicator"] == RECEIVED.indicator
+    assert rejection.reason.endswith(
+        "rules preferred: too few numbers to judge llm by (0 of 1 numbers both labelled)"
+    )
 
 
 def test_where_the_model_is_silent_the_rules_fill_and_a_failed_chunk_outvotes_nothing():
@@ -204,3 +207,81 @@ def test_auto_distrusts_a_model_whose_proposals_mostly_fail_verification():
     outvoted = [r for r in out.rejected if r.code == "outvoted"]
     assert [r.item["raw"] for r in outvoted] == ["12"]
     assert "75% of llm's figure proposals on this report failed verification" in outvoted[0].reason
+
+
+# A report with seven numbers, for auto's per-report decision (docs/confidence.md)
+LONG = (
+    "全年收到行政复议申请169件，受理138件，不予受理12件，审结120件，纠正违法或不当行政行为15件。"
+    "行政应诉案件80件，胜诉60件。开展普法活动50场。"
+)
+READ = {
+    "received": fig("reconsideration.received", "169", "收到行政复议申请169件"),
+    "accepted": fig("reconsideration.accepted", "138", "受理138件"),
+    "concluded": fig("reconsideration.concluded", "120", "审结120件"),
+    "corrected": fig("reconsideration.corrected", "15", "纠正违法或不当行政行为15件"),
+    "cases": fig("litigation.cases", "80", "行政应诉案件80件"),
+    "won": fig("litigation.won", "60", "胜诉60件"),
+    "events": fig("publicity.events", "50", "开展普法活动50场"),
+}
+
+
+def combined_long(rules: list[FigureProposal], llm: list[FigureProposal]) -> ChunkAnswer:
+    chunks = [Chunk(index=0, text=LONG, start=0, end=len(LONG))]
+    by_rules, by_llm = [ChunkAnswer(chunk=0, figures=rules)], [ChunkAnswer(chunk=0, figures=llm)]
+    (out,) = combine(by_rules, by_llm, Source(text=LONG), chunks, policy="auto")
+    return out
+
+
+def relabel(figure: FigureProposal, indicator: str) -> FigureProposal:
+    return figure.model_copy(update={"indicator": indicator})
+
+
+def test_auto_prefers_a_model_that_agrees_with_the_rules_on_most_shared_numbers():
+    rules = list(READ.values())
+    llm = [*rules[:2], relabel(READ["concluded"], "reconsideration.handled"), *rules[3:]]
+    out = combined_long(rules, llm)
+    on_120 = [f for f in out.figures if f.raw == "120"]
+    assert [(f.indicator, f.sources) for f in on_120] == [("reconsideration.handled", ["llm"])]
+    (rejection,) = out.rejected
+    assert rejection.item["indicator"] == "reconsideration.concluded"
+    assert rejection.reason.endswith(
+        "llm preferred: agrees with the rules on 6 of 7 numbers both labelled"
+    )
+
+
+def test_a_preferred_model_outvotes_the_rules_reading_of_a_not_accepted_count():
+    # issue 14's measured failure, now under auto: the rules read 不予受理12件 as accepted
+    mistaken = fig("reconsideration.accepted", "12", "不予受理12件")
+    others = ("concluded", "corrected", "cases", "won")
+    rules = [READ["received"], mistaken, *(READ[k] for k in others)]
+    llm = [READ["received"], READ["accepted"], *(READ[k] for k in others)]
+    out = combined_long(rules, llm)
+    assert sorted(f.raw for f in out.figures) == ["120", "138", "15", "169", "60", "80"]
+    (rejection,) = out.rejected
+    assert rejection.code == "outvoted" and rejection.item["raw"] == "12"
+    assert "llm read reconsideration.accepted as 138" in rejection.reason
+    assert rejection.reason.endswith(
+        "llm preferred: agrees with the rules on 5 of 5 numbers both labelled"
+    )
+
+
+def test_auto_prefers_the_rules_over_a_model_that_agrees_on_few_shared_numbers():
+    rules = [READ[k] for k in ("received", "accepted", "concluded", "corrected", "cases")]
+    llm = [
+        *rules[:3],
+        relabel(READ["corrected"], "reconsideration.mediated"),
+        relabel(READ["cases"], "litigation.concluded"),
+        READ["events"],  # a number only the model read: it fills the rules' silence
+    ]
+    out = combined_long(rules, llm)  # 3 of 5 = 0.6, under TRUST_AGREEMENT
+    kept = {(f.raw, f.indicator) for f in out.figures}
+    assert ("15", "reconsideration.corrected") in kept and ("80", "litigation.cases") in kept
+    assert ("50", "publicity.events") in kept
+    reasons = [r.reason for r in out.rejected if r.code == "outvoted"]
+    assert len(reasons) == 2
+    assert all(
+        r.endswith(
+            "rules preferred: llm agrees with the rules on only 3 of 5 numbers both labelled"
+        )
+        for r in reasons
+    )

@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # the backends are imported lazily: a rules run never loads t
 
 BACKENDS = ("auto", "rules", "llm", "hybrid")
 LLM_STYLES = ("label", "quote")  # label: the model labels numbers the code found (default)
+# who wins where hybrid's labellers disagree (fazhi.backends.hybrid.POLICIES, docs/confidence.md)
+HYBRID_PREFER = ("auto", "llm", "rules")
 
 
 @dataclass
@@ -35,6 +37,7 @@ class LLMOptions:
     breaker_after: int = 5  # consecutive connection failures before the endpoint is given up
     llm_style: str = "label"
     context_tokens: int | None = None
+    hybrid_prefer: str = "auto"
 
 
 class BackendChoiceError(FazhiError, ValueError):
@@ -91,13 +94,18 @@ def make_backend(name: str, opts: LLMOptions | None = None, *, announce: bool = 
         from fazhi.backends.rules import RulesBackend
 
         return RulesBackend()
+    if name == "hybrid" and opts.hybrid_prefer not in HYBRID_PREFER:
+        raise BackendChoiceError(
+            f"unknown hybrid preference {opts.hybrid_prefer!r}; choose one of "
+            f"{', '.join(HYBRID_PREFER)}"
+        )
     llm = _make_llm(opts)
     if name == "llm":
         return llm
     from fazhi.backends.hybrid import HybridBackend
     from fazhi.backends.rules import RulesBackend
 
-    return HybridBackend(RulesBackend(), llm)
+    return HybridBackend(RulesBackend(), llm, prefer=opts.hybrid_prefer)  # type: ignore[arg-type]
 
 
 def _make_llm(opts: LLMOptions) -> LLMBackend:

@@ -56,6 +56,7 @@ EXTRACT_SETTINGS: dict[str, Setting] = {
     "timeout": Setting("FAZHI_TIMEOUT", 120.0, float, above=0, most=86_400),
     "max_reasks": Setting("FAZHI_MAX_REASKS", 2, int, least=0, most=20),
     "llm_style": Setting("FAZHI_LLM_STYLE", "label", str),
+    "hybrid_prefer": Setting("FAZHI_HYBRID_PREFER", "auto", str),
     "context_tokens": Setting("FAZHI_CONTEXT_TOKENS", None, int, least=2000),
     "price_in": Setting("FAZHI_PRICE_IN", None, float, least=0),
     "price_out": Setting("FAZHI_PRICE_OUT", None, float, least=0),

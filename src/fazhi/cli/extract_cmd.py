@@ -103,6 +103,13 @@ def extract_command(
         "label: the model labels the numbers the code marked (default); quote: the model "
         "writes each figure's quote and number (env FAZHI_LLM_STYLE).",
     ),
+    hybrid_prefer: str | None = _option(
+        "--hybrid-prefer",
+        "hybrid only: who wins where rules and model label a number differently. auto "
+        "(default): the model on a report where it agrees with the rules on most numbers both "
+        "labelled, else the rules; llm: always the model; rules: always the rules. The loser "
+        "is kept as an outvoted rejection (env FAZHI_HYBRID_PREFER; docs/confidence.md).",
+    ),
     context_tokens: int | None = _option(
         "--context-tokens",
         "Context window of the model in tokens, for label mode's request size (default: "
@@ -206,6 +213,7 @@ def extract_command(
         "max_reasks": max_reasks,
         "llm_style": llm_style,
         "context_tokens": context_tokens,
+        "hybrid_prefer": hybrid_prefer,
     }
     # A FazhiError raised here (settings, inputs, outputs, backend) is one line and exit 2
     # (mapped once in fazhi.cli).
@@ -288,6 +296,7 @@ def _build_backend(settings: dict, no_cache: bool, reports: int, breaker_after: 
         breaker_after=breaker_after,
         llm_style=str(settings["llm_style"]),
         context_tokens=settings["context_tokens"],
+        hybrid_prefer=str(settings["hybrid_prefer"]),
     )
     try:
         return make_backend(str(settings["backend"]), options)
