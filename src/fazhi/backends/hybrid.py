@@ -261,16 +261,21 @@ def combine_text_items(
     kept = list(preferred)
     outvoted = []
     for item in other:
-        if any(_same_passage(item, mine) for mine in preferred):
-            continue
-        if item.chunk in failed:
+        same = [mine for mine in preferred if _same_passage(item, mine)]
+        if any(mine.quote == item.quote for mine in same):
+            continue  # both marked exactly this passage: one item
+        if same:
+            why = f"the other labeller marked this passage as {len(same)} item(s), kept"
+        elif item.chunk in failed:
             kept.append(item)
             continue
+        else:
+            why = "the other labeller did not mark it"
         outvoted.append(
             Rejection(
                 what="plan" if what == "plans" else "shortcoming",
                 code="outvoted",
-                reason=f"{other_side} text item not used: the other labeller did not mark it",
+                reason=f"{other_side} text item not used: {why}",
                 item=item.model_dump(mode="json"),
                 chunk=item.chunk,
             )
@@ -306,10 +311,12 @@ def _per_chunk(
         out.append(
             ChunkAnswer(
                 chunk=here,
-                figures=[f for f in figures if home(f.chunk) == here],
+                figures=[f.as_proposal() for f in figures if home(f.chunk) == here],
                 meta=meta if here == first else None,
-                shortcomings=[t for t in texts["shortcomings"] if home(t.chunk) == here],
-                plans=[t for t in texts["plans"] if home(t.chunk) == here],
+                shortcomings=[
+                    t.as_proposal() for t in texts["shortcomings"] if home(t.chunk) == here
+                ],
+                plans=[t.as_proposal() for t in texts["plans"] if home(t.chunk) == here],
                 rejected=[r for r in rejected if home(r.chunk) == here],
                 error=error,
                 caps_hit=caps,
