@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from fazhi.comparison import compare, error_listing
 from fazhi.evaluate import (
     Counts,
     EvalResult,
-    compare,
-    error_listing,
     evaluate,
     match_figures,
     score_report,

@@ -16,8 +16,9 @@ from fazhi.backends.llm import LLMBackend
 from fazhi.batch import run_batch
 from fazhi.chunking import chunk_source
 from fazhi.ingest import read_source
-from fazhi.llm.client import RetryPolicy, with_retries
+from fazhi.llm.client import RetryPolicy
 from fazhi.llm.reachability import CircuitBreaker, EndpointUnreachable, connection_failure
+from fazhi.llm.retries import with_retries
 from fazhi.testing.faults import FaultRule, FaultSchedule
 from fazhi.testing.replay_server import ReplayServer
 from fazhi.testing.responders import chunk_key

@@ -18,10 +18,8 @@ from fazhi.llm.client import (
     parse_reply_json,
     reply_text,
     resolve_endpoint,
-    retry_after,
-    retryable,
-    with_retries,
 )
+from fazhi.llm.retries import retry_after, retryable, with_retries
 from fazhi.llm.schema import answer_model
 from tests.llm_stub import answer, reply, running_stub
 

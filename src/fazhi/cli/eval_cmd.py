@@ -18,8 +18,9 @@ from rich.console import Console
 from fazhi.cli import app
 from fazhi.cli.eval_print import print_comparison, print_errors, print_result
 from fazhi.cli.eval_side import MODEL_BACKENDS, Run, plan_runs, side_by_side, split_list
+from fazhi.comparison import compare
 from fazhi.errors import FazhiError
-from fazhi.evaluate import EvalResult, compare, evaluate
+from fazhi.evaluate import EvalResult, evaluate
 from fazhi.model import Draft, GoldReport, Result
 from fazhi.resources import data_dir
 

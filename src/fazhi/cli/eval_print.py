@@ -8,7 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from fazhi.evaluate import Comparison, Counts, EvalResult, error_listing
+from fazhi.comparison import Comparison, error_listing
+from fazhi.evaluate import Counts, EvalResult
 
 
 def _counts_table(title: str, first: str, rows: Iterable[tuple[str, Counts]]) -> Table:
