@@ -285,3 +285,24 @@ def test_auto_prefers_the_rules_over_a_model_that_agrees_on_few_shared_numbers()
         )
         for r in reasons
     )
+
+
+def test_a_passage_the_other_labeller_split_finer_keeps_the_split_whichever_side_wins():
+    plan = "下一步：一是加强执法队伍建设；二是完善规范性文件备案审查。"
+    text = TEXT + plan
+    source = Source(text=text)
+    chunks = [Chunk(index=0, text=text, start=0, end=len(text))]
+    items = ["一是加强执法队伍建设", "二是完善规范性文件备案审查"]
+    by_rules = [ChunkAnswer(chunk=0, plans=[TextProposal(quote=q) for q in items])]
+    by_llm = [ChunkAnswer(chunk=0, plans=[TextProposal(quote=plan)])]  # label mode: the sentence
+    for policy in ("llm", "rules"):
+        (out,) = combine(by_rules, by_llm, source, chunks, policy=policy)
+        assert [t.quote for t in out.plans] == items, policy
+        (rejection,) = [r for r in out.rejected if r.what == "plan"]
+        assert rejection.code == "outvoted" and rejection.item["quote"] == plan
+    (out,) = combine(by_rules, by_llm, source, chunks, policy="llm")
+    assert "the rules labeller split this passage into 2 items" in out.rejected[0].reason
+    # one piece inside the sentence is no finer split: the preferred side's sentence stands
+    by_rules = [ChunkAnswer(chunk=0, plans=[TextProposal(quote=items[0])])]
+    (out,) = combine(by_rules, by_llm, source, chunks, policy="llm")
+    assert [t.quote for t in out.plans] == [plan]

@@ -265,12 +265,28 @@ def combine_text_items(
     what: str = "shortcomings",
 ) -> tuple[list[TextItem], list[Rejection]]:
     """The preferred labeller's items; the other's fill where it gave none (or its chunk
-    failed); the other's items it passed over are recorded as outvoted."""
+    failed); the other's items it passed over are recorded as outvoted.
+
+    Text items are passages, not labels: where the other labeller split one of the preferred
+    side's passages into several items (a list inside one sentence that label mode marks as a
+    whole), the finer split is kept whichever side is preferred, and the coarse item outvoted."""
     if not preferred:
         return list(other), []
-    kept = list(preferred)
-    outvoted = []
-    for item in other:
+    kept: list[TextItem] = []
+    outvoted: list[Rejection] = []
+    split_by_other: set[int] = set()
+    for mine in preferred:
+        finer = [i for i, o in enumerate(other) if _inside(o, mine)]
+        if len(finer) < 2:
+            kept.append(mine)
+            continue
+        kept += [other[i] for i in finer]
+        split_by_other.update(finer)
+        why = f"the {pref.other} labeller split this passage into {len(finer)} items, kept"
+        outvoted.append(_text_outvoted(mine, what, f"{pref.side} text item not used: {why}"))
+    for index, item in enumerate(other):
+        if index in split_by_other:
+            continue
         same = [mine for mine in preferred if _same_passage(item, mine)]
         if any(mine.quote == item.quote for mine in same):
             continue  # both marked exactly this passage: one item
@@ -281,16 +297,26 @@ def combine_text_items(
             continue
         else:
             why = "the other labeller did not mark it"
-        outvoted.append(
-            Rejection(
-                what="plan" if what == "plans" else "shortcoming",
-                code="outvoted",
-                reason=f"{pref.other} text item not used: {why}; {pref.why}",
-                item=item.model_dump(mode="json"),
-                chunk=item.chunk,
-            )
-        )
+        reason = f"{pref.other} text item not used: {why}; {pref.why}"
+        outvoted.append(_text_outvoted(item, what, reason))
     return kept, outvoted
+
+
+def _text_outvoted(item: TextItem, what: str, reason: str) -> Rejection:
+    return Rejection(
+        what="plan" if what == "plans" else "shortcoming",
+        code="outvoted",
+        reason=reason,
+        item=item.model_dump(mode="json"),
+        chunk=item.chunk,
+    )
+
+
+def _inside(part: TextItem, whole: TextItem) -> bool:
+    """``part`` is a strictly smaller piece of ``whole``'s passage."""
+    if part.span is not None and whole.span is not None and part.span != whole.span:
+        return whole.span[0] <= part.span[0] and part.span[1] <= whole.span[1]
+    return len(part.quote) < len(whole.quote) and part.quote in whole.quote
 
 
 def _same_passage(a: TextItem, b: TextItem) -> bool:
