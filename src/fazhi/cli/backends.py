@@ -38,6 +38,7 @@ class LLMOptions:
     llm_style: str = "label"
     context_tokens: int | None = None
     hybrid_prefer: str = "auto"
+    max_tokens: int | None = None  # None: the style's default (a replay sets the recorded one)
 
 
 class BackendChoiceError(FazhiError, ValueError):
@@ -131,6 +132,8 @@ def _make_llm(opts: LLMOptions) -> LLMBackend:
         "timeout": opts.timeout,
         "breaker_after": opts.breaker_after,
     }
+    if opts.max_tokens is not None:
+        shared["max_tokens"] = opts.max_tokens
     if opts.llm_style == "label":
         from fazhi.backends.llm_label import LabelBackend
 

@@ -6,6 +6,7 @@ Reading files, running extraction and printing happen here; the scoring is ``faz
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -178,6 +179,22 @@ class _Replay:
             typer.echo(f"fazhi eval: no recording {self.cassette(stem)}; {stem} left out", err=True)
         return kept
 
+    def recorded_max_tokens(self, stems: list[str]) -> int | None:
+        """The ``max_tokens`` the recordings were made with (their ``.stats.json``), so the
+        replayed requests are the recorded ones; None without a replay or stats."""
+        found: set[int] = set()
+        for stem in stems if self.prefix else []:
+            stats = Path(f"{self.prefix}-{stem}.stats.json")
+            if stats.is_file():
+                params = json.loads(stats.read_text(encoding="utf-8")).get("params", {})
+                if params.get("max_tokens"):
+                    found.add(int(params["max_tokens"]))
+        if len(found) > 1:
+            raise EvalInputError(
+                f"recordings {self.prefix}-* were made with different max_tokens {sorted(found)}"
+            )
+        return next(iter(found), None)
+
     def around(self, stem: str) -> contextlib.AbstractContextManager[object]:
         if not self.prefix:
             return contextlib.nullcontext()
@@ -239,7 +256,7 @@ def _extract_all(
         # A replay must send exactly the recorded requests: no cached answer may stand in.
         opts = LLMOptions(
             model=model, base_url=replay.base_url, use_cache=not replay.prefix,
-            llm_style=replay.llm_style,
+            llm_style=replay.llm_style, max_tokens=replay.recorded_max_tokens(stems),
         )  # fmt: skip
         backend = make_backend(backend_name, opts)
     except ModuleNotFoundError as err:  # the factory imports each backend lazily too
