@@ -23,6 +23,12 @@ STATS = sorted(LABEL.glob("*.stats.json"))
 LATER = {"sources", "review", "confidence"}
 
 
+def test_at_least_two_seed_reports_were_recorded_in_label_style():
+    reports = {json.loads(p.read_text(encoding="utf-8"))["report"] for p in STATS}
+    assert len(reports) >= 2, "run: FAZHI_RECORD_STYLE=label scripts/record-cassettes qwen ..."
+    assert reports <= {p.name for p in CORPUS.glob("*.txt")}
+
+
 def _backend(stats: dict) -> LabelBackend:
     return LabelBackend(
         model=stats["model"], base_url="http://127.0.0.1:18765/v1", mode=stats["mode"],
@@ -56,7 +62,3 @@ def test_a_label_recording_replays_to_the_recorded_result(stats_path: Path):
         assert source.text[f.span[0] : f.span[1]] == f.quote
         assert source.text[f.raw_span[0] : f.raw_span[1]] == f.raw
         assert any(n.raw == f.raw for n in find_numbers(f.quote))
-
-
-def test_label_recordings_exist():
-    assert STATS, "run: FAZHI_RECORD_STYLE=label scripts/record-cassettes qwen kunshan-2021"
