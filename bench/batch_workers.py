@@ -64,10 +64,10 @@ def workers_runs(corpus: Path, count: int, levels: tuple[int, ...]) -> list[Work
             seconds, after = time.perf_counter() - started, os.times()
             failed = sum(r.status != "complete" for r in summary.records)
             here = after.user + after.system - before.user - before.system
-            children = (
+            children = max(0.0, (
                 after.children_user + after.children_system
                 - before.children_user - before.children_system
-            )  # fmt: skip
+            ))  # fmt: skip
             runs.append(
                 WorkersRun(workers, len(paths), characters, seconds, failed, here, children)
             )

@@ -26,7 +26,7 @@ from fazhi.cli.eval_cmd import _read_gold, _Replay
 from fazhi.evaluate import evaluate
 from fazhi.ingest import read_source
 from fazhi.llm.recording import use_cassette
-from fazhi.model import ChunkAnswer, Result
+from fazhi.model import ChunkAnswer, GoldReport, Result
 from fazhi.numbers import values_equal
 from fazhi.pipeline import chunk_size_for, extract
 
@@ -49,11 +49,11 @@ class Recorded:
         return self._answers
 
 
-def _bears_out(gold: Result, indicator: str, value: float) -> bool:
+def _bears_out(gold: GoldReport, indicator: str, value: float) -> bool:
     return any(g.indicator == indicator and values_equal(g.value, value) for g in gold.figures)
 
 
-def disagreements(gold: Result, hybrid: Result) -> Counter:
+def disagreements(gold: GoldReport, hybrid: Result) -> Counter:
     """Where both labelled a number differently: which label the gold bears out."""
     out: Counter = Counter()
     outvoted = {

@@ -42,7 +42,7 @@ from fazhi.backends.llm_label import LabelBackend
 from fazhi.chunking import chunk_source
 from fazhi.index import SourceIndex, index_of
 from fazhi.llm.label_schema import LabelReply
-from fazhi.model import Result, Source
+from fazhi.model import GoldReport, Source
 from fazhi.verify import locate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +74,7 @@ class Count:
         return self.calls * len(enc.encode(self.fixed)) if self.fixed else 0
 
 
-def label_answer(index: SourceIndex, view, gold: Result) -> str:
+def label_answer(index: SourceIndex, view, gold: GoldReport) -> str:
     """The gold labels in label-mode form, as far as the view marked them."""
     by_pos = {c.number.start: c for c in view.candidates.values()}
     figures = {}
@@ -110,7 +110,7 @@ def label_answer(index: SourceIndex, view, gold: Result) -> str:
     return json.dumps(answer, ensure_ascii=False)
 
 
-def label_count(source: Source, gold: Result) -> Count:
+def label_count(source: Source, gold: GoldReport) -> Count:
     backend = LabelBackend(model=HOSTED, base_url="http://127.0.0.1:9/v1", use_cache=False)
     backend.context_tokens = 128_000  # gpt-4o's window (a local URL is used only to need no key)
     chunks = chunk_source(source, size=backend.preferred_chunk_size)
@@ -127,7 +127,7 @@ def label_count(source: Source, gold: Result) -> Count:
     return count
 
 
-def quote_count(source: Source, gold: Result) -> Count:
+def quote_count(source: Source, gold: GoldReport) -> Count:
     backend = LLMBackend(model=HOSTED, base_url="http://127.0.0.1:9/v1", use_cache=False)
     count = Count()
     for chunk in chunk_source(source, size=backend.preferred_chunk_size):
@@ -164,7 +164,9 @@ def main() -> None:
     for set_name, folder in SETS.items():
         for path in sorted(folder.glob("*.txt")):
             source = Source(text=path.read_text(encoding="utf-8"), path=path.name)
-            gold = Result.model_validate_json((GOLDS[set_name] / f"{path.stem}.json").read_bytes())
+            gold = GoldReport.model_validate_json(
+                (GOLDS[set_name] / f"{path.stem}.json").read_bytes()
+            )
             counts = {"label": label_count(source, gold), "quote": quote_count(source, gold)}
             for tok_name, enc in encoders.items():
                 own = len(enc.encode(source.text))

@@ -23,7 +23,7 @@ from tests.pdf_render import render_pdf  # noqa: E402
 from fazhi.backends.rules import RulesBackend  # noqa: E402
 from fazhi.evaluate import score_report  # noqa: E402
 from fazhi.ingest import read_source  # noqa: E402
-from fazhi.model import Result, Source  # noqa: E402
+from fazhi.model import GoldReport, Source  # noqa: E402
 from fazhi.pipeline import extract  # noqa: E402
 
 
@@ -39,7 +39,7 @@ def main() -> None:
     print(f"{'report':<14} {'text F1':>8} {'PDF F1':>8} {'naive PDF F1':>13}")
     with tempfile.TemporaryDirectory() as folder:
         for stem in REPORTS:
-            gold = Result.model_validate(gold_json(stem))
+            gold = GoldReport.model_validate(gold_json(stem))
             text = read_source(CORPUS / f"{stem}.txt")
             pdf_path = render_pdf(text.text, Path(folder) / f"{stem}.pdf")
             sources = (text, read_source(pdf_path), _naive(pdf_path))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fazhi.backends.rules import RulesBackend
 from fazhi.evaluate import EvalResult, evaluate
-from fazhi.model import Result, Source
+from fazhi.model import GoldReport, Result, Source
 from fazhi.pipeline import extract
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     backend = RulesBackend()
     results = run(backend)
     gold = {
-        p.stem: Result.model_validate_json(p.read_text(encoding="utf-8"))
+        p.stem: GoldReport.model_validate_json(p.read_text(encoding="utf-8"))
         for p in sorted(GOLD.glob("*.json"))
     }
     report(evaluate(gold, results, prompt_version=backend.prompt_version), results)

@@ -44,7 +44,7 @@ from fazhi.ingest import read_source  # noqa: E402
 from fazhi.llm import quiet_reask_logs  # noqa: E402
 from fazhi.llm.prompts import load_prompts  # noqa: E402
 from fazhi.llm.schema import schema_json  # noqa: E402
-from fazhi.model import Result, Source  # noqa: E402
+from fazhi.model import Draft, Source  # noqa: E402
 from fazhi.testing.responders import load_cassettes  # noqa: E402
 from fazhi.testing.synthetic import long_report, synthetic_reports, write_reports  # noqa: E402
 
@@ -69,8 +69,9 @@ def corpus() -> dict[str, Source]:
     return {p.stem: read_source(p) for p in sorted(CORPUS.glob("*.txt"))}
 
 
-def gold(stem: str) -> Result:
-    return Result.model_validate_json((GOLD / f"{stem}.json").read_text(encoding="utf-8"))
+def gold(stem: str) -> Draft:
+    """The gold labels as proposals (what the verifier is timed on)."""
+    return Draft.model_validate_json((GOLD / f"{stem}.json").read_text(encoding="utf-8"))
 
 
 def real_cassettes() -> list[Path]:
@@ -163,7 +164,7 @@ def section_throughput(sources: dict[str, Source], repeat: int) -> None:
     big = Source(text=long_report("\n".join(s.text for s in sources.values()), min_chars=200_000))
     five = list(sources.values())
     pairs = [(gold(stem), source) for stem, source in sources.items()]
-    big_pairs = [(Result(figures=[f for d, _ in pairs for f in d.figures]), big)]
+    big_pairs = [(Draft(figures=[f for d, _ in pairs for f in d.figures]), big)]
     rows = [
         rules_throughput("five eval reports", five, repeat),
         rules_throughput("five eval reports", five, repeat, new_sources=False),
@@ -187,6 +188,7 @@ def section_throughput(sources: dict[str, Source], repeat: int) -> None:
 
 
 def section_workers(count: int) -> None:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     runs = workers_runs(CORPUS, count, (1, 2))
     say(f"## Rules batch in worker processes ({count} reports, `--workers`)\n")
     say(table(WORKERS_HEADER, [r.cells(runs[0].seconds) for r in runs]))
@@ -194,7 +196,8 @@ def section_workers(count: int) -> None:
         "\n- Each report a corpus report with a distinct last line; files read, cleaned, "
         "indexed, extracted, verified and journalled (`batch.run_batch`, as `fazhi extract DIR "
         "-o OUT.jsonl --backend rules --workers N`). One run each after a warm-up, "
-        f"{cores()} cores, shared with whatever else runs on the machine.\n"
+        f"{cores()} cores, shared with whatever else runs on the machine (load average "
+        f"{load:.1f} at the start).\n"
     )
 
 

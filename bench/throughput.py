@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fazhi.backends.rules import RulesBackend
 from fazhi.chunking import chunk_source
 from fazhi.merge import merge
-from fazhi.model import Figure, Result, Source
+from fazhi.model import Draft, FigureProposal, Source
 from fazhi.pipeline import chunk_size_for, extract
 from fazhi.verify import verify
 
@@ -111,7 +111,7 @@ def rules_throughput(
 
 
 def verify_throughput(
-    corpus: str, pairs: Sequence[tuple[Result, Source]], repeat: int
+    corpus: str, pairs: Sequence[tuple[Draft, Source]], repeat: int
 ) -> Throughput:
     def work() -> None:
         for draft, source in pairs:
@@ -141,7 +141,7 @@ GROWTH_HEADER = [
 ]  # fmt: skip
 
 
-def growth(seed: Source, gold: Result, factors: Sequence[int], repeat: int) -> list[Growth]:
+def growth(seed: Source, gold: Draft, factors: Sequence[int], repeat: int) -> list[Growth]:
     """Stage times on the seed report repeated 1×..32×.
 
     ``merge+verify`` is the pipeline's own (merge collapses the repeated figures, so the
@@ -155,7 +155,7 @@ def growth(seed: Source, gold: Result, factors: Sequence[int], repeat: int) -> l
         chunks = chunk_source(source, size=chunk_size_for(backend))
         answers = backend.answer(chunks, source)
         scaled = gold.model_copy(
-            update={"figures": [Figure(**f.model_dump()) for f in gold.figures] * k}
+            update={"figures": [FigureProposal(**f.model_dump()) for f in gold.figures] * k}
         )
         rows.append(
             Growth(

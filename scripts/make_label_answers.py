@@ -51,7 +51,7 @@ from fazhi.backends.label_view import is_candidate  # noqa: E402
 from fazhi.catalog import Catalog, default_catalog  # noqa: E402
 from fazhi.index import SourceIndex, index_of  # noqa: E402
 from fazhi.ingest import read_source  # noqa: E402
-from fazhi.model import Figure, Meta, Result, Source, TextItem  # noqa: E402
+from fazhi.model import GoldFigure, GoldReport, GoldText, Meta, Source  # noqa: E402
 from fazhi.numbers import values_equal  # noqa: E402
 from fazhi.text import estimate_tokens  # noqa: E402
 from fazhi.verify import check_meta  # noqa: E402
@@ -98,7 +98,7 @@ def locate(text: str, quote: str) -> tuple[int, int] | None:
     return (found.start(), found.end()) if found else None
 
 
-def candidate_of(index: SourceIndex, text: str, figure: Figure) -> int | None:
+def candidate_of(index: SourceIndex, text: str, figure: GoldFigure) -> int | None:
     """The number ``k`` of the source index the gold figure labels (in its quote, same value)."""
     span = locate(text, figure.quote)
     if span is None:
@@ -112,7 +112,7 @@ def candidate_of(index: SourceIndex, text: str, figure: Figure) -> int | None:
     return next(iter(same_raw + hits), None)
 
 
-def sentences_of(index: SourceIndex, text: str, item: TextItem) -> tuple[int, int] | None:
+def sentences_of(index: SourceIndex, text: str, item: GoldText) -> tuple[int, int] | None:
     span = locate(text, item.quote)
     if span is None:
         return None
@@ -120,12 +120,14 @@ def sentences_of(index: SourceIndex, text: str, item: TextItem) -> tuple[int, in
     return (ks[0], ks[-1]) if len(ks) else None
 
 
-def plan(gold: Result, source: Source, catalog: Catalog, how: Perturbation, stem: str) -> Planned:
+def plan(
+    gold: GoldReport, source: Source, catalog: Catalog, how: Perturbation, stem: str
+) -> Planned:
     """The labels the stand-in gives for one report (deterministic in gold, source and seed)."""
     rng = random.Random(f"{how.seed}:{stem}")
     index, text = index_of(source), source.text
     planned = Planned(meta=gold.meta.model_dump(mode="json"))
-    gold_ks: dict[int, Figure] = {}
+    gold_ks: dict[int, GoldFigure] = {}
     for figure in gold.figures:
         k = candidate_of(index, text, figure)
         if k is None:
@@ -162,12 +164,12 @@ def plan(gold: Result, source: Source, catalog: Catalog, how: Perturbation, stem
 def _plant(
     planned: Planned,
     index: SourceIndex,
-    gold_ks: dict[int, Figure],
+    gold_ks: dict[int, GoldFigure],
     how: Perturbation,
     rng: random.Random,
 ) -> None:
     """Label non-gold numbers beside a gold one with that gold figure's indicator."""
-    by_sentence: dict[int, Figure] = {index.sentence_at(index.number(k).start): f
+    by_sentence: dict[int, GoldFigure] = {index.sentence_at(index.number(k).start): f
                                       for k, f in gold_ks.items()}  # fmt: skip
     text = index.text
     free = [
@@ -243,7 +245,7 @@ def record(sets: list[str], how: Perturbation) -> list[str]:
             gold_dir, corpus = SETS[name]
             for path in sorted(gold_dir.glob("*.json")):
                 stem = path.stem
-                gold = Result.model_validate_json(path.read_bytes())
+                gold = GoldReport.model_validate_json(path.read_bytes())
                 report = next(iter(sorted(corpus.glob(f"{stem}.*"))))
                 source = read_source(report)
                 state["now"] = planned = plan(gold, source, catalog, how, stem)

@@ -32,7 +32,7 @@ from fazhi.catalog import default_catalog
 from fazhi.evaluate import score_report
 from fazhi.ingest import read_source
 from fazhi.llm.recording import use_cassette
-from fazhi.model import Result
+from fazhi.model import GoldReport, Result
 from fazhi.pipeline import extract
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def report_stats(
     name: str, stem: str, args, backend: LLMBackend, result: Result, seconds: float
 ) -> dict:
     chunks = backend.stats_dicts()
-    gold = Result.model_validate_json((GOLD / f"{stem}.json").read_text(encoding="utf-8"))
+    gold = GoldReport.model_validate_json((GOLD / f"{stem}.json").read_text(encoding="utf-8"))
     score = score_report(stem, gold, result, backend.catalog)
     rejected_codes: dict[str, int] = {}
     for rejection in result.rejected:

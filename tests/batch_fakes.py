@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Source, TextItem
+from fazhi.model import Chunk, ChunkAnswer, FigureProposal, Meta, Source, TextProposal
 from tests.conftest import CORPUS, REPORTS, gold_json
 
 _GOLD = [gold_json(stem) for stem in REPORTS]
@@ -56,17 +56,17 @@ class EchoBackend:
         if fail:
             return ChunkAnswer(chunk=chunk.index, error="timeout after 3 tries")
         figures = [
-            Figure(**{k: v for k, v in f.items() if k != "optional"}, chunk=chunk.index)
+            FigureProposal(**{k: v for k, v in f.items() if k != "optional"}, chunk=chunk.index)
             for f in _FIGURES
             if f["quote"] in chunk.text
         ]
         items = {
-            kind: [TextItem(quote=q, chunk=chunk.index) for q in quotes if q in chunk.text]
+            kind: [TextProposal(quote=q, chunk=chunk.index) for q in quotes if q in chunk.text]
             for kind, quotes in _TEXT_ITEMS.items()
         }
         if self.invent and chunk.index == 0:
             figures.append(
-                Figure(
+                FigureProposal(
                     indicator="litigation.cases",
                     value=99999,
                     raw="99999",

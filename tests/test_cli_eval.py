@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from fazhi.cli import app, eval_cmd
 from fazhi.evaluate import EvalResult
-from fazhi.model import Result
+from fazhi.model import Draft, Figure, GoldReport, Result
 from tests.conftest import GOLD, REPORTS, ROOT
 
 runner = CliRunner()
@@ -40,7 +40,9 @@ def test_perfect_predictions_score_one(perfect, tmp_path):
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["figures"]["f1"] == 1.0
     assert data["figures"]["tp"] == sum(
-        len(Result.model_validate_json((GOLD / f"{s}.json").read_text(encoding="utf-8")).figures)
+        len(
+            GoldReport.model_validate_json((GOLD / f"{s}.json").read_text(encoding="utf-8")).figures
+        )
         for s in REPORTS
     )
     assert data["text_items"]["f1"] == 1.0
@@ -100,7 +102,7 @@ def test_without_predictions_extraction_goes_through_extract_all(tmp_path, monke
 
     def fake_extract_all(backend_name, model, corpus, stems, replay=None):
         calls.append((backend_name, model, stems))
-        gold = {s: Result.model_validate_json((GOLD / f"{s}.json").read_bytes()) for s in stems}
+        gold = {s: Draft.model_validate_json((GOLD / f"{s}.json").read_bytes()) for s in stems}
         return {s: r.model_copy(update={"backend": "rules"}) for s, r in gold.items()}
 
     monkeypatch.setattr(eval_cmd, "_extract_all", fake_extract_all)
@@ -143,7 +145,7 @@ def fake_pipeline(monkeypatch):
 
     def extract_file(path, backend):
         seen.append(Path(path))
-        gold = Result.model_validate_json((GOLD / f"{Path(path).stem}.json").read_bytes())
+        gold = Draft.model_validate_json((GOLD / f"{Path(path).stem}.json").read_bytes())
         return None, gold.model_copy(update={"backend": backend.name, "model": backend.model})
 
     def make_backend(name, opts):
@@ -231,12 +233,18 @@ def test_several_backends_print_side_by_side_and_write_one_result_each(tmp_path,
         calls.append((backend_name, model, replay.llm_style if replay else None))
         out = {}
         for s in stems:
-            gold = Result.model_validate_json((GOLD / f"{s}.json").read_bytes())
-            figures = [f.model_copy(update={"confidence": 1.0}) for f in gold.figures]
+            gold = GoldReport.model_validate_json((GOLD / f"{s}.json").read_bytes())
+            figures = [  # as extraction would give them: verified (spans made up), confident
+                Figure(**f.model_dump(exclude={"optional"}), span=(0, 1), raw_span=(0, 1))
+                for f in gold.figures
+            ]
+            figures = [f.model_copy(update={"confidence": 1.0}) for f in figures]
             if backend_name == "hybrid":  # one wrong figure, the least confident of the report
                 wrong = figures[0].model_copy(update={"value": 123456789, "confidence": 0.1})
                 figures.append(wrong)
-            out[s] = gold.model_copy(update={"backend": backend_name, "figures": figures})
+            out[s] = Result(
+                source=gold.source, meta=gold.meta, backend=backend_name, figures=figures
+            )
         return out
 
     monkeypatch.setattr(eval_cmd, "_extract_all", fake_extract_all)

@@ -5,19 +5,19 @@ import pytest
 from fazhi.backends.rules import RulesBackend
 from fazhi.confidence import FACTORS, INSTRUCTION, score_figures, signals_of
 from fazhi.merge import merge
-from fazhi.model import ChunkAnswer, Figure, Meta, Result, Source
+from fazhi.model import ChunkAnswer, Figure, FigureProposal, Meta, Result, Source
 from fazhi.pipeline import extract
 from fazhi.verify import verify
 
 
-def scored(text: str, figure: Figure, **options) -> Figure:
+def scored(text: str, figure: FigureProposal, **options) -> Figure:
     source = Source(text=text)
     result = verify(merge([ChunkAnswer(chunk=0, figures=[figure])]), source)
     assert result.figures, result.rejected
     return score_figures(result, source, **options).figures[0]
 
 
-PLAIN = Figure(indicator="publicity.events", value=50, raw="50", quote="开展普法活动50场")
+PLAIN = FigureProposal(indicator="publicity.events", value=50, raw="50", quote="开展普法活动50场")
 
 
 def test_a_figure_nothing_speaks_against_is_fully_confident():
@@ -56,7 +56,7 @@ def test_the_reports_own_region_is_not_a_sub_unit():
 )
 def test_a_sentence_that_talks_to_a_model_is_flagged(sentence):
     quote = "普法活动500场"
-    figure = Figure(indicator="publicity.events", value=500, raw="500", quote=quote)
+    figure = FigureProposal(indicator="publicity.events", value=500, raw="500", quote=quote)
     flagged = scored(sentence, figure)
     assert flagged.confidence == FACTORS["instruction_like"]
     assert flagged.review[0].startswith("instruction_like: ")

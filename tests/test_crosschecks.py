@@ -6,7 +6,7 @@ import pytest
 
 from fazhi.crosschecks import carried_over, cross_check, rate_matches
 from fazhi.merge import merge
-from fazhi.model import ChunkAnswer, Figure, Result, Source
+from fazhi.model import ChunkAnswer, FigureProposal, Result, Source
 from fazhi.verify import verify
 
 CORPUS = Path(__file__).parent.parent / "evals" / "corpus"
@@ -23,7 +23,8 @@ def checked(text: str, *figures: tuple[str, str, str]) -> Result:
     """Verify (indicator, raw, quote) figures against ``text`` and cross-check them."""
     source = Source(text=text)
     proposed = [
-        Figure(indicator=i, value=_value(raw), raw=raw, quote=quote) for i, raw, quote in figures
+        FigureProposal(indicator=i, value=_value(raw), raw=raw, quote=quote)
+        for i, raw, quote in figures
     ]
     draft = merge([ChunkAnswer(chunk=0, figures=proposed)])
     result = verify(draft, source)
@@ -80,14 +81,14 @@ def test_accepted_above_received_is_doubted_on_both():
 def test_different_scopes_are_not_compared_but_a_missing_scope_is():
     source = Source(text="全市收到申请169件，市政府本级受理180件。")
     figures = [
-        Figure(
+        FigureProposal(
             indicator="reconsideration.received",
             value=169,
             raw="169",
             quote="收到申请169件",
             scope="全市",
         ),
-        Figure(
+        FigureProposal(
             indicator="reconsideration.accepted",
             value=180,
             raw="180",

@@ -16,7 +16,17 @@ from fazhi.evaluate import (
     score_report,
     score_text_items,
 )
-from fazhi.model import Figure, Meta, Rejection, Result, TextItem, Usage
+from fazhi.model import (
+    Draft,
+    FigureProposal,
+    GoldFigure,
+    GoldReport,
+    GoldText,
+    Meta,
+    Rejection,
+    TextProposal,
+    Usage,
+)
 from fazhi.text import char_overlap
 from tests.conftest import REPORTS, gold_json
 
@@ -30,16 +40,28 @@ QUOTES = {
 }
 
 
-def fig(indicator: str, value: float, optional: bool = False) -> Figure:
+def fig(indicator: str, value: float, optional: bool = False) -> GoldFigure:
     quote = QUOTES.get((indicator, value), f"{indicator} {value}")
-    return Figure(indicator=indicator, value=value, raw=str(value), quote=quote, optional=optional)
+    return GoldFigure(
+        indicator=indicator, value=value, raw=str(value), quote=quote, optional=optional
+    )
 
 
-def res(*figures: Figure, **kw) -> Result:
-    return Result(figures=list(figures), **kw)
+def gold_of(*figures: GoldFigure, **kw) -> GoldReport:
+    return GoldReport(figures=list(figures), **kw)
 
 
-def score(gold: Result, pred: Result):
+def res(*figures: GoldFigure, **kw) -> Draft:
+    """A prediction proposing these figures."""
+    return Draft(figures=[FigureProposal.model_validate(f.model_dump()) for f in figures], **kw)
+
+
+def as_prediction(gold: GoldReport) -> Draft:
+    """The gold labels themselves as a prediction."""
+    return Draft.model_validate(gold.model_dump())
+
+
+def score(gold: GoldReport, pred: Draft):
     return score_report("r", gold, pred)
 
 
@@ -51,12 +73,12 @@ def approx(x: float) -> object:
 
 
 def test_empty_prediction_scores_zero_and_optional_gold_is_no_miss():
-    gold = res(
+    gold = gold_of(
         fig("reconsideration.received", 169),
         fig("reconsideration.accepted", 138),
         fig("litigation.cases", 60, optional=True),
     )
-    s = score(gold, Result()).figures
+    s = score(gold, Draft()).figures
     # 2 non-optional gold, nothing predicted: tp 0, fp 0, fn 2 -> P 0 (nothing right), R 0/2, F1 0
     assert (s.tp, s.fp, s.fn) == (0, 0, 2)
     assert (s.precision, s.recall, s.f1) == (0.0, 0.0, 0.0)
@@ -71,8 +93,8 @@ def test_nothing_to_find_and_nothing_predicted_is_perfect():
 
 @pytest.mark.parametrize("stem", REPORTS)
 def test_gold_against_itself_is_perfect_and_optional_figures_are_true_positives(stem):
-    gold = Result.model_validate(gold_json(stem))
-    s = score_report(stem, gold, gold)
+    gold = GoldReport.model_validate(gold_json(stem))
+    s = score_report(stem, gold, as_prediction(gold))
     assert (s.figures.tp, s.figures.fp, s.figures.fn) == (len(gold.figures), 0, 0)
     assert (s.figures.precision, s.figures.recall, s.figures.f1) == (1.0, 1.0, 1.0)
     assert all(s.meta.values())
@@ -80,16 +102,16 @@ def test_gold_against_itself_is_perfect_and_optional_figures_are_true_positives(
 
 
 def test_all_gold_totals_match_the_gold_readme():
-    gold = {stem: Result.model_validate(gold_json(stem)) for stem in REPORTS}
+    gold = {stem: GoldReport.model_validate(gold_json(stem)) for stem in REPORTS}
     # README: 113 figures, 14 of them optional -> 113 TP against itself, 113 - 14 = 99 misses
-    assert evaluate(gold, gold).figures.tp == 113
+    assert evaluate(gold, {k: as_prediction(g) for k, g in gold.items()}).figures.tp == 113
     empty = evaluate(gold, {})
     assert (empty.figures.tp, empty.figures.fn) == (0, 99)
     assert empty.missing_predictions == REPORTS
 
 
 def test_one_wrong_value():
-    gold = res(fig("reconsideration.received", 169), fig("reconsideration.accepted", 138))
+    gold = gold_of(fig("reconsideration.received", 169), fig("reconsideration.accepted", 138))
     pred = res(fig("reconsideration.received", 169), fig("reconsideration.accepted", 139))
     s = score(gold, pred).figures
     # 169 matches; 139 matches nothing (fp) and 138 is missed (fn): P 1/2, R 1/2, F1 1/2
@@ -98,7 +120,7 @@ def test_one_wrong_value():
 
 
 def test_duplicate_prediction_is_a_false_positive():
-    gold = res(fig("reconsideration.received", 169))
+    gold = gold_of(fig("reconsideration.received", 169))
     pred = res(fig("reconsideration.received", 169), fig("reconsideration.received", 169))
     s = score(gold, pred).figures
     # one gold matches one prediction: tp 1, fp 1, fn 0 -> P 1/2, R 1, F1 2*.5*1/1.5 = 2/3
@@ -107,7 +129,7 @@ def test_duplicate_prediction_is_a_false_positive():
 
 
 def test_same_value_for_another_indicator_does_not_match():
-    gold = res(fig("reconsideration.received", 169))
+    gold = gold_of(fig("reconsideration.received", 169))
     s = score(gold, res(fig("reconsideration.accepted", 169))).figures
     assert (s.tp, s.fp, s.fn) == (0, 1, 1)
 
@@ -124,7 +146,7 @@ def test_same_value_for_another_indicator_does_not_match():
     ],
 )
 def test_optional_figure_present_or_absent(predicted, expected):
-    gold = res(fig("reconsideration.received", 169), fig("litigation.cases", 60, optional=True))
+    gold = gold_of(fig("reconsideration.received", 169), fig("litigation.cases", 60, optional=True))
     s = score(gold, res(*(fig(i, v) for i, v in predicted))).figures
     assert (s.tp, s.fp, s.fn) == expected
 
@@ -132,7 +154,7 @@ def test_optional_figure_present_or_absent(predicted, expected):
 def test_prediction_prefers_the_non_optional_gold_figure():
     # sucheng-2020: supervision_inspections = 2 twice, one of them optional; the optional one
     # listed first must not take the only prediction and leave the other as a miss.
-    gold = res(
+    gold = gold_of(
         fig("enforcement.supervision_inspections", 2, optional=True),
         fig("enforcement.supervision_inspections", 2),
     )
@@ -155,23 +177,23 @@ def test_matching_is_maximum_where_tolerance_is_not_transitive():
     ("factor", "matches"), [(1 + 1e-7, True), (1 - 1e-7, True), (1 + 1e-5, False), (1.0, True)]
 )
 def test_value_tolerance_is_relative_one_in_a_million(factor, matches):
-    gold = res(fig("enforcement.lenient_amount", 81222100))
+    gold = gold_of(fig("enforcement.lenient_amount", 81222100))
     pred = res(fig("enforcement.lenient_amount", 81222100 * factor))
     assert score(gold, pred).figures.tp == int(matches)
 
 
 def test_zero_matches_only_zero():
     # relative tolerance with no absolute slack: 0 == 0, but 1e-9 is not 0
-    gold = res(fig("litigation.lost", 0))
+    gold = gold_of(fig("litigation.lost", 0))
     assert score(gold, res(fig("litigation.lost", 0))).figures.tp == 1
     assert score(gold, res(fig("litigation.lost", 1e-9))).figures.tp == 0
 
 
 def test_two_reports_are_micro_averaged():
-    gold_a = res(fig("reconsideration.received", 169), fig("reconsideration.accepted", 138))
-    gold_b = res(fig("litigation.cases", 60), fig("litigation.cases", 113))
+    gold_a = gold_of(fig("reconsideration.received", 169), fig("reconsideration.accepted", 138))
+    gold_b = gold_of(fig("litigation.cases", 60), fig("litigation.cases", 113))
     pred_b = res(fig("litigation.cases", 61))
-    r = evaluate({"a": gold_a, "b": gold_b}, {"a": gold_a, "b": pred_b})
+    r = evaluate({"a": gold_a, "b": gold_b}, {"a": as_prediction(gold_a), "b": pred_b})
     # a: tp 2; b: fp 1, fn 2 -> micro tp 2, fp 1, fn 2: P 2/3, R 2/4, F1 2*(2/3)(1/2)/(7/6) = 4/7
     # (the macro mean of the two reports' F1 would be (1 + 0)/2 = 0.5)
     assert (r.figures.tp, r.figures.fp, r.figures.fn) == (2, 1, 2)
@@ -181,7 +203,7 @@ def test_two_reports_are_micro_averaged():
 
 
 def test_counts_split_per_group_and_indicator():
-    gold = res(fig("reconsideration.received", 169), fig("litigation.cases", 60))
+    gold = gold_of(fig("reconsideration.received", 169), fig("litigation.cases", 60))
     pred = res(
         fig("reconsideration.received", 169),
         fig("litigation.cases", 61),
@@ -201,18 +223,18 @@ def test_counts_split_per_group_and_indicator():
 
 def test_meta_exact_match_per_field_with_none():
     # qingpu-2023 states no issuer: None == None is a match
-    gold = Result(meta=Meta(region="青浦区", issuer=None, year=2023, published="2024-02-19"))
-    pred = Result(meta=Meta(region="青浦区", issuer=None, year=2022, published=None))
+    gold = GoldReport(meta=Meta(region="青浦区", issuer=None, year=2023, published="2024-02-19"))
+    pred = Draft(meta=Meta(region="青浦区", issuer=None, year=2022, published=None))
     s = score(gold, pred)
     assert s.meta == {"region": True, "issuer": True, "year": False, "published": False}
-    r = evaluate({"a": gold, "b": gold}, {"a": pred, "b": gold})
+    r = evaluate({"a": gold, "b": gold}, {"a": pred, "b": as_prediction(gold)})
     # a gets region+issuer right, b everything: year 1/2, published 1/2
     assert r.meta_accuracy == {"region": 1.0, "issuer": 1.0, "year": 0.5, "published": 0.5}
 
 
 def test_meta_region_in_other_script_is_a_mismatch():
-    gold = Result(meta=Meta(region="宿城區"))
-    assert score(gold, Result(meta=Meta(region="宿城区"))).meta["region"] is False
+    gold = GoldReport(meta=Meta(region="宿城區"))
+    assert score(gold, Draft(meta=Meta(region="宿城区"))).meta["region"] is False
 
 
 # --- shortcomings and plans --------------------------------------------------------------------
@@ -235,7 +257,7 @@ TEN = "法治政府建设年度报告"  # ten distinct characters
 def test_text_overlap_threshold(predicted, overlap, matches):
     assert char_overlap(TEN, predicted) == approx(overlap)
     assert char_overlap(predicted, TEN) == approx(overlap)  # symmetric
-    counts = score_text_items([TextItem(quote=TEN)], [TextItem(quote=predicted)])
+    counts = score_text_items([GoldText(quote=TEN)], [TextProposal(quote=predicted)])
     assert counts.tp == int(matches)
 
 
@@ -246,11 +268,11 @@ def test_text_overlap_counts_repeated_characters_once_per_occurrence():
 
 
 def test_text_items_match_one_to_one_and_combine():
-    gold = Result(
+    gold = GoldReport(
         shortcomings=["法治政府建设基础还需进一步夯实", "特色亮点工作还需进一步强化"],
         plans=["特色亮点工作还需进一步强化"],
     )
-    pred = Result(shortcomings=["法治政府建设基础还需进一步夯实", "法治政府建设基础还需进一步夯实"])
+    pred = Draft(shortcomings=["法治政府建设基础还需进一步夯实", "法治政府建设基础还需进一步夯实"])
     s = score(gold, pred)
     # the duplicate cannot take the second gold item: common 还需进一步 = 5 of 15 < 0.5
     assert char_overlap("法治政府建设基础还需进一步夯实", "特色亮点工作还需进一步强化") < 0.5
@@ -273,23 +295,23 @@ def test_verification_figures_from_the_prediction():
             Rejection(what="meta", code="bad_meta", reason="x"),
         ],
     )
-    v = score(Result(), pred).verification
+    v = score(GoldReport(), pred).verification
     # accepted 2, rejected figures 2 -> proposed 4; the meta rejection counts by code only
     assert (v.accepted, v.rejected_figures, v.proposed) == (2, 2, 4)
     assert v.rejected_by_code == {"bad_meta": 1, "quote_not_in_source": 1, "value_mismatch": 1}
 
 
 def test_usage_sums_over_reports():
-    a = Result(usage=Usage(prompt_tokens=1000, completion_tokens=100, calls=4))
-    b = Result(usage=Usage(prompt_tokens=500, completion_tokens=50, calls=2, reasks=1))
-    r = evaluate({"a": Result(), "b": Result()}, {"a": a, "b": b})
+    a = Draft(usage=Usage(prompt_tokens=1000, completion_tokens=100, calls=4))
+    b = Draft(usage=Usage(prompt_tokens=500, completion_tokens=50, calls=2, reasks=1))
+    r = evaluate({"a": GoldReport(), "b": GoldReport()}, {"a": a, "b": b})
     # 1500 prompt, 150 completion, 6 calls over 2 reports = 3 per report
     assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.reasks) == (1500, 150, 1)
     assert r.calls_per_report == 3.0
 
 
 def test_error_listing_names_misses_and_false_positives_with_quotes():
-    gold = res(fig("litigation.cases", 60), fig("litigation.cases", 113))
+    gold = gold_of(fig("litigation.cases", 60), fig("litigation.cases", 113))
     pred = res(fig("litigation.cases", 60), fig("reconsideration.received", 169))
     listing = error_listing(evaluate({"kunshan-2021": gold}, {"kunshan-2021": pred}))
     assert list(listing) == ["litigation.cases", "reconsideration.received"]
@@ -308,8 +330,8 @@ def test_error_listing_names_misses_and_false_positives_with_quotes():
 
 
 def test_eval_result_round_trips_through_json():
-    gold = {stem: Result.model_validate(gold_json(stem)) for stem in REPORTS[:2]}
-    pred = {REPORTS[0]: gold[REPORTS[0]]}
+    gold = {stem: GoldReport.model_validate(gold_json(stem)) for stem in REPORTS[:2]}
+    pred = {REPORTS[0]: as_prediction(gold[REPORTS[0]])}
     r = evaluate(gold, pred, backend="rules", prompt_version="v1")
     text = r.to_json()
     assert '"f1"' in text and '"by_group"' in text  # totals are written for readers
@@ -319,7 +341,7 @@ def test_eval_result_round_trips_through_json():
 
 
 def test_compare_deltas_better_and_worse():
-    gold = res(
+    gold = gold_of(
         fig("reconsideration.received", 169),
         fig("reconsideration.accepted", 138),
         fig("litigation.cases", 60),

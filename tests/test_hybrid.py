@@ -1,7 +1,7 @@
 """Hybrid = two labellers over one candidate set: agreement, disagreement, one labeller only."""
 
 from fazhi.backends.hybrid import HybridBackend, Policy, combine
-from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Source, TextItem, Usage
+from fazhi.model import Chunk, ChunkAnswer, FigureProposal, Meta, Source, TextProposal, Usage
 from fazhi.pipeline import extract
 
 TEXT = "市政府收到行政复议申请169件，受理138件，不予受理12件。全年开展普法活动50场。"
@@ -9,8 +9,8 @@ SOURCE = Source(text=TEXT)
 CHUNKS = [Chunk(index=0, text=TEXT, start=0, end=len(TEXT))]
 
 
-def fig(indicator: str, raw: str, quote: str, scope: str | None = None) -> Figure:
-    return Figure(indicator=indicator, value=int(raw), raw=raw, quote=quote, scope=scope)
+def fig(indicator: str, raw: str, quote: str, scope: str | None = None) -> FigureProposal:
+    return FigureProposal(indicator=indicator, value=int(raw), raw=raw, quote=quote, scope=scope)
 
 
 RECEIVED = fig("reconsideration.received", "169", "收到行政复议申请169件")
@@ -20,7 +20,7 @@ EVENTS = fig("publicity.events", "50", "开展普法活动50场")
 
 
 def combined(
-    rules: list[Figure], llm: list[Figure], policy: Policy = "auto", **answer
+    rules: list[FigureProposal], llm: list[FigureProposal], policy: Policy = "auto", **answer
 ) -> ChunkAnswer:
     by_rules = [ChunkAnswer(chunk=0, figures=rules)]
     by_llm = [ChunkAnswer(chunk=0, figures=llm, **answer)]
@@ -134,13 +134,13 @@ def test_meta_disagreement_and_text_items_leave_records():
         ChunkAnswer(
             chunk=0,
             meta=Meta(region="苏州市", year=2021),
-            shortcomings=[TextItem(quote="基层执法力量不足")],
-            plans=[TextItem(quote="加强执法队伍建设")],
+            shortcomings=[TextProposal(quote="基层执法力量不足")],
+            plans=[TextProposal(quote="加强执法队伍建设")],
         )
     ]
     by_llm = [
         ChunkAnswer(
-            chunk=0, meta=Meta(region=None), plans=[TextItem(quote="下一步：加强执法队伍建设")]
+            chunk=0, meta=Meta(region=None), plans=[TextProposal(quote="下一步：加强执法队伍建设")]
         )
     ]
     (out,) = combine(by_rules, by_llm, source, chunks, policy="llm")

@@ -22,7 +22,7 @@ from fazhi.backends.rules import RulesBackend
 from fazhi.catalog import default_catalog
 from fazhi.evaluate import EvalResult, evaluate
 from fazhi.ingest import read_source
-from fazhi.model import Result
+from fazhi.model import GoldReport, Result
 from fazhi.pipeline import extract
 from tests.conftest import ROOT
 from tests.llm_stub import running_stub
@@ -41,7 +41,7 @@ SETS = {"seeds": (ROOT / "evals" / "gold", ROOT / "evals" / "corpus"),
 
 def _scores(name: str, how) -> dict[str, EvalResult]:
     gold_dir, corpus = SETS[name]
-    gold = {p.stem: Result.model_validate_json(p.read_bytes()) for p in gold_dir.glob("*.json")}
+    gold = {p.stem: GoldReport.model_validate_json(p.read_bytes()) for p in gold_dir.glob("*.json")}
     state: dict = {}
     predicted: dict[str, dict[str, Result]] = {"rules": {}, "llm": {}, "hybrid": {}}
     with running_stub([]) as stub:
@@ -79,7 +79,7 @@ def test_without_perturbations_the_stand_in_labels_the_gold():
 def test_the_plan_states_every_perturbation_it_applies():
     gold_dir, corpus = SETS["dev"]
     stem = "s3_tinglanxian_2022"
-    gold = Result.model_validate_json((gold_dir / f"{stem}.json").read_bytes())
+    gold = GoldReport.model_validate_json((gold_dir / f"{stem}.json").read_bytes())
     source = read_source(corpus / f"{stem}.txt")
     how = answers.Perturbation(miss=0.0, confuse=1.0, plant=2)
     planned = answers.plan(gold, source, default_catalog(), how, stem)

@@ -405,11 +405,11 @@ def test_a_wrapped_pdf_rejoins_numbers_and_words_and_drops_page_furniture(tmp_pa
 def _pdf_and_text_scores(stem: str, tmp_path) -> tuple[float, float]:
     from fazhi.backends.rules import RulesBackend
     from fazhi.evaluate import score_report
-    from fazhi.model import Result
+    from fazhi.model import GoldReport
     from fazhi.pipeline import extract
     from tests.pdf_render import render_pdf
 
-    backend, gold = RulesBackend(), Result.model_validate(gold_json(stem))
+    backend, gold = RulesBackend(), GoldReport.model_validate(gold_json(stem))
     text = read_source(CORPUS / f"{stem}.txt")
     pdf = read_source(render_pdf(text.text, tmp_path / f"{stem}.pdf"))
     return tuple(  # type: ignore[return-value]

@@ -65,3 +65,5 @@ def test_the_compact_schema_keeps_every_constraint():
     assert compact({"anyOf": [{"$ref": "#/$defs/A"}, {"type": "null"}], "$defs": {"A": {}}}) == {
         "anyOf": [{}, {"type": "null"}]
     }  # a union with no single type stays a union
+    named = {"properties": {"title": {"type": "string", "title": "Title", "default": None}}}
+    assert compact(named) == {"properties": {"title": {"type": "string"}}}  # a field, kept

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import quicktok
 
-from fazhi.model import Result, Source
+from fazhi.model import GoldReport, Source
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("label_tokens", ROOT / "bench" / "label_tokens.py")
@@ -33,7 +33,7 @@ def test_label_style_meets_the_token_target_on_every_seed_and_dev_report():
     enc = quicktok.get_encoding("o200k_base")
     seen = 0
     for stem, source, gold_path in reports():
-        gold = Result.model_validate_json(gold_path.read_bytes())
+        gold = GoldReport.model_validate_json(gold_path.read_bytes())
         own = len(enc.encode(source.text))
         count = bench.label_count(source, gold)
         label = sum(count.tokens(enc)) / own
@@ -47,7 +47,7 @@ def test_quote_style_costs_several_times_label_style():
     enc = quicktok.get_encoding("o200k_base")
     for stem in ("kunshan-2021", "qingpu-2023"):
         source = Source(text=(ROOT / "evals/corpus" / f"{stem}.txt").read_text(encoding="utf-8"))
-        gold = Result.model_validate_json((ROOT / "evals/gold" / f"{stem}.json").read_bytes())
+        gold = GoldReport.model_validate_json((ROOT / "evals/gold" / f"{stem}.json").read_bytes())
         own = len(enc.encode(source.text))
         label = sum(bench.label_count(source, gold).tokens(enc)) / own
         quote = sum(bench.quote_count(source, gold).tokens(enc)) / own

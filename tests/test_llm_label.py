@@ -12,7 +12,7 @@ from fazhi.backends.label_view import Layout, render
 from fazhi.backends.llm_label import LabelBackend, context_budget
 from fazhi.index import SourceIndex
 from fazhi.llm.label_schema import SCHEMA_FILE, label_schema_json
-from fazhi.model import Result, Source
+from fazhi.model import GoldReport, Source
 from fazhi.pipeline import extract
 from fazhi.resources import data_file
 from tests.llm_stub import completion, reply, running_stub
@@ -275,14 +275,19 @@ def test_every_gold_figure_is_a_marked_candidate_of_the_default_view():
     from fazhi.verify import occurrences
     from tests.conftest import ROOT
 
-    sets = [("evals/corpus", "evals/gold"), ("evals/dev/corpus", "evals/dev/gold")]
+    sets = [("evals/corpus", "evals/gold"), ("evals/dev/corpus", "evals/dev/gold")] + [
+        (f"evals/{name}/corpus", f"evals/{name}/gold")
+        for name in ("heldout", "heldout-after", "heldout-final")
+    ]
     checked = 0
     for corpus, gold_dir in sets:
         for path in sorted((ROOT / corpus).glob("*.txt")):
             text = path.read_text(encoding="utf-8")
             index = SourceIndex(text)
             view = render(index, Layout.of(index), 0, len(text), "compact")
-            gold = Result.model_validate_json((ROOT / gold_dir / f"{path.stem}.json").read_bytes())
+            gold = GoldReport.model_validate_json(
+                (ROOT / gold_dir / f"{path.stem}.json").read_bytes()
+            )
             for figure in gold.figures:
                 spans = occurrences(figure.quote, text)
                 assert any(
@@ -291,7 +296,7 @@ def test_every_gold_figure_is_a_marked_candidate_of_the_default_view():
                     for start, end in spans
                 ), f"{path.stem}: {figure.raw} in {figure.quote} is not marked"
                 checked += 1
-    assert checked > 150
+    assert checked > 400
 
 
 def test_the_fixed_prefix_comes_first_and_cached_prompt_tokens_are_counted(tmp_path):

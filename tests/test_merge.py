@@ -5,28 +5,28 @@ from __future__ import annotations
 import itertools
 
 from fazhi.merge import merge
-from fazhi.model import ChunkAnswer, Figure, Meta, Rejection, TextItem, Usage
+from fazhi.model import ChunkAnswer, Draft, FigureProposal, Meta, Rejection, TextProposal, Usage
 from fazhi.text import char_overlap
 
 # Real statements from evals/corpus/kunshan-2021.txt.
-RECEIVED = Figure(
+RECEIVED = FigureProposal(
     indicator="reconsideration.received",
     value=169,
     raw="169",
     quote="市政府收到行政复议申请169件",
     scope="市政府",
 )
-ACCEPTED_SHORT = Figure(
+ACCEPTED_SHORT = FigureProposal(
     indicator="reconsideration.accepted", value=138, raw="138", quote="受理138件", scope=None
 )
-ACCEPTED_LONG = Figure(
+ACCEPTED_LONG = FigureProposal(
     indicator="reconsideration.accepted",
     value=138,
     raw="138",
     quote="市政府收到行政复议申请169件,受理138件",
     scope="市政府",
 )
-RATE = Figure(
+RATE = FigureProposal(
     indicator="reconsideration.mediation_rate", value=40.8, raw="40.8%", quote="占比40.8%"
 )
 SHORTCOMING = "基层治理体系和治理能力法治化水平有待提高"
@@ -99,8 +99,8 @@ def test_text_items_contained_or_mostly_overlapping_collapse_to_the_longer():
     assert char_overlap(longer, near) >= 0.8
     draft = merge(
         [
-            _answer(0, shortcomings=[TextItem(quote=cut), TextItem(quote=SHORTCOMING)]),
-            _answer(1, shortcomings=[TextItem(quote=longer), TextItem(quote=near)]),
+            _answer(0, shortcomings=[TextProposal(quote=cut), TextProposal(quote=SHORTCOMING)]),
+            _answer(1, shortcomings=[TextProposal(quote=longer), TextProposal(quote=near)]),
         ]
     )
     assert [t.quote for t in draft.shortcomings] == [longer, SHORTCOMING]
@@ -109,7 +109,7 @@ def test_text_items_contained_or_mostly_overlapping_collapse_to_the_longer():
 
 def test_distinct_plans_are_all_kept():
     plans = ["深入学习贯彻习近平法治思想", "支持基层立法联系点建设", "推进行政复议体制改革"]
-    draft = merge([_answer(0, plans=[TextItem(quote=p) for p in plans])])
+    draft = merge([_answer(0, plans=[TextProposal(quote=p) for p in plans])])
     assert [t.quote for t in draft.plans] == plans
 
 
@@ -144,7 +144,8 @@ def test_rejections_usage_and_chunk_errors_are_carried_over():
     assert draft.rejected == [gave_up]
     assert draft.usage == Usage(prompt_tokens=190, completion_tokens=20, calls=4, reasks=2)
     assert draft.chunk_errors == ["chunk 1: timeout after 3 attempts"]
-    assert (draft.source, draft.chunks, draft.verified) == ("kunshan-2021.txt", 5, False)
+    assert (draft.source, draft.chunks) == ("kunshan-2021.txt", 5)
+    assert isinstance(draft, Draft) and "verified" not in Draft.model_fields  # not vouched for
     assert merge(answers).chunks == 2
 
 
@@ -154,7 +155,7 @@ def test_input_order_does_not_change_the_output():
             0,
             figures=[ACCEPTED_SHORT, RATE],
             meta=Meta(region="昆山市"),
-            shortcomings=[TextItem(quote=SHORTCOMING)],
+            shortcomings=[TextProposal(quote=SHORTCOMING)],
         ),
         _answer(1, figures=[ACCEPTED_LONG, RECEIVED], meta=Meta(region="昆山", year=2021)),
         _answer(

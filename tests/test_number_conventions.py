@@ -12,15 +12,15 @@ from fazhi.backends.label_view import Layout, render
 from fazhi.backends.llm import chunk_check
 from fazhi.catalog import default_catalog
 from fazhi.index import SourceIndex
-from fazhi.model import Chunk, Figure
+from fazhi.model import Chunk, Figure, FigureProposal
 from fazhi.verify import check_figure
 
 CATALOG = default_catalog()
 TEXT = "全年开展普法宣传活动近120场次，法律援助案件逾300件，行政复议约60件，调解纠纷50余件。"
 
 
-def figure(raw: str, quote: str, indicator: str = "publicity.events") -> Figure:
-    return Figure(indicator=indicator, value=120, raw=raw, quote=quote, approx=False)
+def figure(raw: str, quote: str, indicator: str = "publicity.events") -> FigureProposal:
+    return FigureProposal(indicator=indicator, value=120, raw=raw, quote=quote, approx=False)
 
 
 def test_the_verifier_accepts_the_number_without_its_qualifier_and_marks_it_approximate():

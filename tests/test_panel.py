@@ -24,7 +24,15 @@ def _result(region, year, figures, source="r.txt", sha="ab" * 32):
         backend="rules",
         meta=Meta(region=region, year=year),
         figures=[
-            Figure(indicator=i, value=v, raw=str(v), quote=f"q{v}", scope=s, span=(0, 1))
+            Figure(
+                indicator=i,
+                value=v,
+                raw=str(v),
+                quote=f"q{v}",
+                scope=s,
+                span=(0, 1),
+                raw_span=(0, 1),
+            )
             for i, v, s in figures
         ],
     )

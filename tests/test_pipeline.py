@@ -2,7 +2,7 @@
 
 from fazhi.chunking import chunk_source
 from fazhi.ingest import read_source
-from fazhi.model import ChunkAnswer, Figure
+from fazhi.model import ChunkAnswer, FigureProposal
 from fazhi.pipeline import chunk_size_for, extract, extract_file
 from tests.conftest import CORPUS, gold_json
 
@@ -33,7 +33,7 @@ class QuoteBackend:
 
 
 def test_gold_figures_flow_through_and_a_planted_one_is_rejected():
-    gold = [Figure(**f) for f in gold_json("kunshan-2021")["figures"]]
+    gold = [FigureProposal(**f) for f in gold_json("kunshan-2021")["figures"]]
     backend = QuoteBackend(gold)
     source = read_source(CORPUS / "kunshan-2021.txt")
     result = extract(source, backend, chunk_size=1500)
@@ -50,7 +50,7 @@ def test_gold_figures_flow_through_and_a_planted_one_is_rejected():
 
 
 def test_a_proposed_figure_that_does_not_verify_is_rejected_not_lost():
-    planted = Figure(
+    planted = FigureProposal(
         indicator="reconsideration.received",
         value=170,
         raw="169",
@@ -87,7 +87,7 @@ class FailingChunks(QuoteBackend):
 
 
 def _gold_figures():
-    return [Figure(**f) for f in gold_json("kunshan-2021")["figures"]]
+    return [FigureProposal(**f) for f in gold_json("kunshan-2021")["figures"]]
 
 
 def test_status_complete_partial_failed_follows_the_chunks():

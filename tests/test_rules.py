@@ -16,7 +16,7 @@ from fazhi.catalog import default_catalog
 from fazhi.chunking import chunk_source
 from fazhi.evaluate import evaluate, score_report
 from fazhi.merge import merge
-from fazhi.model import Chunk, Figure, Result, Source
+from fazhi.model import Chunk, Figure, GoldReport, Result, Source
 from fazhi.pipeline import extract
 from fazhi.verify import verify
 from tests.conftest import REPORTS, gold_json, report_text
@@ -32,8 +32,8 @@ def results(backend) -> dict[str, Result]:
     return {stem: extract(Source(text=report_text(stem), path=stem), backend) for stem in REPORTS}
 
 
-def gold(stem: str) -> Result:
-    return Result.model_validate(gold_json(stem))
+def gold(stem: str) -> GoldReport:
+    return GoldReport.model_validate(gold_json(stem))
 
 
 def figures_of(text: str, backend: RulesBackend) -> list[Figure]:

@@ -11,7 +11,7 @@ import pytest
 from fazhi.backends.rules import RulesBackend
 from fazhi.evaluate import evaluate
 from fazhi.ingest import read_source
-from fazhi.model import Chunk, Figure, Result, Source
+from fazhi.model import Chunk, Figure, GoldReport, Source
 from fazhi.numbers import parse_raw, values_equal
 from fazhi.pipeline import extract
 from tests.conftest import CORPUS, GOLD, ROOT
@@ -237,7 +237,7 @@ def test_a_modifier_loses_to_the_verb(backend):
 
 def _scored(gold_dir: Path, corpus_dir: Path, backend: RulesBackend):
     gold = {
-        p.stem: Result.model_validate_json(p.read_text(encoding="utf-8"))
+        p.stem: GoldReport.model_validate_json(p.read_text(encoding="utf-8"))
         for p in sorted(gold_dir.glob("*.json"))
     }
     predicted = {stem: extract(read_source(corpus_dir / f"{stem}.txt"), backend) for stem in gold}
@@ -307,7 +307,7 @@ def test_heldout_final_floors(backend):
 def test_heldout_gold_is_literal(folder):
     """Every gold quote is in its report, every raw in its quote and read as the value."""
     for path in sorted((folder / "gold").glob("*.json")):
-        gold = Result.model_validate_json(path.read_text(encoding="utf-8"))
+        gold = GoldReport.model_validate_json(path.read_text(encoding="utf-8"))
         text = (folder / "corpus" / f"{path.stem}.txt").read_text(encoding="utf-8")
         for figure in gold.figures:
             assert figure.quote in text and figure.raw in figure.quote, figure

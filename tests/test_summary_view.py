@@ -74,7 +74,16 @@ def test_text_from_a_report_is_escaped():
     result = Result(
         source="x.txt",
         meta=Meta(region="<script>x</script>区", year=2021),
-        figures=[Figure(indicator="litigation.cases", value=1, raw="1", quote="<b>1</b>")],
+        figures=[
+            Figure(
+                indicator="litigation.cases",
+                value=1,
+                raw="1",
+                quote="<b>1</b>",
+                span=(0, 8),
+                raw_span=(3, 4),
+            )
+        ],
     )
     entry = ReportEntry(
         result, None, Locality(region_name="<script>x</script>区"), "x.txt", "", None

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fazhi.model import Chunk, Conflict, Figure, Meta, Result, Source, TextItem
+from fazhi.model import Chunk, Conflict, Draft, FigureProposal, Meta, Result, Source, TextProposal
 from fazhi.numbers import parse_raw
 from fazhi.verify import cuts_number, date_in_source, locate, verify, year_in_source
 from tests.conftest import REPORTS, gold_json, report_text
@@ -14,11 +14,11 @@ from tests.conftest import REPORTS, gold_json, report_text
 KUNSHAN = Source(text=report_text("kunshan-2021"), path="kunshan-2021.txt")
 
 
-def _figure(stem: str, raw: str, quote_part: str = "") -> Figure:
+def _figure(stem: str, raw: str, quote_part: str = "") -> FigureProposal:
     """A gold figure of ``stem`` by its raw (and a piece of its quote when raw repeats)."""
     for f in gold_json(stem)["figures"]:
         if f["raw"] == raw and quote_part in f["quote"]:
-            return Figure.model_validate(f)
+            return FigureProposal.model_validate(f)
     raise LookupError(raw)
 
 
@@ -27,11 +27,11 @@ AMOUNT = _figure("kunshan-2021", "2193万")  # 涉案金额2193万元
 RATE = _figure("kunshan-2021", "40.8%")  # 占比40.8%
 
 
-def _verify_one(figure: Figure, source: Source = KUNSHAN) -> Result:
-    return verify(Result(figures=[figure]), source)
+def _verify_one(figure: FigureProposal, source: Source = KUNSHAN) -> Result:
+    return verify(Draft(figures=[figure]), source)
 
 
-def _code(figure: Figure, source: Source = KUNSHAN) -> str | None:
+def _code(figure: FigureProposal, source: Source = KUNSHAN) -> str | None:
     result = _verify_one(figure, source)
     assert len(result.figures) + len(result.rejected) == 1
     return result.rejected[0].code if result.rejected else None
@@ -39,7 +39,7 @@ def _code(figure: Figure, source: Source = KUNSHAN) -> str | None:
 
 @pytest.mark.parametrize("stem", REPORTS)
 def test_every_gold_item_verifies_with_exact_spans(stem):
-    gold = Result.model_validate(gold_json(stem))
+    gold = Draft.model_validate(gold_json(stem))
     source = Source(text=report_text(stem))
     result = verify(gold, source)
     assert result.verified and result.rejected == []
@@ -90,7 +90,7 @@ def test_a_quote_starting_inside_a_number_holds_no_whole_number():
 def test_a_short_quote_is_located_where_it_holds_raw_as_a_whole_number():
     # taiyuan prints "审计单位477个" before "进派出所77个": "77个" first occurs cut out of 477.
     source = Source(text=report_text("taiyuan-2021"))
-    short = Figure(indicator="disputes.mediation_cases", value=77, raw="77", quote="77个")
+    short = FigureProposal(indicator="disputes.mediation_cases", value=77, raw="77", quote="77个")
     result = _verify_one(short, source)
     start, end = result.figures[0].raw_span
     assert source.text[start - 4 : end + 1] == "进派出所77个"
@@ -159,18 +159,18 @@ def test_a_repeated_quote_is_located_in_the_chunk_that_proposed_it():
         Chunk(index=0, text=text[:cut], start=0, end=cut),
         Chunk(index=1, text=text[cut:], start=cut, end=len(text)),
     ]
-    figure = Figure(
+    figure = FigureProposal(
         indicator="litigation.head_appearance_rate", value=100, raw="100%", quote="率达到100%"
     )
     hinted = figure.model_copy(update={"chunk": 1})
-    in_chunk = verify(Result(figures=[hinted]), KUNSHAN, chunks=chunks)
+    in_chunk = verify(Draft(figures=[hinted]), KUNSHAN, chunks=chunks)
     assert in_chunk.figures[0].span == (later, later + len("率达到100%"))
-    no_hint = verify(Result(figures=[figure]), KUNSHAN, chunks=chunks)
+    no_hint = verify(Draft(figures=[figure]), KUNSHAN, chunks=chunks)
     assert no_hint.figures[0].span[0] == first
 
 
 def test_meta_fields_the_source_does_not_bear_out_become_none_with_a_reason():
-    draft = Result(
+    draft = Draft(
         meta=Meta(region="无锡市", issuer="昆山市人民政府", year=2019, published="2022-03-16")
     )
     result = verify(draft, KUNSHAN)
@@ -178,7 +178,7 @@ def test_meta_fields_the_source_does_not_bear_out_become_none_with_a_reason():
     assert [(r.what, r.code, *r.item) for r in result.rejected] == [
         ("meta", "bad_meta", field) for field in ("region", "year", "published")
     ]
-    not_iso = verify(Result(meta=Meta(published="15/03/2022")), KUNSHAN)
+    not_iso = verify(Draft(meta=Meta(published="15/03/2022")), KUNSHAN)
     assert not_iso.meta.published is None
     assert "ISO" in not_iso.rejected[0].reason
 
@@ -209,7 +209,7 @@ def test_year_must_be_a_whole_number_in_the_source():
 def test_text_items_not_in_the_source_are_rejected_and_real_ones_get_spans():
     gold = gold_json("kunshan-2021")
     real, invented = gold["shortcomings"][0], "法治政府建设与群众期待仍有较大差距"
-    result = verify(Result(shortcomings=[real, invented], plans=[gold["plans"][0]]), KUNSHAN)
+    result = verify(Draft(shortcomings=[real, invented], plans=[gold["plans"][0]]), KUNSHAN)
     assert [t.quote for t in result.shortcomings] == [real]
     assert result.shortcomings[0].span is not None and result.plans[0].span is not None
     assert [(r.what, r.code) for r in result.rejected] == [("shortcoming", "quote_not_in_source")]
@@ -219,7 +219,7 @@ def test_earlier_rejections_are_kept_and_conflicts_follow_the_surviving_figures(
     other = RECEIVED.model_copy(
         update={"value": 196, "raw": "196", "quote": "收到行政复议申请196件"}
     )
-    draft = Result(
+    draft = Draft(
         figures=[RECEIVED, other],
         conflicts=[Conflict(indicator=RECEIVED.indicator, scope="市政府", values=[169, 196])],
         rejected=_verify_one(RATE.model_copy(update={"value": 4.08})).rejected,
@@ -231,9 +231,9 @@ def test_earlier_rejections_are_kept_and_conflicts_follow_the_surviving_figures(
 
 
 def test_verify_does_not_mutate_the_draft():
-    draft = Result(
+    draft = Draft(
         figures=[RECEIVED],
-        shortcomings=[TextItem(quote="基层治理体系和治理能力法治化水平有待提高")],
+        shortcomings=[TextProposal(quote="基层治理体系和治理能力法治化水平有待提高")],
     )
     before = draft.model_dump_json()
     verify(draft, KUNSHAN)
@@ -248,10 +248,10 @@ WRAPPED = Source(
 )
 
 
-def _wrapped(raw: str, quote: str, indicator: str = "litigation.cases") -> Figure:
+def _wrapped(raw: str, quote: str, indicator: str = "litigation.cases") -> FigureProposal:
     number = parse_raw(raw)
     assert number is not None
-    return Figure(indicator=indicator, value=number.value, raw=raw, quote=quote)
+    return FigureProposal(indicator=indicator, value=number.value, raw=raw, quote=quote)
 
 
 @pytest.mark.parametrize(
@@ -301,7 +301,7 @@ def test_a_percentage_value_is_compared_exactly_not_after_rounding_or_scaling(
     indicator, raw, wrong
 ):
     quote = {"40.8%": "纠错率为40.8%", "99.98%": "出庭应诉率为99.98%", "100%": "胜诉率100%"}[raw]
-    right = Figure(indicator=indicator, value=float(raw.rstrip("%")), raw=raw, quote=quote)
+    right = FigureProposal(indicator=indicator, value=float(raw.rstrip("%")), raw=raw, quote=quote)
     assert _code(right, RATES) is None
     assert _code(right.model_copy(update={"value": wrong}), RATES) == "value_mismatch"
 

@@ -13,18 +13,30 @@ The rules are those of ``evals/gold/README.md``:
   (``fazhi.text.char_overlap``: common characters as multisets / length of the longer) is at
   least 0.5. Matching is one-to-one and maximum.
 
-Everything here is pure: ``Result`` in, scores out. Files and printing belong to ``fazhi.cli``.
+Everything here is pure: a ``GoldReport`` and a prediction (a verified ``Result``, or a ``Draft``
+read from a file made elsewhere) in, scores out. Files and printing belong to ``fazhi.cli``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, Field, computed_field
 
 from fazhi.catalog import Catalog, default_catalog
-from fazhi.model import Figure, Result, TextItem, Usage
+from fazhi.model import (
+    Draft,
+    Figure,
+    FigureProposal,
+    GoldFigure,
+    GoldReport,
+    GoldText,
+    Result,
+    TextItem,
+    TextProposal,
+    Usage,
+)
 from fazhi.numbers import values_equal  # the gold rule: relative 1e-6, no absolute slack
 from fazhi.ranking import LowestShare, lowest_share
 from fazhi.text import char_overlap
@@ -215,7 +227,11 @@ def _max_matching(n_left: int, n_right: int, edges: Mapping[int, list[int]]) -> 
     return {left: right for right, left in right_to_left.items() if right < n_right}
 
 
-def match_figures(gold: list[Figure], predicted: list[Figure]) -> dict[int, int]:
+Prediction = Result | Draft  # what is scored: our verified output, or a file made elsewhere
+PredictedFigure = Figure | FigureProposal
+
+
+def match_figures(gold: list[GoldFigure], predicted: Sequence[PredictedFigure]) -> dict[int, int]:
     """``{gold index: predicted index}``, one-to-one, maximum, non-optional gold first."""
     order = sorted(range(len(gold)), key=lambda i: (gold[i].optional, i))
     edges = {
@@ -230,7 +246,7 @@ def match_figures(gold: list[Figure], predicted: list[Figure]) -> dict[int, int]
     return {order[rank]: j for rank, j in matched.items()}
 
 
-def score_text_items(gold: list[TextItem], predicted: list[TextItem]) -> Counts:
+def score_text_items(gold: list[GoldText], predicted: Sequence[TextItem | TextProposal]) -> Counts:
     edges = {
         i: [j for j, p in enumerate(predicted) if char_overlap(g.quote, p.quote) >= TEXT_OVERLAP]
         for i, g in enumerate(gold)
@@ -242,7 +258,7 @@ def score_text_items(gold: list[TextItem], predicted: list[TextItem]) -> Counts:
 # --- one report -----------------------------------------------------------------------------
 
 
-def _figure_error(report: str, fig: Figure) -> FigureError:
+def _figure_error(report: str, fig: GoldFigure | PredictedFigure) -> FigureError:
     return FigureError(
         report=report,
         indicator=fig.indicator,
@@ -262,7 +278,7 @@ def _group(catalog: Catalog, indicator: str) -> str:
     return catalog.group_of(indicator) if indicator in catalog else UNKNOWN_GROUP
 
 
-def verification_of(predicted: Result) -> Verification:
+def verification_of(predicted: Prediction) -> Verification:
     codes = Counter(r.code for r in predicted.rejected)
     return Verification(
         accepted=len(predicted.figures),
@@ -272,14 +288,15 @@ def verification_of(predicted: Result) -> Verification:
 
 
 def score_report(
-    report: str, gold: Result, predicted: Result, catalog: Catalog | None = None
+    report: str, gold: GoldReport, predicted: Prediction, catalog: Catalog | None = None
 ) -> ReportScore:
     """Score one report's prediction against its gold labels."""
     catalog = catalog or default_catalog()
-    matches = match_figures(gold.figures, predicted.figures)
+    figures: Sequence[PredictedFigure] = predicted.figures
+    matches = match_figures(gold.figures, figures)
     matched_preds = set(matches.values())
-    tp = [predicted.figures[j].indicator for j in sorted(matched_preds)]
-    false_pos = [p for j, p in enumerate(predicted.figures) if j not in matched_preds]
+    tp = [figures[j].indicator for j in sorted(matched_preds)]
+    false_pos = [p for j, p in enumerate(figures) if j not in matched_preds]
     missed = [g for i, g in enumerate(gold.figures) if i not in matches and not g.optional]
     by_indicator = _count_by_key(
         tp, [p.indicator for p in false_pos], [g.indicator for g in missed]
@@ -297,17 +314,18 @@ def score_report(
         false_positives=[_figure_error(report, p) for p in false_pos],
         verification=verification_of(predicted),
         usage=predicted.usage,
-        ranking=[(_confidence(p), j not in matched_preds) for j, p in enumerate(predicted.figures)],
+        ranking=[(_confidence(p), j not in matched_preds) for j, p in enumerate(figures)],
     )
 
 
-def _confidence(figure: Figure) -> float:
-    return figure.confidence if figure.confidence is not None else 1.0
+def _confidence(figure: PredictedFigure) -> float:
+    confidence = figure.confidence if isinstance(figure, Figure) else None  # proposals have none
+    return confidence if confidence is not None else 1.0
 
 
 def evaluate(
-    gold: Mapping[str, Result],
-    predicted: Mapping[str, Result],
+    gold: Mapping[str, GoldReport],
+    predicted: Mapping[str, Prediction],
     catalog: Catalog | None = None,
     *,
     backend: str | None = None,
@@ -316,7 +334,7 @@ def evaluate(
 ) -> EvalResult:
     """Score every gold report; a report without a prediction is scored as an empty one."""
     reports = [
-        score_report(stem, gold[stem], predicted.get(stem, Result()), catalog)
+        score_report(stem, gold[stem], predicted.get(stem, Draft()), catalog)
         for stem in sorted(gold)
     ]
     return EvalResult(

@@ -1,4 +1,4 @@
-"""``[ChunkAnswer]`` -> draft ``Result``: one list of figures, text items and meta per report.
+"""``[ChunkAnswer]`` -> ``Draft``: one list of proposed figures, text items and meta per report.
 
 Pure and deterministic: answers are ordered by chunk index first, so the order a backend
 returns them in never changes the output. Nothing is verified here (that is ``fazhi.verify``);
@@ -7,7 +7,7 @@ chunks -- and makes disagreements visible instead of resolving them silently:
 
 - figures: same indicator and value with one quote containing the other (an exact duplicate
   is the special case of equal quotes) -> one figure with the longer quote. The same indicator
-  and scope with different values -> both kept and listed in ``Result.conflicts``.
+  and scope with different values -> both kept and listed in ``Draft.conflicts``.
 - text items: one containing the other, or character overlap >= 0.8 -> the longer one.
 - meta: per field the first non-null value in chunk order (the title and opening lines state
   region, issuer and year). A later, different non-null value is not used but recorded as a
@@ -19,15 +19,24 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from fazhi.model import ChunkAnswer, Conflict, Figure, Meta, Rejection, Result, TextItem, Usage
+from fazhi.model import (
+    ChunkAnswer,
+    Conflict,
+    Draft,
+    FigureProposal,
+    Meta,
+    Rejection,
+    TextProposal,
+    Usage,
+)
 from fazhi.numbers import values_equal
 from fazhi.text import char_overlap
 
 TEXT_OVERLAP_SAME = 0.8  # two text items this similar are one item quoted twice
 
 
-def merge(answers: list[ChunkAnswer], *, source: str = "", chunks: int | None = None) -> Result:
-    """One draft ``Result`` from every chunk's answer; ``chunks`` defaults to the answer count."""
+def merge(answers: list[ChunkAnswer], *, source: str = "", chunks: int | None = None) -> Draft:
+    """One ``Draft`` from every chunk's answer; ``chunks`` defaults to the answer count."""
     ordered = sorted(answers, key=lambda a: (a.chunk, a.model_dump_json()))
     figures = merge_figures([_with_chunk(f, a.chunk) for a in ordered for f in a.figures])
     shortcomings = [_with_chunk(t, a.chunk) for a in ordered for t in a.shortcomings]
@@ -36,7 +45,7 @@ def merge(answers: list[ChunkAnswer], *, source: str = "", chunks: int | None = 
     usage = Usage()
     for answer in ordered:
         usage = usage + answer.usage
-    return Result(
+    return Draft(
         source=source,
         meta=meta,
         figures=figures,
@@ -50,7 +59,7 @@ def merge(answers: list[ChunkAnswer], *, source: str = "", chunks: int | None = 
     )
 
 
-_Item = TypeVar("_Item", Figure, TextItem)
+_Item = TypeVar("_Item", FigureProposal, TextProposal)
 
 
 def _with_chunk(item: _Item, chunk: int) -> _Item:
@@ -58,7 +67,7 @@ def _with_chunk(item: _Item, chunk: int) -> _Item:
     return item if item.chunk is not None else item.model_copy(update={"chunk": chunk})
 
 
-def same_statement(a: Figure, b: Figure) -> bool:
+def same_statement(a: FigureProposal, b: FigureProposal) -> bool:
     """The same figure quoted twice: same indicator and value, one quote inside the other."""
     return (
         a.indicator == b.indicator
@@ -67,9 +76,9 @@ def same_statement(a: Figure, b: Figure) -> bool:
     )
 
 
-def merge_figures(figures: list[Figure]) -> list[Figure]:
+def merge_figures(figures: list[FigureProposal]) -> list[FigureProposal]:
     """Collapse repeated statements to the one with the longer quote, keeping first-seen order."""
-    kept: list[Figure] = []
+    kept: list[FigureProposal] = []
     by_indicator: dict[str, list[int]] = {}  # where in ``kept``: only these can be the same
     for figure in figures:
         same_indicator = by_indicator.setdefault(figure.indicator, [])
@@ -83,14 +92,14 @@ def merge_figures(figures: list[Figure]) -> list[Figure]:
     return kept
 
 
-def _longer_quote(first: Figure, second: Figure) -> Figure:
+def _longer_quote(first: FigureProposal, second: FigureProposal) -> FigureProposal:
     longer, shorter = (second, first) if len(second.quote) > len(first.quote) else (first, second)
     if longer.scope is None and shorter.scope is not None:
         return longer.model_copy(update={"scope": shorter.scope})
     return longer
 
 
-def find_conflicts(figures: list[Figure]) -> list[Conflict]:
+def find_conflicts(figures: list[FigureProposal]) -> list[Conflict]:
     """Every (indicator, scope) stated with more than one value, in first-seen order."""
     values: dict[tuple[str, str | None], list[int | float]] = {}
     for figure in figures:
@@ -108,9 +117,9 @@ def same_passage(a: str, b: str) -> bool:
     return a in b or b in a or char_overlap(a, b) >= TEXT_OVERLAP_SAME
 
 
-def merge_text_items(items: list[TextItem]) -> list[TextItem]:
+def merge_text_items(items: list[TextProposal]) -> list[TextProposal]:
     """Collapse near-identical passages to the longer one, keeping first-seen order."""
-    kept: list[TextItem] = []
+    kept: list[TextProposal] = []
     for item in items:
         for i, other in enumerate(kept):
             if same_passage(item.quote, other.quote):

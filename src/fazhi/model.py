@@ -1,6 +1,9 @@
 """The types every stage shares.
 
-The data flow is ``Source -> [Chunk] -> [ChunkAnswer] -> Result (draft) -> Result (verified)``.
+The data flow is ``Source -> [Chunk] -> [ChunkAnswer] (proposals) -> Draft -> verify -> Result``:
+backends propose (``FigureProposal``, ``TextProposal``), ``merge`` collects a ``Draft``, and only
+``fazhi.verify`` makes the verified ``Figure`` and ``TextItem`` (spans required). Gold files
+have their own types (``GoldReport``, ``GoldFigure`` with ``optional``).
 All offsets (``span``, ``raw_span``, ``Chunk.start``) are character offsets into
 ``Source.text`` -- the cleaned text the tool shows the user -- never into the raw file bytes.
 Every model here is plain data: no I/O, no behaviour beyond parsing.
@@ -8,7 +11,7 @@ Every model here is plain data: no I/O, no behaviour beyond parsing.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -46,10 +49,11 @@ class Chunk(BaseModel):
     headings: tuple[str, ...] = ()
 
 
-class Figure(BaseModel):
-    """One number the report states, in the gold format of ``evals/gold/README.md``.
+class FigureProposal(BaseModel):
+    """A figure a backend proposes: what it says the report states, checked by nobody yet.
 
-    ``span`` (the quote) and ``raw_span`` (the number inside it) are filled by the verifier only.
+    Backends return these (in ``ChunkAnswer``); ``merge`` collects them into a ``Draft``; only
+    ``fazhi.verify`` turns one into a ``Figure``.
     """
 
     indicator: str
@@ -58,23 +62,79 @@ class Figure(BaseModel):
     quote: str
     scope: str | None = None
     approx: bool = False
-    optional: bool = False  # gold only: a loosely fitting figure, never a miss
-    span: Span | None = None
-    raw_span: Span | None = None
     chunk: int | None = None  # index of the chunk that proposed it (a hint for locating the quote)
+    candidate: str | None = None  # label-style backends: the candidate id the model named ("n12")
+    # carried through verification: the labellers that proposed it (hybrid sets them) and
+    # review reasons already given (a result re-verified by ``fazhi verify`` keeps its own)
+    sources: list[str] = Field(default_factory=list)
+    review: list[str] = Field(default_factory=list)
+
+
+class Figure(BaseModel):
+    """One verified number of the report, in the gold format of ``evals/gold/README.md``.
+
+    Made only by ``fazhi.verify``: ``span`` (the quote) and ``raw_span`` (the number inside it)
+    are always there.
+    """
+
+    indicator: str
+    value: int | float
+    raw: str
+    quote: str
+    scope: str | None = None
+    approx: bool = False
+    span: Span
+    raw_span: Span
+    chunk: int | None = None  # index of the chunk that proposed it
     # which labellers proposed it ("rules", "llm"); set after verify for every output figure
     sources: list[str] = Field(default_factory=list)
     # why a reader should check it (cross-checks, instruction-like sentence): never a silent fix
     review: list[str] = Field(default_factory=list)
     confidence: float | None = None  # 0..1 from documented signals (docs/confidence.md)
 
+    def as_proposal(self) -> FigureProposal:
+        """This figure proposed again (hybrid hands verified figures back to the pipeline)."""
+        return FigureProposal.model_validate(self.model_dump(include=_PROPOSAL_FIELDS))
 
-class TextItem(BaseModel):
-    """A verbatim passage: one admitted shortcoming or one plan item."""
+
+_PROPOSAL_FIELDS = set(FigureProposal.model_fields)
+
+
+class GoldFigure(BaseModel):
+    """One figure of a gold file (``evals/gold/README.md``): no spans needed."""
+
+    indicator: str
+    value: int | float
+    raw: str
+    quote: str
+    scope: str | None = None
+    approx: bool = False
+    optional: bool = False  # a loosely fitting figure: matching it counts, missing it does not
+
+
+class TextProposal(BaseModel):
+    """A passage a backend proposes as one shortcoming or one plan item."""
 
     quote: str
-    span: Span | None = None
     chunk: int | None = None
+
+
+class TextItem(BaseModel):
+    """A verified verbatim passage: one admitted shortcoming or one plan item. Made only by
+    ``fazhi.verify``."""
+
+    quote: str
+    span: Span
+    chunk: int | None = None
+
+    def as_proposal(self) -> TextProposal:
+        return TextProposal(quote=self.quote, chunk=self.chunk)
+
+
+class GoldText(BaseModel):
+    """A gold shortcoming or plan item (gold files store bare strings)."""
+
+    quote: str
 
 
 class Meta(BaseModel):
@@ -129,13 +189,13 @@ class Usage(BaseModel):
 
 
 class ChunkAnswer(BaseModel):
-    """What a backend says about one chunk, before merge and verification."""
+    """What a backend proposes for one chunk, before merge and verification."""
 
     chunk: int
-    figures: list[Figure] = Field(default_factory=list)
+    figures: list[FigureProposal] = Field(default_factory=list)
     meta: Meta | None = None
-    shortcomings: list[TextItem] = Field(default_factory=list)
-    plans: list[TextItem] = Field(default_factory=list)
+    shortcomings: list[TextProposal] = Field(default_factory=list)
+    plans: list[TextProposal] = Field(default_factory=list)
     rejected: list[Rejection] = Field(default_factory=list)  # what the backend itself gave up on
     usage: Usage = Field(default_factory=Usage)
     error: str | None = None  # a chunk whose call failed for good: recorded, the report goes on
@@ -150,8 +210,12 @@ def _text_items(value: object) -> object:
     return value
 
 
-class Result(BaseModel):
-    """One report's extraction. Also reads gold files, which are a subset of these fields."""
+FigureT = TypeVar("FigureT", FigureProposal, Figure)
+TextT = TypeVar("TextT", TextProposal, TextItem)
+
+
+class Report(BaseModel, Generic[FigureT, TextT]):
+    """The fields a draft and a verified result share (in the order the JSON output has)."""
 
     source: str = ""
     source_sha256: str = ""
@@ -162,9 +226,9 @@ class Result(BaseModel):
     model: str | None = None
     prompt_version: str | None = None
     meta: Meta = Field(default_factory=Meta)
-    figures: list[Figure] = Field(default_factory=list)
-    shortcomings: list[TextItem] = Field(default_factory=list)
-    plans: list[TextItem] = Field(default_factory=list)
+    figures: list[FigureT] = Field(default_factory=list)
+    shortcomings: list[TextT] = Field(default_factory=list)
+    plans: list[TextT] = Field(default_factory=list)
     rejected: list[Rejection] = Field(default_factory=list)
     conflicts: list[Conflict] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
@@ -172,10 +236,41 @@ class Result(BaseModel):
     chunk_errors: list[str] = Field(default_factory=list)
     failed_chunks: list[int] = Field(default_factory=list)  # indices of the chunks that failed
     caps_hit: list[str] = Field(default_factory=list)  # "chunk 3: max_figures=16"
+
+    @field_validator("shortcomings", "plans", mode="before")
+    @classmethod
+    def _accept_bare_strings(cls, value: object) -> object:
+        return _text_items(value)
+
+
+class Draft(Report[FigureProposal, TextProposal]):
+    """One report's proposals after ``merge``, before ``verify``: nothing here is vouched for.
+
+    ``fazhi verify FILE`` reads a result or gold JSON as a draft (spans, ``optional``, status
+    and the like are not read: verification settles them again).
+    """
+
+
+class Result(Report[Figure, TextItem]):
+    """One report's verified extraction: made by ``fazhi.verify.verify`` only."""
+
     status: ResultStatus = "complete"  # set by pipeline.extract from the chunks' fate
     # every figure, meta field and text item was checked against the source, and at least one
     # chunk answered: never true on a result whose every chunk failed
     verified: bool = False
+
+
+class GoldReport(BaseModel):
+    """A gold file (``evals/gold/README.md``): what ``evaluate`` and ``fazhi eval`` score against.
+
+    Fields of a result file beyond these are not read, so a result can serve as gold too.
+    """
+
+    source: str = ""
+    meta: Meta = Field(default_factory=Meta)
+    figures: list[GoldFigure] = Field(default_factory=list)
+    shortcomings: list[GoldText] = Field(default_factory=list)
+    plans: list[GoldText] = Field(default_factory=list)
 
     @field_validator("shortcomings", "plans", mode="before")
     @classmethod

@@ -1,4 +1,5 @@
-"""The one data flow, top to bottom: ingest → chunk → backend → merge → verify.
+"""The one data flow, top to bottom: ingest → chunk → backend (proposals) → merge (a ``Draft``)
+→ verify (the ``Result``).
 
 Nothing here touches the network, a cache or the terminal: a backend object brings whatever
 it needs, and every backend's output goes through the same merge and the same verifier.

@@ -311,10 +311,12 @@ def _per_chunk(
         out.append(
             ChunkAnswer(
                 chunk=here,
-                figures=[f for f in figures if home(f.chunk) == here],
+                figures=[f.as_proposal() for f in figures if home(f.chunk) == here],
                 meta=meta if here == first else None,
-                shortcomings=[t for t in texts["shortcomings"] if home(t.chunk) == here],
-                plans=[t for t in texts["plans"] if home(t.chunk) == here],
+                shortcomings=[
+                    t.as_proposal() for t in texts["shortcomings"] if home(t.chunk) == here
+                ],
+                plans=[t.as_proposal() for t in texts["plans"] if home(t.chunk) == here],
                 rejected=[r for r in rejected if home(r.chunk) == here],
                 error=error,
                 caps_hit=caps,

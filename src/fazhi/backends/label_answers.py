@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from fazhi.backends.label_view import View
 from fazhi.catalog import Catalog
-from fazhi.model import ChunkAnswer, Figure, Meta, Rejection, TextItem
+from fazhi.model import ChunkAnswer, FigureProposal, Meta, Rejection, TextProposal
 from fazhi.verify import check_meta, foreign_numbers
 
 _RANGE = re.compile(r"\s*(s\d{1,7})\s*(?:[-–~～至]\s*(s\d{1,7})\s*)?")
@@ -156,7 +156,7 @@ def proposals(data: dict[str, Any] | None, view: View, chunk: int, text: str) ->
         n, (start, end) = candidate.number, candidate.clause
         indicator, scope = parsed
         answer.figures.append(
-            Figure(
+            FigureProposal(
                 indicator=indicator,
                 value=n.value,
                 raw=n.raw,
@@ -164,6 +164,7 @@ def proposals(data: dict[str, Any] | None, view: View, chunk: int, text: str) ->
                 scope=scope,
                 approx=n.approx,
                 chunk=chunk,
+                candidate=cid,
             )  # fmt: skip
         )
     for what in ("shortcomings", "plans"):
@@ -176,8 +177,8 @@ def proposals(data: dict[str, Any] | None, view: View, chunk: int, text: str) ->
 
 def _text_items(
     entries: Any, view: View, chunk: int, text: str, what: str
-) -> tuple[list[TextItem], list[Rejection]]:
-    items: list[TextItem] = []
+) -> tuple[list[TextProposal], list[Rejection]]:
+    items: list[TextProposal] = []
     rejected: list[Rejection] = []
     for entry in entries if isinstance(entries, list) else []:
         span = sentence_range(entry, view)
@@ -195,7 +196,7 @@ def _text_items(
             continue
         quote = text[span[0] : span[1]].strip()
         if quote and all(quote != item.quote for item in items):
-            items.append(TextItem(quote=quote, chunk=chunk))
+            items.append(TextProposal(quote=quote, chunk=chunk))
     return items, rejected
 
 

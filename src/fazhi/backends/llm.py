@@ -9,7 +9,7 @@ lost nor passed on: the last answer is taken apart, the figures that verify are 
 rest go to ``ChunkAnswer.rejected`` with the verifier's code (``model_gave_up`` when the last
 answer is not even JSON). An answer cut off at ``max_tokens`` or not JSON at all is incomplete:
 the chunk also gets ``error`` set, so it is never cached and the next run asks again.
-``value`` is always ``parse_raw(raw)``: the model never computes it.
+Checking and taking an answer apart into proposals is ``backends/llm_answers.py``.
 
 Chunks run concurrently (asyncio, ``concurrency`` at a time); each checked answer is cached on
 disk, keyed by everything it depends on, so a second run makes no calls.
@@ -24,31 +24,21 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any
 
-from pydantic import ValidationError
-
+from fazhi.backends.llm_answers import chunk_check, salvage, settle
 from fazhi.backends.llm_batch import BatchSeam
 from fazhi.catalog import Catalog, default_catalog
 from fazhi.llm import loop
 from fazhi.llm.batch_transport import BatchTransport, batch_client
 from fazhi.llm.cache import AnswerCache, cache_key
-from fazhi.llm.client import (
-    CallLog,
-    RetryPolicy,
-    ask,
-    make_client,
-    parse_reply_json,
-    resolve_endpoint,
-)
+from fazhi.llm.client import CallLog, RetryPolicy, ask, make_client, resolve_endpoint
 from fazhi.llm.prompts import PromptSet, load_prompts, schema_prompt_text
 from fazhi.llm.reachability import DEFAULT_BREAKER_AFTER, CircuitBreaker, EndpointUnreachable
 from fazhi.llm.redact import redact
 from fazhi.llm.schema import answer_model, schema_json
-from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Rejection, Source, TextItem, Usage
-from fazhi.numbers import parse_raw
+from fazhi.model import Chunk, ChunkAnswer, Source, Usage
 from fazhi.text import TOKENS_PER_ASCII_CHAR, TOKENS_PER_NON_ASCII_CHAR, estimate_tokens
-from fazhi.verify import check_figure, check_items, check_meta
 
 # Paragraph-sized chunks: on a ~400-character paragraph Qwen2.5-Coder-1.5B found 7 of 7 gold
 # figures, on 1,500-character chunks 10 of 35. 1,000 characters is one or two paragraphs of these
@@ -71,136 +61,6 @@ PREFERRED_CHUNK_SIZE = 1000
 COMPLETION_TOKENS_PER_CALL = 586
 REASK_ERROR_TOKENS = 660
 REASK_SHARE = 0.81  # of chunks re-asked max_reasks times (Qwen: 34 of 42)
-
-
-def proposed_figure(item: dict[str, Any], chunk: int) -> Figure:
-    """A model's figure as a ``Figure``: ``value`` parsed from ``raw`` (0 when it is no number,
-    which the verifier then rejects as ``unparseable_raw``)."""
-    raw = str(item.get("raw") or "")
-    number = parse_raw(raw)
-    scope = item.get("scope")
-    return Figure(
-        indicator=str(item.get("indicator") or ""),
-        value=number.value if number else 0,
-        raw=raw,
-        quote=str(item.get("quote") or ""),
-        scope=str(scope) if scope else None,
-        approx=number.approx if number else False,
-        chunk=chunk,
-    )
-
-
-def _reasons(rejections: list[Rejection]) -> str | None:
-    return "; ".join(f"[{r.code}] {r.reason}" for r in rejections) or None
-
-
-def chunk_check(chunk: Chunk, catalog: Catalog):
-    """``check(what, item) -> problem | None`` against this chunk: the validation context."""
-
-    def check(what: str, item: Any) -> str | None:
-        if what == "figure":
-            checked = check_figure(proposed_figure(item, chunk.index), chunk.text, catalog)
-            return _reasons([checked]) if isinstance(checked, Rejection) else None
-        if what == "meta":
-            return _reasons(check_meta(Meta(**item), chunk.text)[1])
-        text_kind = cast(Literal["shortcoming", "plan"], what)  # the schema's only other fields
-        return _reasons(check_items([TextItem(quote=item)], chunk.text, text_kind)[1])
-
-    return check
-
-
-def _gave_up(chunk: int, reason: str, text: str | None = None) -> Rejection:
-    item = {"answer": text[:500]} if text else {}
-    return Rejection(what="figure", code="model_gave_up", reason=reason, item=item, chunk=chunk)
-
-
-def _settle_figures(
-    items: Any, chunk: Chunk, catalog: Catalog
-) -> tuple[list[Figure], list[Rejection]]:
-    kept: list[Figure] = []
-    rejected: list[Rejection] = []
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            rejected.append(_gave_up(chunk.index, f"figure is not an object: {item!r}"[:200]))
-            continue
-        checked = check_figure(proposed_figure(item, chunk.index), chunk.text, catalog)
-        if isinstance(checked, Rejection):
-            rejected.append(checked.model_copy(update={"chunk": chunk.index}))
-        else:  # offsets into the chunk mean nothing downstream: the pipeline's verify sets them
-            kept.append(checked.model_copy(update={"span": None, "raw_span": None}))
-    return kept, rejected
-
-
-def _settle_meta(item: Any, chunk: Chunk) -> tuple[Meta | None, list[Rejection]]:
-    if not isinstance(item, dict) or not any(v is not None for v in item.values()):
-        return None, []
-    try:
-        meta = Meta(**{k: v for k, v in item.items() if k in Meta.model_fields})
-    except ValidationError as exc:
-        reason = f"meta is malformed: {exc.errors()[0]['msg']}"
-        return None, [
-            Rejection(what="meta", code="bad_meta", reason=reason, item=item, chunk=chunk.index)
-        ]
-    kept, rejected = check_meta(meta, chunk.text)
-    rejected = [r.model_copy(update={"chunk": chunk.index}) for r in rejected]
-    return (kept if kept.model_dump(exclude_none=True) else None), rejected
-
-
-def _settle_items(
-    items: Any, chunk: Chunk, what: Literal["shortcoming", "plan"]
-) -> tuple[list[TextItem], list[Rejection]]:
-    quotes = [TextItem(quote=q, chunk=chunk.index) for q in (items or []) if isinstance(q, str)]
-    kept, rejected = check_items(quotes, chunk.text, what)
-    return [k.model_copy(update={"span": None}) for k in kept], rejected
-
-
-def settle(data: dict[str, Any], chunk: Chunk, catalog: Catalog) -> ChunkAnswer:
-    """An answer (validated or not) taken apart: what verifies against the chunk, and the rest."""
-    figures, rejected = _settle_figures(data.get("figures"), chunk, catalog)
-    meta, meta_rejected = _settle_meta(data.get("meta"), chunk)
-    shortcomings, sc_rejected = _settle_items(data.get("shortcomings"), chunk, "shortcoming")
-    plans, plan_rejected = _settle_items(data.get("plans"), chunk, "plan")
-    return ChunkAnswer(
-        chunk=chunk.index,
-        figures=figures,
-        meta=meta,
-        shortcomings=shortcomings,
-        plans=plans,
-        rejected=rejected + meta_rejected + sc_rejected + plan_rejected,
-    )
-
-
-def salvage(log: CallLog, problem: str, chunk: Chunk, catalog: Catalog) -> ChunkAnswer:
-    """The last answer of a conversation that never validated, checked item by item.
-
-    An answer that is not JSON, or was cut off at ``max_tokens``, is incomplete: the chunk gets
-    ``error`` set (so it is never cached, the report is not complete, and the next run asks
-    again), while whatever verifies of it is still kept. A complete JSON answer whose figures
-    still fail after the re-asks is the model's final word: its failures are rejections only.
-    """
-    data = parse_reply_json(log.last_text)
-    if data is None:
-        reason = f"{problem}; the last answer is not a JSON object"
-        rejection = _gave_up(chunk.index, reason, log.last_text)
-        return ChunkAnswer(
-            chunk=chunk.index, rejected=[rejection], error=f"model_gave_up: {reason}"
-        )
-    cut = log.finish_reason == "length"
-    if cut:  # the figure the cut went through is incomplete: it is reported as lost, not checked
-        data["figures"] = [f for f in data.get("figures") or [] if _complete(f)]
-    answer = settle(data, chunk, catalog)
-    if cut:
-        checked = len(data["figures"])
-        reason = (
-            f"{problem}; {checked} complete figure(s) before the cut were checked, the rest is lost"
-        )
-        answer.rejected.append(_gave_up(chunk.index, reason, log.last_text))
-        answer.error = f"incomplete answer: {reason}"
-    return answer
-
-
-def _complete(item: Any) -> bool:
-    return isinstance(item, dict) and {"quote", "raw", "indicator"} <= item.keys()
 
 
 @dataclass

@@ -47,7 +47,7 @@ from fazhi.backends.rules_meta import Stated, find_meta
 from fazhi.backends.rules_quantities import Quantity, not_counted, quantities
 from fazhi.backends.rules_text import Span
 from fazhi.catalog import Catalog, default_catalog
-from fazhi.model import Chunk, ChunkAnswer, Figure, Meta, Source, TextItem
+from fazhi.model import Chunk, ChunkAnswer, FigureProposal, Meta, Source, TextProposal
 
 HEADING_LENGTH = 30  # a line this short without a full stop heads the paragraph below it
 
@@ -62,7 +62,7 @@ class Found:
     """A proposal and the offset that decides which chunk states it."""
 
     offset: int
-    item: Figure | TextItem | Stated
+    item: FigureProposal | TextProposal | Stated
     what: str  # figure, shortcoming, plan, meta
 
 
@@ -92,7 +92,7 @@ def find_figures(text: str, norm: str, rules: Rules, region: str | None) -> list
         sentence_windows = windows(norm, sentence, inside, paragraph, rules, carry_start)
         for new in _sentence_figures(text, norm, rules, sentence_windows, inside, templates):
             figure = new.item
-            assert isinstance(figure, Figure)  # _sentence_figures finds figures only
+            assert isinstance(figure, FigureProposal)  # _sentence_figures finds figures only
             scopes = scopes_stated.setdefault((figure.indicator, float(figure.value)), set())
             if not _restated(figure.scope, scopes):
                 scopes.add(figure.scope)
@@ -146,7 +146,7 @@ def _sentence_figures(
         indicator, scope, near_end = read
         by_quantity[i] = indicator
         quote = rules_text.trim(text, (w.own_start, max(q.end, near_end)))
-        figure = Figure(
+        figure = FigureProposal(
             indicator=indicator,
             value=q.number.value,
             raw=q.number.raw,
@@ -208,7 +208,7 @@ def find_text_items(text: str, norm: str, rules: Rules, year: int | None) -> lis
     start = rules_sections.plan_start(norm, rules.sections, begin, year)
     plans = rules_sections.plan_items(norm, rules.sections, start) if start is not None else []
     return [
-        Found(s, TextItem(quote=text[s:e]), what)
+        Found(s, TextProposal(quote=text[s:e]), what)
         for what, spans in (("shortcoming", shortcomings), ("plan", plans))
         for s, e in spans
     ]
@@ -275,7 +275,9 @@ def _answer_for(chunk: Chunk, mine: list[Found]) -> ChunkAnswer:
     # ``what`` names the kind of ``item``; the isinstance tests say the same to the type checker.
     stated = {f.item.field: f.item.value for f in mine if isinstance(f.item, Stated)}
     texts = {
-        what: [_at(f.item, chunk) for f in mine if f.what == what and isinstance(f.item, TextItem)]
+        what: [
+            _at(f.item, chunk) for f in mine if f.what == what and isinstance(f.item, TextProposal)
+        ]
         for what in ("shortcoming", "plan")
     }
     return ChunkAnswer(
@@ -283,7 +285,7 @@ def _answer_for(chunk: Chunk, mine: list[Found]) -> ChunkAnswer:
         figures=[
             f.item.model_copy(update={"chunk": chunk.index})
             for f in mine
-            if isinstance(f.item, Figure)
+            if isinstance(f.item, FigureProposal)
         ],
         meta=Meta.model_validate(stated) if stated else None,
         shortcomings=texts["shortcoming"],
@@ -291,5 +293,5 @@ def _answer_for(chunk: Chunk, mine: list[Found]) -> ChunkAnswer:
     )
 
 
-def _at(item: TextItem, chunk: Chunk) -> TextItem:
+def _at(item: TextProposal, chunk: Chunk) -> TextProposal:
     return item.model_copy(update={"chunk": chunk.index})

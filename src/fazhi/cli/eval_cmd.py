@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -19,7 +20,7 @@ from fazhi.cli.eval_print import print_comparison, print_errors, print_result
 from fazhi.cli.eval_side import MODEL_BACKENDS, Run, plan_runs, side_by_side, split_list
 from fazhi.errors import FazhiError
 from fazhi.evaluate import EvalResult, compare, evaluate
-from fazhi.model import Result
+from fazhi.model import Draft, GoldReport, Result
 from fazhi.resources import data_dir
 
 NOT_WIRED = "extraction backends not available yet; use --predictions"
@@ -165,7 +166,7 @@ class _Replay:
     def cassette(self, stem: str) -> Path:
         return Path(f"{self.prefix}-{stem}.yaml")
 
-    def keep(self, gold: dict[str, Result]) -> dict[str, Result]:
+    def keep(self, gold: dict[str, GoldReport]) -> dict[str, GoldReport]:
         """With a replay prefix, only the gold reports that were recorded are scored."""
         if not self.prefix:
             return gold
@@ -198,11 +199,12 @@ def _run(
 def _score(
     backend: str | None,
     model: str | None,
-    gold: dict[str, Result],
+    gold: dict[str, GoldReport],
     corpus: Path,
     predictions: Path | None,
     replay: _Replay,
 ) -> EvalResult:
+    predicted: Mapping[str, Result | Draft]
     if predictions is not None:
         predicted = _read_predictions(predictions, gold)
         label = backend or _common(r.backend for r in predicted.values()) or "predictions"
@@ -260,12 +262,23 @@ def _corpus_file(corpus: Path, stem: str) -> Path:
 
 # --- reading ---------------------------------------------------------------------------------
 
+_Read = TypeVar("_Read", GoldReport, Draft, Result)
 
-def _read_result(path: Path) -> Result:
+
+def _read_result(path: Path, kind: type[_Read]) -> _Read:
     try:
-        return Result.model_validate_json(path.read_bytes())
+        return kind.model_validate_json(path.read_bytes())
     except (OSError, ValidationError) as err:
         raise EvalInputError(f"cannot read {path}: {_first_line(err)}") from None
+
+
+def _read_prediction(path: Path) -> Result | Draft:
+    """Our own output as it was written (its confidence ranks the figures); any other result
+    file, e.g. one without spans, as proposals (scoring needs no spans)."""
+    try:
+        return _read_result(path, Result)
+    except EvalInputError:
+        return _read_result(path, Draft)
 
 
 def _first_line(err: Exception) -> str:
@@ -276,23 +289,23 @@ def _first_line(err: Exception) -> str:
     return str(err).splitlines()[0]
 
 
-def _read_gold(gold_dir: Path) -> dict[str, Result]:
+def _read_gold(gold_dir: Path) -> dict[str, GoldReport]:
     if not gold_dir.is_dir():
         raise EvalInputError(f"gold directory not found: {gold_dir}")
     files = sorted(gold_dir.glob("*.json"))
     if not files:
         raise EvalInputError(f"no gold JSON files in {gold_dir}")
-    return {p.stem: _read_result(p) for p in files}
+    return {p.stem: _read_result(p, GoldReport) for p in files}
 
 
-def _read_predictions(pred_dir: Path, gold: dict[str, Result]) -> dict[str, Result]:
+def _read_predictions(pred_dir: Path, gold: dict[str, GoldReport]) -> dict[str, Result | Draft]:
     if not pred_dir.is_dir():
         raise EvalInputError(f"predictions directory not found: {pred_dir}")
-    predicted: dict[str, Result] = {}
+    predicted: dict[str, Result | Draft] = {}
     for stem in sorted(gold):
         path = pred_dir / f"{stem}.json"
         if path.exists():
-            predicted[stem] = _read_result(path)
+            predicted[stem] = _read_prediction(path)
         else:
             typer.echo(f"fazhi eval: no prediction {path}; scored as empty", err=True)
     return predicted

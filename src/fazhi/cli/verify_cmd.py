@@ -16,7 +16,7 @@ from fazhi.confidence import score_figures
 from fazhi.crosschecks import cross_check
 from fazhi.errors import FazhiError
 from fazhi.ingest import read_source
-from fazhi.model import Rejection, Result
+from fazhi.model import Draft, Rejection, Result
 from fazhi.verify import verify
 
 
@@ -63,8 +63,9 @@ def verify_command(
     raise typer.Exit(1 if new_rejections else 0)
 
 
-def load_result(path: Path) -> Result:
-    """A ``Result`` from a JSON file in our result or gold format, or one clear error line."""
+def load_result(path: Path) -> Draft:
+    """A JSON file in our result or gold format as a ``Draft`` of proposals (its spans,
+    ``optional`` and status are settled again by ``verify``), or one clear error line."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -80,14 +81,14 @@ def load_result(path: Path) -> Result:
     if unknown:
         raise VerifyInputError(f"{path}: not a result: unknown field(s) {', '.join(unknown)}")
     try:
-        return Result.model_validate(data)
+        return Draft.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise VerifyInputError(f"{path}: not a result: {where}: {first['msg']}") from None
 
 
-def summary(draft: Result, checked: Result, rejections: list[Rejection]) -> str:
+def summary(draft: Draft, checked: Result, rejections: list[Rejection]) -> str:
     meta_fields = sum(v is not None for v in checked.meta.model_dump().values())
     texts = len(checked.shortcomings) + len(checked.plans)
     lines = [

@@ -32,18 +32,23 @@ def compact(schema: Any, defs: dict[str, Any] | None = None) -> Any:
     defs = schema.get("$defs", defs) or {}
     if "$ref" in schema:
         return compact(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
-    out = {
-        k: compact(v, defs)
+    out: dict[str, Any] = {
+        k: _compact_properties(v, defs) if k == "properties" else compact(v, defs)
         for k, v in schema.items()
         if k not in ("$defs", "title") and not (k == "default" and v is None)
     }
     options = out.get("anyOf")
     if options and len(options) == 2 and {"type": "null"} in options:
         [other] = [o for o in options if o != {"type": "null"}]
-        if isinstance(other.get("type"), str):
+        if isinstance(other, dict) and isinstance(other.get("type"), str):
             del out["anyOf"]
             out = {**other, **out, "type": [other["type"], "null"]}
     return out
+
+
+def _compact_properties(props: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    # keys here are field names, not keywords: a field called "title" stays
+    return {name: compact(sub, defs) for name, sub in props.items()}
 
 
 _STRICT = ConfigDict(extra="forbid")
