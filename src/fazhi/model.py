@@ -49,12 +49,9 @@ class Chunk(BaseModel):
     headings: tuple[str, ...] = ()
 
 
-class FigureProposal(BaseModel):
-    """A figure a backend proposes: what it says the report states, checked by nobody yet.
-
-    Backends return these (in ``ChunkAnswer``); ``merge`` collects them into a ``Draft``; only
-    ``fazhi.verify`` turns one into a ``Figure``.
-    """
+class FigureFields(BaseModel):
+    """What every kind of figure states (a proposal, a verified figure, a gold label): one list
+    of fields, so the three cannot drift apart; the JSON keeps this order first."""
 
     indicator: str
     value: int | float
@@ -62,6 +59,15 @@ class FigureProposal(BaseModel):
     quote: str
     scope: str | None = None
     approx: bool = False
+
+
+class FigureProposal(FigureFields):
+    """A figure a backend proposes: what it says the report states, checked by nobody yet.
+
+    Backends return these (in ``ChunkAnswer``); ``merge`` collects them into a ``Draft``; only
+    ``fazhi.verify`` turns one into a ``Figure``.
+    """
+
     chunk: int | None = None  # index of the chunk that proposed it (a hint for locating the quote)
     candidate: str | None = None  # label-style backends: the candidate id the model named ("n12")
     # carried through verification: the labellers that proposed it (hybrid sets them) and
@@ -70,19 +76,13 @@ class FigureProposal(BaseModel):
     review: list[str] = Field(default_factory=list)
 
 
-class Figure(BaseModel):
+class Figure(FigureFields):
     """One verified number of the report, in the gold format of ``evals/gold/README.md``.
 
     Made only by ``fazhi.verify``: ``span`` (the quote) and ``raw_span`` (the number inside it)
     are always there.
     """
 
-    indicator: str
-    value: int | float
-    raw: str
-    quote: str
-    scope: str | None = None
-    approx: bool = False
     span: Span
     raw_span: Span
     chunk: int | None = None  # index of the chunk that proposed it
@@ -100,15 +100,9 @@ class Figure(BaseModel):
 _PROPOSAL_FIELDS = set(FigureProposal.model_fields)
 
 
-class GoldFigure(BaseModel):
+class GoldFigure(FigureFields):
     """One figure of a gold file (``evals/gold/README.md``): no spans needed."""
 
-    indicator: str
-    value: int | float
-    raw: str
-    quote: str
-    scope: str | None = None
-    approx: bool = False
     optional: bool = False  # a loosely fitting figure: matching it counts, missing it does not
 
 
