@@ -29,6 +29,7 @@ from fazhi.batch_estimate import (  # noqa: F401  (callers import the dry run fr
 )
 from fazhi.catalog import Catalog
 from fazhi.discover import NoInputsError, find_inputs  # noqa: F401  (callers import them here)
+from fazhi.errors import FazhiError
 from fazhi.export import jsonl
 from fazhi.export.jsonl import ErrorStage, RecordKey, ReportRecord
 from fazhi.export.tables import default_sources_dir, write_source_text
@@ -231,7 +232,7 @@ def run_batch(
     notify(progress)
     options = {"chunk_size": chunk_size, "overlap": overlap, "catalog": catalog}
     texts = Path(sources_dir) if sources_dir else default_sources_dir(journal)
-    pool = _pool(backend, max(1, concurrency), workers)
+    pool = _pool(backend, max(1, concurrency), workers, len(plan.todo))
     fresh, abandoned = _run_all(
         plan.todo, backend, journal, pool, options, progress, notify, deadline, texts
     )
@@ -242,10 +243,36 @@ def run_batch(
     return BatchSummary(records, plan.duplicates, progress, repaired, abandoned)
 
 
-def _pool(backend: Backend, concurrency: int, workers: int) -> DaemonPool | ProcessPool:
-    if workers > 1:
-        return ProcessPool(workers, shared=backend)
-    return DaemonPool(concurrency, name="fazhi-report")
+def _pool(
+    backend: Backend, concurrency: int, workers: int, reports: int
+) -> DaemonPool | ProcessPool:
+    """Threads in this process, or worker processes (no more than there are reports)."""
+    workers = min(workers, reports)
+    if workers <= 1:
+        return DaemonPool(concurrency, name="fazhi-report")
+    threads = split_concurrency(concurrency, workers) if calls_model(backend) else 1
+    return ProcessPool(workers, shared=backend, threads=threads)
+
+
+class WorkersError(FazhiError):
+    """``--workers`` and ``--concurrency`` that cannot go together."""
+
+
+def check_workers(workers: int, concurrency: int, backend: Backend) -> None:
+    """A model backend's reports in flight are split across the workers: each needs one."""
+    if workers > concurrency and calls_model(backend):
+        raise WorkersError(
+            f"--workers {workers} with --concurrency {concurrency}: the concurrency is split "
+            f"across the worker processes and each needs a report in flight; give "
+            f"--concurrency {workers} or more, or fewer workers"
+        )
+
+
+def split_concurrency(concurrency: int, workers: int) -> list[int]:
+    """Reports in flight per worker process: ``concurrency`` shared out as evenly as it goes,
+    at least one each (the CLI refuses fewer reports in flight than workers)."""
+    share, rest = divmod(concurrency, workers)
+    return [max(1, share + (i < rest)) for i in range(workers)]
 
 
 def _run_all(
@@ -271,10 +298,11 @@ def _run_all(
 
     def record(outcome: tuple[ReportRecord, Source | None], path: Path) -> None:
         entry, source = outcome
+        # first: Ctrl-C landing in the writes below must not have the handler record it again
+        fresh[path] = entry
         if source is not None and entry.source_sha256:
             write_source_text(sources_dir, entry.source_sha256, source.text)
         jsonl.append_locked(journal, entry)
-        fresh[path] = entry
         progress.add(entry)
 
     try:

@@ -14,7 +14,7 @@ import typer
 
 from fazhi.batch import (
     BatchSummary,
-    calls_model,
+    check_workers,
     plan_batch,
     run_batch,
     run_one,
@@ -162,9 +162,12 @@ def extract_command(
     workers: int = typer.Option(
         1,
         "--workers",
-        help="Batch with the rules backend: run reports in this many processes (one per core "
-        "helps; docs/scaling.md). Model backends wait on the endpoint, not the CPU: raise "
-        "--concurrency for them.",
+        help="Batch: run the reports in this many processes (default 1). Helps where one "
+        "process is CPU-bound: the rules backend (one report at a time per process, one "
+        "worker per core), or a model backend at a high --concurrency (16 or more calls in "
+        "flight against a fast endpoint), whose --concurrency is then split across the "
+        "workers (--concurrency 64 --workers 2: 32 reports in flight in each). A slow "
+        "endpoint needs more --concurrency, not workers (docs/scaling.md).",
         min=1,
     ),
 ) -> None:
@@ -227,11 +230,9 @@ def extract_command(
         if path is not None and not dry_run:
             check_output(path, inputs, flag)
     engine = _build_backend(settings, no_cache, len(inputs) if batch else 1, breaker_after)
-    if workers > 1 and calls_model(engine):
-        raise ExtractInputError(
-            f"--workers is for the rules backend; the {engine.name} backend waits on its "
-            "endpoint: raise --concurrency instead"
-        )
+    if workers > 1 and not batch:
+        raise ExtractInputError(f"--workers {workers}: one report runs in one process")
+    check_workers(workers, int(settings["concurrency"]), engine)  # type: ignore[call-overload]
     settings["workers"] = workers
     options: dict[str, Any] = {"chunk_size": settings["chunk_size"], "overlap": overlap}
     settings["sources_dir"] = sources
