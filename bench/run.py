@@ -51,6 +51,7 @@ from fazhi.testing.synthetic import long_report, synthetic_reports, write_report
 CORPUS, GOLD, CASSETTES = ROOT / "evals" / "corpus", ROOT / "evals" / "gold", ROOT / "cassettes"
 SECTIONS = ("tokens", "cache", "concurrency", "throughput", "workers", "growth")
 CONCURRENCY_LEVELS = (1, 4, 16, 64)
+WORKERS_AT = {16: (1, 2), 64: (1, 2)}  # worker processes tried at a level (default: 1)
 REPORTS_PER_CALL_IN_FLIGHT = 4  # a level runs at least this many reports per call in flight
 LATENCY = 0.3
 BATCH_CHUNK_SIZE = 500  # synthetic reports are two paragraphs: one or two chunks each
@@ -143,19 +144,24 @@ def section_concurrency(reports: int) -> None:
             count = max(reports, REPORTS_PER_CALL_IN_FLIGHT * level)
             made = synthetic_reports(seeds, count)
             paths = write_reports(Path(tmp) / f"level-{level}", made)
-            run = concurrency_run(paths, level, LATENCY, BATCH_CHUNK_SIZE)
-            rows.append([f"{level}", f"{count}", f"{run.calls}", f"{run.seconds:.2f} s",
-                         f"{run.ideal:.2f} s", f"{run.ratio:.2f}", f"{run.cpu:.2f} s",
-                         f"{run.failed}"])  # fmt: skip
-    say(table(["concurrency", "reports", "calls", "wall time",
-               "ideal = calls × latency ÷ concurrency", "wall ÷ ideal", "CPU of this process",
-               "failed"], rows))  # fmt: skip
+            for workers in WORKERS_AT.get(level, (1,)):  # the same reports for each
+                run = concurrency_run(paths, level, LATENCY, BATCH_CHUNK_SIZE, workers)
+                rows.append([f"{level}", f"{workers}", f"{count}", f"{run.calls}",
+                             f"{run.seconds:.2f} s", f"{run.ideal:.2f} s", f"{run.ratio:.2f}",
+                             f"{run.cpu:.2f} s", f"{run.cpu_workers:.2f} s",
+                             f"{run.failed}"])  # fmt: skip
+    say(table(["concurrency", "workers", "reports", "calls", "wall time",
+               "ideal = calls × latency ÷ concurrency", "wall ÷ ideal", "CPU, this process",
+               "CPU, worker processes", "failed"], rows))  # fmt: skip
     say(
         f"\n- Chunk size {BATCH_CHUNK_SIZE}; cache off; one call at a time within a report, "
-        "`concurrency` reports at once (how `fazhi extract --concurrency` splits it for a batch). "
+        "`concurrency` reports at once (how `fazhi extract --concurrency` splits it for a batch); "
+        "with 2 workers the reports run in two forked processes, half the concurrency in each "
+        "(`fazhi extract --workers 2`), on the same reports as the 1-worker row above them. "
         "The replay server runs in a child process (it stands for a remote endpoint; in this "
-        "process its threads would compete for the interpreter lock). 'CPU of this process' is "
-        "the batch's own CPU time: where it nears the wall time, the batch is CPU-bound. "
+        "process its threads would compete for the interpreter lock). 'CPU, this process' is "
+        "the batch's own CPU time (with workers: the journal writer's): where one process's CPU "
+        "nears the wall time, it is CPU-bound. "
         f"Load average at the start of the section: {load:.1f} on {cores()} cores.\n"
     )
 

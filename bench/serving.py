@@ -2,8 +2,9 @@
 
 - ``cached_rerun``: the five reports through ``LLMBackend`` with its disk cache, twice; the
   second run must make no request at all.
-- ``concurrency_run``: a batch of synthetic reports at a given concurrency with a fixed latency
-  injected per request; wall time against the ideal ``calls x latency / concurrency``. The
+- ``concurrency_run``: a batch of synthetic reports at a given concurrency (in one or more
+  worker processes) with a fixed latency injected per request; wall time against the ideal
+  ``calls x latency / concurrency``. The
   server runs in a process of its own (``ServerProcess``): it stands for a remote endpoint, and
   in this process its threads would compete with the batch for the interpreter lock.
 """
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -108,6 +110,8 @@ class ConcurrencyRun:
     seconds: float
     failed: int
     cpu: float = 0.0  # CPU seconds of this process during the batch
+    workers: int = 1
+    cpu_workers: float = 0.0  # CPU seconds of the worker processes (with workers above 1)
 
     @property
     def ideal(self) -> float:
@@ -119,19 +123,29 @@ class ConcurrencyRun:
 
 
 def concurrency_run(
-    paths: Sequence[Path], concurrency: int, latency: float, chunk_size: int
+    paths: Sequence[Path], concurrency: int, latency: float, chunk_size: int, workers: int = 1
 ) -> ConcurrencyRun:
     """One batch, ``concurrency`` reports at once and one call at a time within each (as the
-    CLI splits ``--concurrency`` for a batch), cache off, echo answers after ``latency``."""
+    CLI splits ``--concurrency`` for a batch), in ``workers`` processes (the concurrency split
+    across them, as ``fazhi extract --workers`` does), cache off, echo answers after
+    ``latency``."""
     with tempfile.TemporaryDirectory() as tmp, ServerProcess(latency) as server:
         backend = _backend(server.url, None, 1)
         run_batch(paths[:2], backend, Path(tmp) / "warm.jsonl", chunk_size=chunk_size)
         before = server.requests()
-        started, cpu = time.perf_counter(), time.process_time()
+        started, times = time.perf_counter(), os.times()
         summary = run_batch(
-            paths, backend, Path(tmp) / "out.jsonl", concurrency=concurrency, chunk_size=chunk_size
-        )
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            paths, backend, Path(tmp) / "out.jsonl", concurrency=concurrency,
+            chunk_size=chunk_size, workers=workers,
+        )  # fmt: skip
+        seconds, after = time.perf_counter() - started, os.times()
         calls = server.requests() - before
     failed = sum(r.status != "complete" for r in summary.records)
-    return ConcurrencyRun(concurrency, len(paths), calls, latency, seconds, failed, cpu)
+    here = after.user + after.system - times.user - times.system
+    # the workers are reaped when the batch ends, so their CPU is counted to this process's
+    # children by then (the server process is reaped only after this)
+    children = after.children_user + after.children_system
+    children -= times.children_user + times.children_system
+    return ConcurrencyRun(
+        concurrency, len(paths), calls, latency, seconds, failed, here, workers, max(0.0, children)
+    )

@@ -72,7 +72,7 @@ def extract_command(
     concurrency: int | None = _option(
         "--concurrency",
         "Model calls in flight at most: reports at once in a batch, chunks at once "
-        "within them (default 4).",
+        "within them (default 4; with --workers, split across the worker processes).",
     ),
     chunk_size: int | None = _option(
         "--chunk-size", "Characters per chunk (default: the backend's preference)."
@@ -164,8 +164,8 @@ def extract_command(
         "--workers",
         help="Batch: run the reports in this many processes (default 1). Helps where one "
         "process is CPU-bound: the rules backend (one report at a time per process, one "
-        "worker per core), or a model backend at a high --concurrency (16 or more calls in "
-        "flight against a fast endpoint), whose --concurrency is then split across the "
+        "worker per core), or a model backend with many calls in flight against a fast "
+        "endpoint (--concurrency 64 and up), whose --concurrency is then split across the "
         "workers (--concurrency 64 --workers 2: 32 reports in flight in each). A slow "
         "endpoint needs more --concurrency, not workers (docs/scaling.md).",
         min=1,
