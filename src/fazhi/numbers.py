@@ -71,6 +71,8 @@ _UNIT_WORDS = (
 )
 _UNITS = sorted(dict.fromkeys(_UNIT_WORDS.split()), key=len, reverse=True)
 _UNIT_RE = "|".join(map(re.escape, _UNITS))
+_UNIT_AT = re.compile(_UNIT_RE)
+_UNIT_STRINGS = {unit: unit for unit in _UNITS}  # one string per measure word, not per number
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
 _DIGIT = "[0-9０-９]"
@@ -274,10 +276,10 @@ def _build(match: re.Match[str], text: str, amount: Decimal) -> Number:
 
 
 def _unit_at(text: str, pos: int) -> str | None:
-    for unit in _UNITS:
-        if text.startswith(unit, pos):
-            return unit
-    return None
+    """The measure word at ``pos``, the longest one (``_UNITS`` is longest first, and the
+    alternation tries its words in that order)."""
+    match = _UNIT_AT.match(text, pos)
+    return _UNIT_STRINGS[match.group()] if match else None
 
 
 def _multiplier(mult: str | None) -> int:
