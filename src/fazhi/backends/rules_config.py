@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -30,6 +30,12 @@ class IndicatorRule:
     near: tuple[re.Pattern[str], ...]
     context: tuple[re.Pattern[str], ...]
     units: frozenset[str]
+    # all near phrases as one pattern: where it finds nothing in a window, none of them is
+    # there (None when a phrase looks past its match, which a wider window could change)
+    near_any: re.Pattern[str] | None = None
+
+
+KIND_FORMS = {"count": ("count", "zero"), "percent": ("percent",), "money": ("money",)}
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,21 @@ class Rules:
     bare_labels: re.Pattern[str]  # a clause before a number that only labels it
     meta: MetaRules
     sections: SectionRules
+    _by_quantity: dict[tuple[str, str | None], tuple[IndicatorRule, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def indicators_for(self, form: str, unit: str | None) -> tuple[IndicatorRule, ...]:
+        """The indicator rules a quantity of this form and measure word can be read as, in
+        file order (looked up once per form and unit, not per number)."""
+        key = (form, unit)
+        if key not in self._by_quantity:
+            self._by_quantity[key] = tuple(
+                rule
+                for rule in self.indicators
+                if form in KIND_FORMS[rule.kind] and (form != "count" or unit in rule.units)
+            )
+        return self._by_quantity[key]
 
 
 # ``{gap:N}`` in a phrase: up to N characters of the same clause, a 《…》 title counting as
@@ -65,6 +86,19 @@ def _alternation(phrases: Sequence[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{_expand(p)})" for p in phrases) or r"(?!)")
 
 
+# What lets a match depend on the text after it or on where the searched window ends.
+_LOOKS_AHEAD = ("(?=", "(?!", "$", "\\b", "\\B", "\\Z")
+
+
+def _any_of(phrases: Sequence[str]) -> re.Pattern[str] | None:
+    """The phrases as one pattern, a filter exact for windows: a phrase that matches inside
+    a window matches the same way inside any window around it (look-behinds see the text
+    before a window's start anyway) -- unless it looks ahead, hence None then."""
+    if any(marker in phrase for phrase in phrases for marker in _LOOKS_AHEAD):
+        return None
+    return _alternation(phrases)
+
+
 def parse_rules(data: object, catalog: Catalog) -> Rules:
     """Validate and compile the YAML structure of ``rules.yaml`` against ``catalog``."""
     if not isinstance(data, dict) or not isinstance(data.get("indicators"), dict):
@@ -81,6 +115,7 @@ def parse_rules(data: object, catalog: Catalog) -> Rules:
                 indicator=ind_id,
                 kind=catalog[ind_id].kind,
                 near=tuple(_compile(p) for p in spec["near"]),
+                near_any=_any_of(spec["near"]),
                 context=tuple(_compile(p) for p in spec.get("context") or ()),
                 units=frozenset(spec.get("units") or count_units),
             )

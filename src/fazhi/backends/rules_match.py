@@ -26,8 +26,6 @@ from fazhi.backends.rules_text import Span
 # --- matching ------------------------------------------------------------------------------
 
 
-_KIND_FORMS = {"count": ("count", "zero"), "percent": ("percent",), "money": ("money",)}
-
 # A number whose clause before it is at most this long and ends in a label word of
 # ``rules.yaml`` ``bare_labels`` (``参考人数52人``, ``全年共6次``) is a bare figure: it is
 # labelled by the clauses before it, back to the last figure of the sentence.
@@ -60,10 +58,8 @@ def match_indicator(
     if rules.counted_elsewhere.match(norm, q.end):
         return None
     matches = []
-    for rule in rules.indicators:
-        if rule.indicator in excluded or q.form not in _KIND_FORMS[rule.kind]:
-            continue
-        if q.form == "count" and q.unit not in rule.units:
+    for rule in rules.indicators_for(q.form, q.unit):
+        if rule.indicator in excluded:
             continue
         found = _near(norm, q, w, rule, rules)
         if found is None:
@@ -86,6 +82,8 @@ def _near(
     A phrase followed by 的 modifies a noun (``报送备案的规范性文件审查34件``): it loses to
     one that does not."""
     start = q.number.start
+    if rule.near_any and not rule.near_any.search(norm, w.own_start, max(start, w.post_end)):
+        return None  # no near phrase anywhere in the window (most rules for most numbers)
     if q.form != "zero":
         best = None
         for pattern in rule.near:
