@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fazhi.backends.rules_text import QUOTE_LENGTH, enclosed
+from fazhi.backends.rules_text import QUOTE_LENGTH, clauses, enclosed, split_at
 
 
 def _inside(text: str) -> str:
@@ -35,3 +35,21 @@ def test_a_long_quotation_is_speech_not_a_name():
     assert set(enclosed(long)) == {0}
     # what follows the long quotation is read afresh
     assert _inside(long + "“零败诉”") == "." * len(long) + "“零败诉”"
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ("受理12件，办结1,234件；其中调解3件", ["受理12件", "办结1,234件", "其中调解3件"]),
+        ("共5，3件", ["共5，3件"]),  # any comma between digits joins them here
+        ("甲，，乙：\n", ["甲", "乙"]),  # blank pieces dropped
+        ("", []),
+    ],
+)
+def test_clauses_cut_at_marks_but_not_at_a_thousands_comma(text, pieces):
+    assert [text[s:e] for s, e in clauses(text, 0, len(text))] == pieces
+
+
+def test_split_at_reads_only_its_range():
+    text = "甲、乙、丙、丁"
+    assert [text[s:e] for s, e in split_at(text, 2, 5, "、")] == ["乙", "丙"]

@@ -58,9 +58,12 @@ def match_indicator(
     if rules.counted_elsewhere.match(norm, q.end):
         return None
     matches = []
+    window_end = max(q.number.start, w.post_end)
     for rule in rules.indicators_for(q.form, q.unit):
         if rule.indicator in excluded:
             continue
+        if rule.near_any and not rule.near_any.search(norm, w.own_start, window_end):
+            continue  # no near phrase anywhere in the window (most rules for most numbers)
         found = _near(norm, q, w, rule, rules)
         if found is None:
             continue
@@ -82,8 +85,6 @@ def _near(
     A phrase followed by 的 modifies a noun (``报送备案的规范性文件审查34件``): it loses to
     one that does not."""
     start = q.number.start
-    if rule.near_any and not rule.near_any.search(norm, w.own_start, max(start, w.post_end)):
-        return None  # no near phrase anywhere in the window (most rules for most numbers)
     if q.form != "zero":
         best = None
         for pattern in rule.near:
@@ -125,11 +126,14 @@ def _context(
     return max(found, key=lambda c: (c[0], -c[1]), default=None)
 
 
-def scope_of(text: str, norm: str, start: int, end: int, templates: Sequence[str]) -> str | None:
+def scope_of(
+    text: str, norm: str, start: int, end: int, templates: Sequence[re.Pattern[str]]
+) -> str | None:
     """The leftmost (then longest) scope phrase in ``norm[start:end]``, as printed."""
     hits = []
+    window = norm[start:end]  # a slice: a template's look-behind sees the window only
     for template in templates:
-        m = re.search(template, norm[start:end])
+        m = template.search(window)
         if m and m.group():
             hits.append((m.start(), -len(m.group()), start + m.start(), start + m.end()))
     if not hits:
@@ -138,14 +142,15 @@ def scope_of(text: str, norm: str, start: int, end: int, templates: Sequence[str
     return text[s:e]
 
 
-def scope_templates(rules: Rules, region: str | None) -> list[str]:
+def scope_templates(rules: Rules, region: str | None) -> list[re.Pattern[str]]:
+    """The scope phrases of one report (its region filled in), compiled once for the report."""
     filled = []
     for template in rules.scopes:
         if "{region}" in template:
             if region:
-                filled.append(template.replace("{region}", re.escape(region)))
+                filled.append(re.compile(template.replace("{region}", re.escape(region))))
         else:
-            filled.append(template)
+            filled.append(re.compile(template))
     return filled
 
 

@@ -99,12 +99,19 @@ def clauses(text: str, start: int, end: int) -> list[Span]:
 def split_at(text: str, start: int, end: int, marks: str) -> list[Span]:
     """Non-blank spans of ``text[start:end]`` between any of ``marks``."""
     spans, begin = [], start
-    for i in range(start, end):
-        if text[i] in marks and not _digit_comma(text, i):
+    for mark in _any_of(marks).finditer(text, start, end):
+        i = mark.start()
+        if not _digit_comma(text, i):
             spans.append((begin, i))
             begin = i + 1
     spans.append((begin, end))
     return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+@lru_cache(maxsize=16)
+def _any_of(marks: str) -> re.Pattern[str]:
+    """One of ``marks`` (a regex scan finds them; a loop over every character is slow)."""
+    return re.compile(f"[{re.escape(marks)}]")
 
 
 def _digit_comma(text: str, i: int) -> bool:
