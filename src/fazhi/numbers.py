@@ -166,6 +166,7 @@ def values_equal(a: float, b: float) -> bool:
 _INVISIBLE = "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 _SPLIT_BEFORE = re.compile(rf"{_DIGIT}[.．,，]?{_INVISIBLE}+[.．,，]?\Z")
 _SPLIT_AFTER = re.compile(rf"[.．,，]?{_INVISIBLE}+[.．,，]?{_DIGIT}")
+_ANY_INVISIBLE = re.compile(_INVISIBLE)
 
 
 def _split_by_invisible(number: Number, text: str) -> bool:
@@ -181,7 +182,9 @@ def _split_by_invisible(number: Number, text: str) -> bool:
 def find_numbers(text: str) -> list[Number]:
     """Every number in ``text``, left to right, non-overlapping; digits split by an invisible
     character (``1\u200b69``) give no number at all rather than a wrong one."""
-    found = [n for n in _arabic_numbers(text) if not _split_by_invisible(n, text)]
+    found = _arabic_numbers(text)
+    if _ANY_INVISIBLE.search(text):  # (cleaned text has none: no number to look at again)
+        found = [n for n in found if not _split_by_invisible(n, text)]
     found += _chinese_numbers(text)
     found.sort(key=lambda n: (n.start, -n.end))
     kept: list[Number] = []
@@ -219,7 +222,7 @@ def _arabic_numbers(text: str) -> list[Number]:
 
 
 def _arabic_number(match: re.Match[str], text: str) -> Number | None:
-    digits = re.sub("[,，]", "", match["int"]).translate(_FULLWIDTH)
+    digits = match["int"].replace(",", "").replace("，", "").translate(_FULLWIDTH)
     frac = match["frac"].translate(_FULLWIDTH) if match["frac"] else ""
     amount = Decimal(f"{digits}.{frac}" if frac else digits)
     amount *= _multiplier(match["mult"]) * _multiplier(match["mult2"])

@@ -166,6 +166,8 @@ def windows(
 
     Linear in the sentence: a scraped page can be one sentence of megabytes.
     """
+    if not qs:
+        return []  # most sentences state no quantity: no clauses to cut
     clause_spans = rules_text.clauses(norm, *sentence)
     clause_starts = [c[0] for c in clause_spans]
     longest_unit = max((len(q.unit or "") for q in qs), default=0)
