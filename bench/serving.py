@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fazhi.backends.llm import LLMBackend
+from fazhi.backends.llm_label import LabelBackend
 from fazhi.batch import run_batch
 from fazhi.llm.client import RetryPolicy
 from fazhi.model import Source
@@ -30,8 +31,11 @@ from fazhi.testing.replay_server import ReplayServer
 MODEL = "replay"  # the server ignores it; it only keys the cache
 
 
-def _backend(url: str, cache: Path | None, concurrency: int) -> LLMBackend:
-    return LLMBackend(
+def _backend(url: str, cache: Path | None, concurrency: int, style: str = "quote") -> LLMBackend:
+    """The quote style for the cached rerun (its recordings are quote-style), else the label
+    style, which is what ``fazhi extract --backend llm`` runs by default."""
+    kind = LabelBackend if style == "label" else LLMBackend
+    return kind(
         model=MODEL, base_url=url, concurrency=concurrency, cache_dir=cache,
         use_cache=cache is not None, timeout=30, retry=RetryPolicy(attempts=2, initial=0.05),
     )  # fmt: skip
@@ -122,9 +126,10 @@ def concurrency_run(
     paths: Sequence[Path], concurrency: int, latency: float, chunk_size: int
 ) -> ConcurrencyRun:
     """One batch, ``concurrency`` reports at once and one call at a time within each (as the
-    CLI splits ``--concurrency`` for a batch), cache off, echo answers after ``latency``."""
+    CLI splits ``--concurrency`` for a batch), label style (the default), cache off, echo
+    answers after ``latency``."""
     with tempfile.TemporaryDirectory() as tmp, ServerProcess(latency) as server:
-        backend = _backend(server.url, None, 1)
+        backend = _backend(server.url, None, 1, style="label")
         run_batch(paths[:2], backend, Path(tmp) / "warm.jsonl", chunk_size=chunk_size)
         before = server.requests()
         started, cpu = time.perf_counter(), time.process_time()

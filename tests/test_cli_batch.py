@@ -83,6 +83,34 @@ def test_submit_then_status_then_collect(tmp_path, folder):
     assert done.exit_code == 0 and "3 reports: 3 complete" in done.output
 
 
+def test_after_submit_the_journal_alone_names_the_job(tmp_path, folder, monkeypatch):
+    out = tmp_path / "out.jsonl"
+    monkeypatch.setenv("MY_KEY", "sk-not-to-be-written")
+    monkeypatch.setenv("FAZHI_MODEL", "replay")  # a setting from the environment at submit
+    with ReplayServer(mode="echo", batch=BatchBehaviour(running=60)) as server:
+        argv = [str(folder), "-o", str(out), "--backend", "llm", "--base-url", server.url,
+                "--api-key-env", "MY_KEY", "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+        submitted = in_process("batch", "submit", *argv)
+        monkeypatch.delenv("FAZHI_MODEL")
+        status = in_process("batch", "status", "-o", str(out))
+        server.batches.behaviour.running = 0
+        done = in_process("batch", "collect", "-o", str(out), "--wait", "--poll", "0.01")
+    saved = (JobFolder(out).path / "invocation.json").read_text(encoding="utf-8")
+    assert submitted.exit_code == 75 and "not done yet: run `fazhi batch collect -o" in (
+        submitted.output
+    )
+    assert status.exit_code == 0 and "in_progress" in status.output, status.output
+    assert done.exit_code == 0 and "3 reports: 3 complete" in done.output, done.output
+    assert '"model": "replay"' in saved and "MY_KEY" in saved
+    assert "sk-not-to-be-written" not in saved
+
+
+def test_the_journal_alone_without_a_submitted_job_is_one_line_and_exit_2(tmp_path):
+    result = in_process("batch", "status", "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 2 and "run `fazhi batch submit PATH..." in result.output
+    assert "Traceback" not in result.output and result.output.count("\n") == 1
+
+
 def test_the_hybrid_backend_goes_through_the_batch_too(tmp_path, folder):
     out = tmp_path / "out.jsonl"
     with ReplayServer(mode="echo") as server:

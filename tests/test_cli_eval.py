@@ -217,6 +217,28 @@ def test_an_llm_eval_replays_the_recordings_and_scores_what_they_recorded(tmp_pa
     )
 
 
+def test_hybrid_preference_is_chosen_and_named_in_the_result(tmp_path):
+    # the stand-in answers (cassettes/synthetic/capable-*): seeded errors the rules do not make
+    capable = Path(QWEN).parent / "synthetic" / "capable"
+    scored = {}
+    for prefer in ("auto", "rules"):
+        out = tmp_path / f"{prefer}.json"
+        result = run_eval("--backend", "hybrid", "--hybrid-prefer", prefer, "--replay", capable,
+                          "--model", "synthetic-capable", "--base-url", "http://127.0.0.1:18797/v1",
+                          "--out", out)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        scored[prefer] = EvalResult.from_json(out.read_bytes())
+    assert scored["auto"].backend == "hybrid"
+    assert scored["rules"].backend == "hybrid-prefer-rules"
+    assert scored["rules"].figures.fp < scored["auto"].figures.fp  # the planted errors lose
+
+
+def test_an_unknown_hybrid_preference_is_one_line_and_exit_2(tmp_path):
+    argv = ["--backend", "hybrid", "--hybrid-prefer", "model", "--model", "m"]
+    result = run_eval(*argv, "--base-url", "http://127.0.0.1:9/v1", "--out", tmp_path / "x.json")
+    assert result.exit_code == 2 and "unknown hybrid preference 'model'" in result.output
+
+
 def test_replay_with_no_recording_for_any_gold_report_exits_2(tmp_path):
     result = run_eval("--backend", "llm", "--model", "m", "--replay", tmp_path / "nothing")
     assert result.exit_code == 2

@@ -1,5 +1,6 @@
 """The per-chunk answer schema: built from any catalog, compact, capped, checked in context."""
 
+import asyncio
 import json
 
 import pytest
@@ -11,6 +12,7 @@ from fazhi.llm.schema import (
     SCHEMA_FILE,
     answer_model,
     answer_schema,
+    checking,
     schema_json,
 )
 from fazhi.resources import data_file
@@ -62,7 +64,7 @@ def test_structure_is_enforced_without_a_context():
     assert model.model_validate_json(json.dumps({"figures": [FIGURE]})).figures[0].raw == "138"
 
 
-def test_the_check_in_the_context_turns_problems_into_located_errors():
+def test_the_active_check_turns_problems_into_located_errors():
     seen = []
 
     def check(what, item):
@@ -72,11 +74,32 @@ def test_the_check_in_the_context_turns_problems_into_located_errors():
 
     model = answer_model(default_catalog())
     good = {"figures": [FIGURE], "shortcomings": ["收到行政复议申请169件"]}
-    assert model.model_validate(good, context={"check": check})
+    with checking(check):
+        assert model.model_validate(good)
     bad = {"figures": [FIGURE, {**FIGURE, "quote": "受理183件"}], "plans": ["明年更好"]}
-    with pytest.raises(ValidationError) as info:
-        model.model_validate(bad, context={"check": check})
+    with checking(check), pytest.raises(ValidationError) as info:
+        model.model_validate(bad)
+    assert model.model_validate(bad)  # outside the block only the structure is checked
     locations = {err["loc"] for err in info.value.errors()}
     assert locations == {("figures", 1), ("plans", 0)}
     assert "figure not in the text" in str(info.value)
     assert {"figure", "shortcoming", "plan"} <= set(seen)
+
+
+def test_concurrent_requests_each_validate_against_their_own_check():
+    model = answer_model(default_catalog())
+
+    async def validate(check, delay):
+        with checking(check):
+            await asyncio.sleep(delay)  # the other task sets its check meanwhile
+            try:
+                return model.model_validate({"figures": [FIGURE]}) is not None
+            except ValidationError:
+                return False
+
+    async def both():
+        return await asyncio.gather(
+            validate(lambda what, item: None, 0.02), validate(lambda what, item: "wrong", 0.0)
+        )
+
+    assert asyncio.run(both()) == [True, False]

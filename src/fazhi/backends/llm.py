@@ -238,10 +238,10 @@ class LLMBackend(BatchSeam):
         return answer, _count(stats, answer)
 
     async def _call(self, client, chunk: Chunk, messages) -> tuple[ChunkAnswer, CallLog]:
-        context = {"check": chunk_check(chunk, self.catalog)}
+        check = chunk_check(chunk, self.catalog)
         try:
             outcome = await ask(
-                client, self.endpoint, self.reply_model, messages, context=context,
+                client, self.endpoint, self.reply_model, messages, check=check,
                 max_reasks=self.max_reasks, temperature=self.params["temperature"],
                 max_tokens=self.max_tokens,
             )  # fmt: skip

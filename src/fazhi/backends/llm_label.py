@@ -233,7 +233,7 @@ class LabelBackend(LLMBackend):
 
     async def _one_call(self, client, messages: list[dict[str, str]]) -> CallLog:
         result = await ask(
-            client, self.endpoint, LabelReply, messages, context={}, max_reasks=0,
+            client, self.endpoint, LabelReply, messages, max_reasks=0,
             temperature=self.params["temperature"], max_tokens=int(self.params["max_tokens"]),
         )  # fmt: skip
         return result.log

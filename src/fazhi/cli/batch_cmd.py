@@ -6,6 +6,8 @@ Arguments and messages only; the work is ``fazhi.batch_jobs`` (rounds, state, th
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -36,6 +38,11 @@ class BatchInputError(FazhiError):
 
 
 REPORTS = typer.Argument(..., metavar="PATH...", help="Report files, folders or globs.")
+SAVED_REPORTS = typer.Argument(
+    None,
+    metavar="[PATH...]",
+    help="Report files, folders or globs; default: those and the settings `submit` was given.",
+)
 OUT = typer.Option(..., "-o", "--out", help="The JSONL journal (OUT.jsonl.batch/ holds the job).")
 BACKEND = typer.Option(None, "--backend", help="llm or hybrid (env FAZHI_BACKEND; default auto).")
 MODEL = typer.Option(None, "--model", help="Model name (env FAZHI_MODEL).")
@@ -64,16 +71,54 @@ ATTEMPTS = typer.Option(
 )
 
 
-def _job(paths: list[str], out: Path, flags: dict[str, Any], options: JobOptions) -> BatchJob:
-    settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
+INVOCATION_FILE = "invocation.json"  # in OUT.jsonl.batch/: what `submit` was given, settled
+
+
+def _save_invocation(out: Path, paths: list[str], settings: dict[str, Any]) -> None:
+    """Write the reports and settings down, so status, collect and cancel need only ``-o``.
+
+    Paths are made absolute (a later command may run elsewhere); the settings are the settled
+    ones, so a model or URL that came from the environment is kept too. Only the *name* of
+    the key's variable is among them, never a key.
+    """
+    folder = JobFolder(out).path
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = {"paths": [os.path.abspath(p) for p in paths], "settings": settings}
+    temporary = folder / (INVOCATION_FILE + ".tmp")
+    temporary.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(temporary, folder / INVOCATION_FILE)
+
+
+def _with_saved(out: Path, flags: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The submitted paths and settings, with the flags given now on top."""
+    saved_file = JobFolder(out).path / INVOCATION_FILE
+    if not saved_file.exists():
+        raise BatchInputError(
+            f"no job for -o {out} ({saved_file} is missing): run `fazhi batch submit PATH... "
+            f"-o {out}` first, or give the reports and settings again"
+        )
+    saved = json.loads(saved_file.read_text(encoding="utf-8"))
+    given = {name: value for name, value in flags.items() if value not in (None, False)}
+    return list(saved["paths"]), {**saved["settings"], **given}
+
+
+def _job(
+    paths: list[str] | None, out: Path, flags: dict[str, Any], options: JobOptions
+) -> BatchJob:
     if out.suffix != ".jsonl":
         raise BatchInputError(f"-o {out}: the journal of a batch is JSONL; name it OUT.jsonl")
+    given_paths = bool(paths)
+    if not paths:
+        paths, flags = _with_saved(out, flags)
+    settings = settle(flags, EXTRACT_SETTINGS, read_config_file("extract"))
     found = discover(paths)
     for line in skipped_summary(found.skipped):
         typer.echo(line, err=True)
     check_output(out, found.inputs, "-o")
     engine = _build_backend(settings, bool(flags["no_cache"]), len(found.inputs))
     options.chunk_size = settings["chunk_size"]  # type: ignore[assignment]
+    if given_paths:  # the latest explicit invocation is the one kept
+        _save_invocation(out, paths, {name: settings.get(name, flags[name]) for name in flags})
     if flags["offline"]:
         return BatchJob(found.inputs, engine, out, OfflineRunner(JobFolder(out)), options)
     from fazhi.llm.batch_api import ProviderBatches
@@ -111,7 +156,9 @@ def submit_command(
     Requests already answered (the answer cache, earlier rounds) are not sent again; reports
     already complete in the journal are skipped. The job's state (batch and file ids) goes to
     OUT.jsonl.batch/state.json, so a killed process loses nothing: run `collect` later with
-    the same arguments. A finished job submitted again asks once more for what failed.
+    the same arguments, or with `-o OUT.jsonl` alone (the reports and settings are kept in
+    OUT.jsonl.batch/invocation.json; flags given then override them). A finished job submitted
+    again asks once more for what failed.
 
     Example:
       fazhi batch submit reports/ -o out.jsonl --model gpt-4o-mini \
@@ -125,7 +172,7 @@ def submit_command(
 
 @batch_app.command("collect")
 def collect_command(
-    paths: list[str] = REPORTS, out: Path = OUT, backend: str | None = BACKEND,
+    paths: list[str] | None = SAVED_REPORTS, out: Path = OUT, backend: str | None = BACKEND,
     model: str | None = MODEL, base_url: str | None = BASE_URL, api_key_env: str | None = KEY_ENV,
     llm_style: str | None = STYLE, mode: str | None = MODE, max_reasks: int | None = REASKS,
     chunk_size: int | None = CHUNK, cache_dir: str | None = CACHE, no_cache: bool = NO_CACHE,
@@ -141,13 +188,13 @@ def collect_command(
     (re-asks, failed lines) or, with nothing left to ask, writes the journal as `fazhi
     extract` does.
 
-    Same arguments as `submit`. Exit codes: 0 every report complete, 1 some failed, 3 some
-    partial (requests the batches never answered are chunk errors, with the reason), 75 the
-    job is not done yet (run collect again, or pass --wait), 2 bad input, 130 interrupted
-    (the batch keeps running at the provider).
+    Same arguments as `submit`, or `-o OUT.jsonl` alone. Exit codes: 0 every report
+    complete, 1 some failed, 3 some partial (requests the batches never answered are chunk
+    errors, with the reason), 75 the job is not done yet (run collect again, or pass --wait),
+    2 bad input, 130 interrupted (the batch keeps running at the provider).
 
     Example:
-      fazhi batch collect reports/ -o out.jsonl --model gpt-4o-mini --wait --poll 60
+      fazhi batch collect -o out.jsonl --wait --poll 60
     """
     flags = _flags(backend, model, base_url, api_key_env, llm_style, mode, max_reasks,
                    chunk_size, cache_dir, no_cache, offline)  # fmt: skip
@@ -163,13 +210,13 @@ def collect_command(
 
 @batch_app.command("status")
 def status_command(
-    paths: list[str] = REPORTS, out: Path = OUT, backend: str | None = BACKEND,
+    paths: list[str] | None = SAVED_REPORTS, out: Path = OUT, backend: str | None = BACKEND,
     model: str | None = MODEL, base_url: str | None = BASE_URL, api_key_env: str | None = KEY_ENV,
     llm_style: str | None = STYLE, mode: str | None = MODE, max_reasks: int | None = REASKS,
     chunk_size: int | None = CHUNK, cache_dir: str | None = CACHE, no_cache: bool = NO_CACHE,
     offline: bool = OFFLINE,
 ) -> None:  # fmt: skip
-    """Print every round of the job and the open batch's status (same arguments as submit)."""
+    """Print every round of the job and the open batch's status (`-o OUT.jsonl` is enough)."""
     flags = _flags(backend, model, base_url, api_key_env, llm_style, mode, max_reasks,
                    chunk_size, cache_dir, no_cache, offline)  # fmt: skip
     state = _job(paths, out, flags, JobOptions()).state()
@@ -178,13 +225,16 @@ def status_command(
 
 @batch_app.command("cancel")
 def cancel_command(
-    paths: list[str] = REPORTS, out: Path = OUT, backend: str | None = BACKEND,
+    paths: list[str] | None = SAVED_REPORTS, out: Path = OUT, backend: str | None = BACKEND,
     model: str | None = MODEL, base_url: str | None = BASE_URL, api_key_env: str | None = KEY_ENV,
     llm_style: str | None = STYLE, mode: str | None = MODE, max_reasks: int | None = REASKS,
     chunk_size: int | None = CHUNK, cache_dir: str | None = CACHE, no_cache: bool = NO_CACHE,
     offline: bool = OFFLINE,
 ) -> None:  # fmt: skip
-    """Cancel the open batch; `collect` then keeps what it answered and asks for the rest."""
+    """Cancel the open batch; `collect` then keeps what it answered and asks for the rest.
+
+    `-o OUT.jsonl` is enough: the reports and settings are those `submit` was given.
+    """
     flags = _flags(backend, model, base_url, api_key_env, llm_style, mode, max_reasks,
                    chunk_size, cache_dir, no_cache, offline)  # fmt: skip
     cancelled = _job(paths, out, flags, JobOptions()).cancel()
@@ -209,8 +259,7 @@ def _finish(step: Step, out: Path) -> None:
         typer.echo(_round_line(step.round), err=True)
         if (step.round.batch_id or "").startswith("offline:"):
             typer.echo(_offline_command(step.round, out), err=True)
-        typer.echo(f"not done yet: run `fazhi batch collect` with the same arguments -o {out}",
-                   err=True)  # fmt: skip
+        typer.echo(f"not done yet: run `fazhi batch collect -o {out}` later", err=True)
         raise typer.Exit(NOT_DONE_EXIT)
     _print_summary(step.summary, out)
     raise typer.Exit(exit_code(step.summary.records))

@@ -77,6 +77,13 @@ def eval_command(
     compare_files: tuple[Path, Path] | None = typer.Option(
         None, "--compare", metavar="A.json B.json", help="Compare two eval result files (B - A)."
     ),
+    hybrid_prefer: str = typer.Option(
+        "auto",
+        "--hybrid-prefer",
+        help="hybrid runs only: auto (the model where it agrees with the rules on most shared "
+        "numbers, else the rules), llm or rules; a preference other than auto is part of the "
+        "run's label (hybrid-prefer-rules).",
+    ),
     out: Path | None = typer.Option(
         None,
         "--out",
@@ -94,6 +101,8 @@ def eval_command(
         --base-url http://127.0.0.1:18765/v1 --replay cassettes/qwen --llm-style quote
       fazhi eval --backend rules,llm,hybrid --model M --base-url URL \\
         --replay cassettes/qwen --llm-style quote
+      fazhi eval --backend hybrid --hybrid-prefer rules --model M --base-url URL \\
+        --replay cassettes/label/qwen-label
       fazhi eval --compare evals/results/rules-none-none.json evals/results/llm-qwen-v3.json
     """
     console = Console()
@@ -109,10 +118,10 @@ def eval_command(
     if len(runs) > 1:
         if predictions is not None:
             raise EvalInputError("--predictions scores one run: give one --backend")
-        _run_side_by_side(console, runs, model, base_url, gold, corpus, out, errors)
+        _run_side_by_side(console, runs, model, base_url, gold, corpus, out, errors, hybrid_prefer)
         return
     run = runs[0]
-    replayed = _Replay(run.replay, base_url, run.style or "label")
+    replayed = _Extraction(run.replay, base_url, run.style or "label", hybrid_prefer)
     result = _run(run.backend if backend else None, model, gold, corpus, predictions, replayed)
     print_result(console, result)
     if errors:
@@ -129,14 +138,15 @@ def _run_side_by_side(
     corpus: Path,
     out: Path | None,
     errors: bool,
+    hybrid_prefer: str = "auto",
 ) -> None:
     """Every run on the same gold reports: those every replay prefix recorded."""
     gold = _read_gold(gold_dir)
     for prefix in {r.replay for r in runs if r.replay}:
-        gold = _Replay(prefix, base_url).keep(gold)
+        gold = _Extraction(prefix, base_url).keep(gold)
     results = []
     for run in runs:
-        replayed = _Replay(run.replay, base_url, run.style or "label")
+        replayed = _Extraction(run.replay, base_url, run.style or "label", hybrid_prefer)
         asked = model if run.backend in MODEL_BACKENDS else None  # a rules run has no model
         result = _score(run.backend, asked, gold, corpus, None, replayed)
         console.print(f"[bold]{run.label}[/]")
@@ -157,13 +167,19 @@ def _write(console: Console, result: EvalResult, path: Path) -> None:
     console.print(f"wrote {path}")
 
 
-class _Replay:
-    """Where extraction's HTTP goes.
+class _Extraction:
+    """How eval extracts: where the HTTP goes (the live endpoint, or recorded cassettes
+    ``PREFIX-<stem>.yaml``), the LLM style, and who wins in hybrid."""
 
-    The live endpoint, or recorded cassettes ``PREFIX-<stem>.yaml``."""
-
-    def __init__(self, prefix: str | None, base_url: str | None, llm_style: str = "label"):
+    def __init__(
+        self,
+        prefix: str | None,
+        base_url: str | None,
+        llm_style: str = "label",
+        hybrid_prefer: str = "auto",
+    ):
         self.prefix, self.base_url, self.llm_style = prefix, base_url, llm_style
+        self.hybrid_prefer = hybrid_prefer
 
     def cassette(self, stem: str) -> Path:
         return Path(f"{self.prefix}-{stem}.yaml")
@@ -209,7 +225,7 @@ def _run(
     gold_dir: Path,
     corpus: Path,
     predictions: Path | None,
-    replay: _Replay,
+    replay: _Extraction,
 ) -> EvalResult:
     return _score(backend, model, replay.keep(_read_gold(gold_dir)), corpus, predictions, replay)
 
@@ -220,7 +236,7 @@ def _score(
     gold: dict[str, GoldReport],
     corpus: Path,
     predictions: Path | None,
-    replay: _Replay,
+    replay: _Extraction,
 ) -> EvalResult:
     predicted: Mapping[str, Result | Draft]
     if predictions is not None:
@@ -229,6 +245,8 @@ def _score(
     else:
         predicted = _extract_all(backend or "auto", model, corpus, sorted(gold), replay=replay)
         label = _common(r.backend for r in predicted.values()) or backend or "auto"
+        if label == "hybrid" and replay.hybrid_prefer != "auto":
+            label = f"hybrid-prefer-{replay.hybrid_prefer}"  # its own result file and column
     return evaluate(
         gold,
         predicted,
@@ -243,10 +261,10 @@ def _extract_all(
     model: str | None,
     corpus: Path,
     stems: list[str],
-    replay: _Replay | None = None,
+    replay: _Extraction | None = None,
 ) -> dict[str, Result]:
     """Run the pipeline over each gold report: the one place eval touches extraction."""
-    replay = replay or _Replay(None, None)
+    replay = replay or _Extraction(None, None)
     try:
         from fazhi.cli.backends import LLMOptions, make_backend
         from fazhi.pipeline import extract_file
@@ -257,6 +275,7 @@ def _extract_all(
         opts = LLMOptions(
             model=model, base_url=replay.base_url, use_cache=not replay.prefix,
             llm_style=replay.llm_style, max_tokens=replay.recorded_max_tokens(stems),
+            hybrid_prefer=replay.hybrid_prefer,
         )  # fmt: skip
         backend = make_backend(backend_name, opts)
     except ModuleNotFoundError as err:  # the factory imports each backend lazily too

@@ -10,13 +10,15 @@
   5xx, timeouts and dropped connections; a refused connection fails at once), then patched by
   instructor. Transport retries sit under instructor, so a 429 during a re-ask repeats that one
   request, not the whole conversation.
-- ``ask``: one instructor call with the validation context and ``max_retries`` re-asks; a
+- ``ask``: one instructor call, validated against the chunk's ``check``, with ``max_retries``
+  re-asks (no instructor ``context=``: it would template the messages, see ``llm.schema``); a
   per-call hook on ``completion:response`` counts calls and tokens across re-asks and keeps the
   last raw completion, so an answer that never validates can still be salvaged figure by figure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import ipaddress
@@ -42,6 +44,7 @@ from fazhi.errors import FazhiError
 from fazhi.llm.reachability import CircuitBreaker
 from fazhi.llm.redact import has_credentials, install_log_redaction, redact
 from fazhi.llm.retries import RetryPolicy, with_retries
+from fazhi.llm.schema import Check, checking
 
 log = logging.getLogger("fazhi.llm")
 
@@ -238,7 +241,7 @@ async def ask(
     response_model: type[BaseModel],
     messages: list[dict[str, str]],
     *,
-    context: dict[str, Any],
+    check: Check | None = None,
     max_reasks: int,
     temperature: float,
     max_tokens: int,
@@ -253,16 +256,16 @@ async def ask(
     hooks.on("parse:error", lambda error, **_: log_.errors.append(str(error)))
     started = time.perf_counter()
     try:
-        reply = await client.create(
-            response_model=prepared_model(response_model),
-            messages=messages,  # type: ignore[arg-type]
-            model=endpoint.model,
-            context=context,
-            max_retries=max_reasks,
-            hooks=hooks,
-            temperature=temperature,
-            max_tokens=max_tokens,
-        )
+        with checking(check) if check else contextlib.nullcontext():
+            reply = await client.create(
+                response_model=prepared_model(response_model),
+                messages=messages,  # type: ignore[arg-type]
+                model=endpoint.model,
+                max_retries=max_reasks,
+                hooks=hooks,
+                temperature=temperature,
+                max_tokens=max_tokens,
+            )
         return CallOutcome(reply, log_)
     except IncompleteOutputException:
         return CallOutcome(

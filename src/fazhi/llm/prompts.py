@@ -60,6 +60,9 @@ class PromptSet:
         user = Template(self.user_template).substitute(
             text=text, headings=" > ".join(headings) if headings else "（无）"
         )
+        # One trailing newline of the chunk says nothing to the model; the quote-style
+        # recordings in cassettes/ were sent without it (instructor's templating dropped it).
+        user = user.removesuffix("\n")
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
 

@@ -11,17 +11,22 @@ after the call, so the model never computes or converts a number (and spends few
 A figure lists ``quote`` first so the model copies the sentence before it names the number
 and picks an indicator for it.
 
-Verification is wired in through pydantic's validation context: when the context carries a
-``check`` callable (``check(what, item) -> problem | None``, supplied by the backend from
-``fazhi.verify``), every figure, meta block and text item is checked against the chunk and a
-problem becomes a ``ValidationError`` at that item's location -- which instructor sends back
-to the model as a re-ask. Without a context the models only check structure.
+Verification is wired in through ``checking(check)``: while it is active, a ``check`` callable
+(``check(what, item) -> problem | None``, supplied by the backend from ``fazhi.verify``) sees
+every figure, meta block and text item, and a problem becomes a ``ValidationError`` at that
+item's location -- which instructor sends back to the model as a re-ask. Outside it the models
+only check structure. It is a context variable, not instructor's ``context=``, because
+instructor renders every message as a Jinja template whenever a context is given: report text
+with ``{{ }}`` in it (web residue) would be altered before the model saw it, a ``{%`` would fail
+the chunk, and the template compiling cost ~1 ms of CPU a call (``tests/test_llm_client.py``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -29,7 +34,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationInfo,
     create_model,
     model_validator,
 )
@@ -59,8 +63,22 @@ def _drop_property_titles(schema: dict[str, Any]) -> None:
 _STRICT = ConfigDict(extra="forbid", json_schema_extra=_drop_property_titles)
 
 
-def _problem(info: ValidationInfo, what: str, item: Any) -> str | None:
-    check = (info.context or {}).get("check")
+# Set per request by ``checking``; a context variable follows the asyncio task that validates.
+_active_check: ContextVar[Check | None] = ContextVar("fazhi_active_check", default=None)
+
+
+@contextmanager
+def checking(check: Check) -> Iterator[None]:
+    """Validate answers against ``check`` inside this block (this thread or asyncio task only)."""
+    token = _active_check.set(check)
+    try:
+        yield
+    finally:
+        _active_check.reset(token)
+
+
+def _problem(what: str, item: Any) -> str | None:
+    check = _active_check.get()
     return check(what, item) if check else None
 
 
@@ -68,8 +86,8 @@ class _CheckedFigure(BaseModel):
     model_config = _STRICT
 
     @model_validator(mode="after")
-    def _verified_in_chunk(self, info: ValidationInfo):
-        problem = _problem(info, "figure", self.model_dump())
+    def _verified_in_chunk(self):
+        problem = _problem("figure", self.model_dump())
         if problem:
             raise ValueError(problem)
         return self
@@ -85,17 +103,17 @@ class MetaReply(BaseModel):
     published: str | None = Field(default=None, max_length=10)  # YYYY-MM-DD
 
     @model_validator(mode="after")
-    def _verified_in_chunk(self, info: ValidationInfo):
+    def _verified_in_chunk(self):
         given = self.model_dump(exclude_none=True)
-        problem = _problem(info, "meta", given) if given else None
+        problem = _problem("meta", given) if given else None
         if problem:
             raise ValueError(problem)
         return self
 
 
 def _text_item(what: str):
-    def verified(quote: str, info: ValidationInfo) -> str:
-        problem = _problem(info, what, quote)
+    def verified(quote: str) -> str:
+        problem = _problem(what, quote)
         if problem:
             raise ValueError(problem)
         return quote
