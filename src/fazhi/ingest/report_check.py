@@ -18,7 +18,7 @@ REPORT_MARKERS = (
 )  # fmt: skip
 SAMPLE = 200_000  # characters judged for the language and for mojibake
 MIN_CJK_SHARE = 0.25  # of the non-space characters; the corpus reports have 0.77-0.86
-_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")  # runs
 _LATIN1_LETTERS = re.compile("[\u00a1-\u00ff]")
 # (how the text was wrongly decoded, how the bytes really were): re-encoding with the first and
 # decoding with the second gives Chinese back when the text is that kind of mojibake.
