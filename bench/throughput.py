@@ -257,16 +257,40 @@ def profile_pipeline(sources: Sequence[Source], rounds: int, top: int) -> str:
 
 def profile_files(paths: Sequence[Path], top: int) -> str:
     """What one batch worker does per report (``batch.extract_report``: read, clean, index,
-    extract, verify), in this thread: the journal and the source texts are left out (the
-    bench's workers section times them with the rest)."""
+    extract, verify), in this thread, then the writes the batch adds per report, timed."""
     from fazhi.batch import extract_report
 
     backend = RulesBackend()
     shas = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
     extract_report(paths[0], backend, sha256=shas[0])
-    return profiled(
-        lambda: [extract_report(p, backend, sha256=s) for p, s in zip(paths, shas, strict=True)],
+    done: list = []
+    table = profiled(
+        lambda: done.extend(
+            extract_report(p, backend, sha256=s) for p, s in zip(paths, shas, strict=True)
+        ),
         top,
+    )
+    return table + "\n\n" + timed_writes(done, paths[0].parent)
+
+
+def timed_writes(done: Sequence[tuple], folder: Path) -> str:
+    """The batch's writes per report, as ``batch.run_batch`` makes them: the cleaned text beside
+    the journal, then the journal line (``flock``, append, ``fsync``)."""
+    from fazhi.export import jsonl
+    from fazhi.export.tables import write_source_text
+
+    started = time.perf_counter()
+    for record, source in done:
+        write_source_text(folder / "out.sources", record.source_sha256, source.text)
+    texts = time.perf_counter() - started
+    started = time.perf_counter()
+    for record, _ in done:
+        jsonl.append_locked(folder / "out.jsonl", record)
+    lines = time.perf_counter() - started
+    per = 1000 / len(done)
+    return (
+        f"writes per report: source text {texts * per:.2f} ms, journal line {lines * per:.2f} ms"
+        f" ({len(done)} reports, wall clock)"
     )
 
 
