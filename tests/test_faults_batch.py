@@ -175,7 +175,9 @@ def test_the_deadline_marks_what_is_left_failed_and_the_process_ends(tmp_path):
         took = time.monotonic() - started
     stderr = run.stderr.read() if run.stderr else ""
     assert code == 1, stderr
-    assert took < 8 + 15  # the deadline plus start-up, not the 300 s hang
+    # the deadline plus start-up (imports take 10-30 s on a loaded 2-core machine), not the
+    # 300 s hang
+    assert took < 8 + 40
     records = {Path(r.source).stem: r for r in _journal_is_consistent(journal)}
     assert set(records) == set(REPORTS)
     assert records[REPORTS[0]].status == "complete"
