@@ -59,7 +59,10 @@ def match_indicator(
         return None
     matches = []
     window_end = max(q.number.start, w.post_end)
-    for rule in rules.indicators_for(q.form, q.unit):
+    candidates = rules.indicators_for(q.form, q.unit)
+    if candidates.near_any and not candidates.near_any.search(norm, w.own_start, window_end):
+        return None  # no rule's near phrase in the window: most numbers of a report
+    for rule in candidates.rules:
         if rule.indicator in excluded:
             continue
         if rule.near_any and not rule.near_any.search(norm, w.own_start, window_end):
