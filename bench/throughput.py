@@ -4,17 +4,29 @@ Times are wall-clock ``perf_counter`` medians of ``repeat`` runs on this machine
 is tracemalloc's peak of Python allocations during one cold run, with fazhi's caches emptied
 first (tracemalloc slows code down, so it is never on while timing), plus the process's
 maximum resident size.
+
+Run on its own, it profiles the rules backend (cProfile, the functions by their own time):
+
+    .venv/bin/python bench/throughput.py --profile            # whole pipeline, five reports
+    .venv/bin/python bench/throughput.py --profile --files 200  # + one batch worker's reports
 """
 
 from __future__ import annotations
 
+import argparse
+import cProfile
+import hashlib
+import io
+import pstats
 import resource
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from fazhi.backends.rules import RulesBackend
 from fazhi.chunking import chunk_source
@@ -217,3 +229,94 @@ def padding_growth(seed: Source, lines: Sequence[int]) -> list[list[str]]:
 
 
 PADDING_HEADER = ["filler lines", "blank characters", "characters", "rules answer", "÷ no filler"]
+
+
+# --- where the time goes ----------------------------------------------------------------------
+
+
+def profiled(work: Callable[[], object], top: int) -> str:
+    """cProfile of ``work``: the ``top`` functions by their own time (paths from ``src/``)."""
+    profile = cProfile.Profile()
+    profile.runcall(work)
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    lines = out.getvalue().replace(str(Path(__file__).resolve().parents[1]) + "/", "")
+    return "\n".join(line for line in lines.splitlines() if line.strip())
+
+
+def profile_pipeline(sources: Sequence[Source], rounds: int, top: int) -> str:
+    """The whole pipeline on new ``Source`` objects, as a batch extracts them."""
+    backend = RulesBackend()
+    for source in sources:  # warm: the rules file and the catalog are read once per process
+        extract(fresh(source), backend)
+    return profiled(
+        lambda: [extract(fresh(s), backend) for _ in range(rounds) for s in sources], top
+    )
+
+
+def profile_files(paths: Sequence[Path], top: int) -> str:
+    """What one batch worker does per report (``batch.extract_report``: read, clean, index,
+    extract, verify), in this thread, then the writes the batch adds per report, timed."""
+    from fazhi.batch import extract_report
+
+    backend = RulesBackend()
+    shas = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+    extract_report(paths[0], backend, sha256=shas[0])
+    done: list = []
+    table = profiled(
+        lambda: done.extend(
+            extract_report(p, backend, sha256=s) for p, s in zip(paths, shas, strict=True)
+        ),
+        top,
+    )
+    return table + "\n\n" + timed_writes(done, paths[0].parent)
+
+
+def timed_writes(done: Sequence[tuple], folder: Path) -> str:
+    """The batch's writes per report, as ``batch.run_batch`` makes them: the cleaned text beside
+    the journal, then the journal line (``flock``, append, ``fsync``)."""
+    from fazhi.export import jsonl
+    from fazhi.export.tables import write_source_text
+
+    started = time.perf_counter()
+    for record, source in done:
+        write_source_text(folder / "out.sources", record.source_sha256, source.text)
+    texts = time.perf_counter() - started
+    started = time.perf_counter()
+    for record, _ in done:
+        jsonl.append_locked(folder / "out.jsonl", record)
+    lines = time.perf_counter() - started
+    per = 1000 / len(done)
+    return (
+        f"writes per report: source text {texts * per:.2f} ms, journal line {lines * per:.2f} ms"
+        f" ({len(done)} reports, wall clock)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", action="store_true", help="profile the rules backend")
+    parser.add_argument("--rounds", type=int, default=20, help="rounds of the five reports")
+    parser.add_argument("--files", type=int, default=0, help="also profile N report files")
+    parser.add_argument("--top", type=int, default=10)
+    args = parser.parse_args()
+    if not args.profile:
+        parser.error("nothing to do: --profile (the tables are bench/run.py's)")
+    from batch_workers import distinct_copies
+
+    from fazhi.ingest import read_source
+
+    corpus = Path(__file__).resolve().parents[1] / "evals" / "corpus"
+    sources = [read_source(p) for p in sorted(corpus.glob("*.txt"))]
+    print(f"## whole pipeline, five eval reports × {args.rounds} (new Source objects)\n")
+    print(profile_pipeline(sources, args.rounds, args.top))
+    if args.files:
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = distinct_copies(corpus, Path(tmp), args.files)
+            print(f"\n## batch.extract_report on {args.files} report files\n")
+            print(profile_files(paths, args.top))
+
+
+if __name__ == "__main__":
+    main()

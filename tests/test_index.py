@@ -46,6 +46,27 @@ def test_sentences_tile_the_text_and_semicolons_stay_inside():
     ]
 
 
+SENTENCE_MARKS = (index.SENTENCE_ENDS + "\n", index.CLOSERS + index.SENTENCE_ENDS)
+
+
+@pytest.mark.parametrize(
+    ("text", "marks", "pieces"),
+    [
+        ("", SENTENCE_MARKS, []),
+        ("甲。！”乙", SENTENCE_MARKS, ["甲。！”", "乙"]),  # marks and closers run on
+        ("甲。\n乙\n\n  \n丙", SENTENCE_MARKS, ["甲。\n", "乙\n\n  \n", "丙"]),  # blanks join
+        ("  \n甲", SENTENCE_MARKS, ["  \n", "甲"]),  # a blank start has nothing to join
+        ("a，\nb", ("，", "，\n"), ["a，\n", "b"]),  # a line break trails, then ends the span
+        ("a，，\n\nb", ("，", "，\n"), ["a，，\n", "\nb"]),  # ... at once: one line break
+        ("a\nb，c", ("，,、：:", "，,、：:"), ["a\nb，", "c"]),  # not a mark here: no cut
+    ],
+)
+def test_split_after_cuts_after_marks_and_their_trailing_characters(text, marks, pieces):
+    spans = index.split_after(text, *marks)
+    assert [text[s:e] for s, e in spans] == pieces
+    assert "".join(pieces) == text
+
+
 @pytest.mark.parametrize("stem", REPORTS)
 def test_candidates_are_every_number_in_text_order(stem):
     text = report_text(stem)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import sys
+import unicodedata
 
 import pytest
 
@@ -13,6 +15,7 @@ from fazhi.ingest import (
     read_source,
     write_text_beside,
 )
+from fazhi.ingest.decode import _SURELY_PRINTABLE, _printable_ratio
 from tests.conftest import CORPUS, REPORTS, gold_json, report_text
 
 TRADITIONAL = {"sucheng-2020"}
@@ -500,3 +503,24 @@ def test_zero_width_characters_in_an_html_page_are_removed_too(tmp_path):
     source = read_source(path)
     assert "169件" in source.text and "40.8%" in source.text
     assert not any(ch in source.text for ch in "\u200b\u2060")
+
+
+def test_the_printable_shortcut_holds_no_control_private_or_unassigned_character():
+    skipped = [chr(c) for c in range(sys.maxunicode + 1) if _SURELY_PRINTABLE.fullmatch(chr(c))]
+    assert len(skipped) > 20_000  # the ideographs are in it
+    counted = [ch for ch in skipped if unicodedata.category(ch) in ("Cc", "Co", "Cn")]
+    assert set(counted) <= set("\n\t\f\v")  # the controls a text may hold
+
+
+@pytest.mark.parametrize(
+    ("text", "ratio"),
+    [
+        ("", 1.0),
+        ("法治\n政府", 1.0),
+        ("法治\x00\x01", 0.5),
+        ("ab\r\n", 0.75),
+        ("\ue000政府\uffff", 0.5),
+    ],
+)
+def test_printable_ratio_counts_control_private_and_unassigned(text, ratio):
+    assert _printable_ratio(text) == ratio

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fazhi import numbers
 from fazhi.numbers import Number, chinese_int, find_numbers, parse_raw, values_equal
 from tests.conftest import REPORTS, gold_json, report_text
 
@@ -336,3 +337,36 @@ def test_full_width_digits_point_comma_and_percent_are_read_as_printed():
         ("４０．８％", 40.8, True),
         ("１，２３４", 1234, False),
     ]
+
+
+# --- the scan: the same matches as the patterns' own finditer ------------------------------
+
+_SCAN_ALPHABET = (
+    "0123456789０１２.．,，%％约約近逾大余多万亿千百十一二两三零〇第“”件次人个以上左右分之签附\n "
+)
+
+
+def _scans(text: str) -> list[tuple[list[tuple[int, int]], list[tuple[int, int]]]]:
+    return [
+        (
+            [m.span() for m in numbers._matches(pattern, first, text)],
+            [m.span() for m in pattern.finditer(text)],
+        )
+        for pattern, first in (
+            (numbers._ARABIC, numbers._ARABIC_FIRST),
+            (numbers._CHINESE, numbers._CHINESE_FIRST),
+        )
+    ]
+
+
+@pytest.mark.parametrize("stem", REPORTS)
+def test_scan_finds_what_finditer_finds_in_reports(stem):
+    for scanned, found in _scans(report_text(stem)):
+        assert scanned == found and found
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_SCAN_ALPHABET, max_size=40))
+def test_scan_finds_what_finditer_finds(text):
+    for scanned, found in _scans(text):
+        assert scanned == found

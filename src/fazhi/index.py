@@ -22,7 +22,7 @@ import weakref
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from fazhi.model import Source, Span
 from fazhi.numbers import Number, find_numbers
@@ -56,27 +56,32 @@ def split_sentences(text: str) -> list[Span]:
 
 
 def split_after(text: str, marks: str, trailing: str) -> list[Span]:
-    """Spans tiling ``text``, each ending after a mark (plus any ``trailing`` characters)."""
-    spans: list[Span] = []
-    start = i = 0
-    while i < len(text):
-        if text[i] in marks:
-            i += 1
-            while text[i - 1] != "\n" and i < len(text) and text[i] in trailing:
-                i += 1
-            spans.append((start, i))
-            start = i
-        else:
-            i += 1
-    if start < len(text):
-        spans.append((start, len(text)))
+    """Spans tiling ``text``, each ending after a mark (plus any ``trailing`` characters; a
+    ``\\n`` ends a span at once, whether as the mark or among the trailing characters)."""
+    ends = [m.end() for m in _mark_run(marks, trailing).finditer(text)]
+    if text and (not ends or ends[-1] < len(text)):
+        ends.append(len(text))
     merged: list[Span] = []
-    for span in spans:
-        if merged and not text[span[0] : span[1]].strip():
-            merged[-1] = (merged[-1][0], span[1])
+    start = 0
+    for end in ends:
+        if merged and not text[start:end].strip():
+            merged[-1] = (merged[-1][0], end)
         else:
-            merged.append(span)
+            merged.append((start, end))
+        start = end
     return merged
+
+
+@lru_cache(maxsize=16)
+def _mark_run(marks: str, trailing: str) -> re.Pattern[str]:
+    """A mark with the trailing characters after it, as one pattern (the segmenter runs on
+    every text: one regex scan, not a Python loop over its characters)."""
+    alternatives = ["\n"] if "\n" in marks else []
+    others, tail = marks.replace("\n", ""), trailing.replace("\n", "")
+    if others:
+        run = f"[{re.escape(others)}]" + (f"[{re.escape(tail)}]*" if tail else "")
+        alternatives.append(run + ("\n?" if "\n" in trailing else ""))
+    return re.compile("|".join(alternatives) or "(?!)")
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -71,9 +72,12 @@ _UNIT_WORDS = (
 )
 _UNITS = sorted(dict.fromkeys(_UNIT_WORDS.split()), key=len, reverse=True)
 _UNIT_RE = "|".join(map(re.escape, _UNITS))
+_UNIT_AT = re.compile(_UNIT_RE)
+_UNIT_STRINGS = {unit: unit for unit in _UNITS}  # one string per measure word, not per number
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
-_DIGIT = "[0-9０-９]"
+_DIGITS = "0-9０-９"  # as a character class body
+_DIGIT = f"[{_DIGITS}]"
 _SMALL_MULT = {"百": 100, "佰": 100, "千": 1000, "仟": 1000}
 _BIG_MULT = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
 # 万/亿 (optionally led by 百/千: 千万, 百亿) or a lone 千; never the 千 of 千米/千克/千瓦 or the
@@ -104,7 +108,8 @@ _CN_DIGITS = {
     "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
 }  # fmt: skip
 _CN_SMALL = {"十": 10, "拾": 10, **_SMALL_MULT}
-_CN_RUN = "[" + "".join(_CN_DIGITS) + "".join(_CN_SMALL) + "".join(_BIG_MULT) + "]+"
+_CN_CHARS = "".join(_CN_DIGITS) + "".join(_CN_SMALL) + "".join(_BIG_MULT)
+_CN_RUN = f"[{_CN_CHARS}]+"
 _CHINESE = re.compile(
     _PRE
     + rf"(?P<run>{_CN_RUN})"
@@ -112,6 +117,26 @@ _CHINESE = re.compile(
     + r"(?P<mult2>(?(mark)[万萬亿億]))?"
     + _SUFFIX
 )
+
+# Every character a match of _ARABIC or _CHINESE can start with: a qualifier of _PRE (大约, 约,
+# 近, 逾), the 百 of 百分之, or the number itself. The patterns open with optional groups, which
+# leaves the regex engine no first character to skip ahead to: ``_matches`` finds these first.
+_PRE_FIRST = "大约約近逾百"
+_ARABIC_FIRST = re.compile(f"[{_PRE_FIRST}{_DIGITS}]")
+_CHINESE_FIRST = re.compile(f"[{_PRE_FIRST}{_CN_CHARS}]")
+
+
+def _matches(pattern: re.Pattern[str], first: re.Pattern[str], text: str) -> Iterator[re.Match]:
+    """``pattern.finditer(text)``, the same matches: the leftmost match at or after ``pos`` is
+    the first one that the pattern makes at a possible first character (a match is never
+    empty, so the next one is looked for from its end)."""
+    pos = 0
+    while (candidate := first.search(text, pos)) is not None:
+        match = pattern.match(text, candidate.start())
+        pos = match.end() if match else candidate.start() + 1
+        if match:
+            yield match
+
 
 # Chinese numerals right after these are ordinals or parts of words (第一, 统一, 逐一, 唯一, 每一,
 # 之一), or names in quotes and titles (“三项制度”, 《两个…》).
@@ -141,6 +166,7 @@ def values_equal(a: float, b: float) -> bool:
 _INVISIBLE = "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 _SPLIT_BEFORE = re.compile(rf"{_DIGIT}[.．,，]?{_INVISIBLE}+[.．,，]?\Z")
 _SPLIT_AFTER = re.compile(rf"[.．,，]?{_INVISIBLE}+[.．,，]?{_DIGIT}")
+_ANY_INVISIBLE = re.compile(_INVISIBLE)
 
 
 def _split_by_invisible(number: Number, text: str) -> bool:
@@ -156,7 +182,9 @@ def _split_by_invisible(number: Number, text: str) -> bool:
 def find_numbers(text: str) -> list[Number]:
     """Every number in ``text``, left to right, non-overlapping; digits split by an invisible
     character (``1\u200b69``) give no number at all rather than a wrong one."""
-    found = [n for n in _arabic_numbers(text) if not _split_by_invisible(n, text)]
+    found = _arabic_numbers(text)
+    if _ANY_INVISIBLE.search(text):  # (cleaned text has none: no number to look at again)
+        found = [n for n in found if not _split_by_invisible(n, text)]
     found += _chinese_numbers(text)
     found.sort(key=lambda n: (n.start, -n.end))
     kept: list[Number] = []
@@ -186,7 +214,7 @@ def parse_raw(raw: str) -> Number | None:
 
 def _arabic_numbers(text: str) -> list[Number]:
     numbers = []
-    for match in _ARABIC.finditer(text):
+    for match in _matches(_ARABIC, _ARABIC_FIRST, text):
         number = _arabic_number(match, text)
         if number is not None:
             numbers.append(number)
@@ -194,7 +222,7 @@ def _arabic_numbers(text: str) -> list[Number]:
 
 
 def _arabic_number(match: re.Match[str], text: str) -> Number | None:
-    digits = re.sub("[,，]", "", match["int"]).translate(_FULLWIDTH)
+    digits = match["int"].replace(",", "").replace("，", "").translate(_FULLWIDTH)
     frac = match["frac"].translate(_FULLWIDTH) if match["frac"] else ""
     amount = Decimal(f"{digits}.{frac}" if frac else digits)
     amount *= _multiplier(match["mult"]) * _multiplier(match["mult2"])
@@ -203,7 +231,7 @@ def _arabic_number(match: re.Match[str], text: str) -> Number | None:
 
 def _chinese_numbers(text: str) -> list[Number]:
     numbers = []
-    for match in _CHINESE.finditer(text):
+    for match in _matches(_CHINESE, _CHINESE_FIRST, text):
         if not _is_chinese_quantity(match, text):
             continue
         number = _chinese_number(match, text)
@@ -274,10 +302,10 @@ def _build(match: re.Match[str], text: str, amount: Decimal) -> Number:
 
 
 def _unit_at(text: str, pos: int) -> str | None:
-    for unit in _UNITS:
-        if text.startswith(unit, pos):
-            return unit
-    return None
+    """The measure word at ``pos``, the longest one (``_UNITS`` is longest first, and the
+    alternation tries its words in that order)."""
+    match = _UNIT_AT.match(text, pos)
+    return _UNIT_STRINGS[match.group()] if match else None
 
 
 def _multiplier(mult: str | None) -> int:

@@ -31,8 +31,8 @@ def cuts_number(text: str, pos: int) -> bool:
     between Chinese numerals that whitespace keeps apart (``三十|\\n三件``): a line break in a
     PDF or a scrape does not make two numbers out of one."""
     index = index_text(text)
-    i = index.number_before(pos)
-    if i >= 0 and index.number(i).start < pos < index.number(i).end:
+    i = index.number_before(pos)  # the last number starting before pos: inside it?
+    if i >= 0 and pos < index.number_end(i):
         return True
     before, after = pos - 1, pos
     while before >= 0 and text[before].isspace():

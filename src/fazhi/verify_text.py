@@ -26,7 +26,7 @@ CHINESE_ZERO = "[〇零○]"  # zero as printed in dates: 〇, 零 or the white 
 
 def squeeze(text: str) -> str:
     """``text`` without whitespace (spaces, tabs, newlines, full-width spaces ...)."""
-    return "".join(c for c in text if not c.isspace())
+    return "".join(text.split())  # split() cuts at exactly the characters isspace() names
 
 
 def _squeezed_with_offsets(text: str) -> tuple[str, Sequence[int]]:

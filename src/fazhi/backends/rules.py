@@ -29,6 +29,7 @@ traditional reports work with simplified triggers while quotes and raws stay as 
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -123,7 +124,7 @@ def _sentence_figures(
     rules: Rules,
     windows: list[Window],
     qs: list[Quantity],
-    templates: list[str],
+    templates: list[re.Pattern[str]],
 ) -> list[Found]:
     """The figures of one sentence, each at the start of its quote."""
     figures: list[Found] = []
@@ -168,7 +169,7 @@ def _read(
     w: Window,
     stated: dict[str, str | None],
     previous: str | None,
-    templates: list[str],
+    templates: list[re.Pattern[str]],
 ) -> tuple[str, str | None, int] | None:
     """(indicator, scope, where the quote must reach) of ``q`` read in window ``w``."""
     scope = scope_of(text, norm, w.own_start, q.number.start, templates)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -30,6 +30,12 @@ class IndicatorRule:
     near: tuple[re.Pattern[str], ...]
     context: tuple[re.Pattern[str], ...]
     units: frozenset[str]
+    # all near phrases as one pattern: where it finds nothing in a window, none of them is
+    # there (None when a phrase looks past its match, which a wider window could change)
+    near_any: re.Pattern[str] | None = None
+
+
+KIND_FORMS = {"count": ("count", "zero"), "percent": ("percent",), "money": ("money",)}
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,33 @@ class Rules:
     bare_labels: re.Pattern[str]  # a clause before a number that only labels it
     meta: MetaRules
     sections: SectionRules
+    _by_quantity: dict[tuple[str, str | None], RulesFor] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def indicators_for(self, form: str, unit: str | None) -> RulesFor:
+        """The indicator rules a quantity of this form and measure word can be read as, in
+        file order, and all their near phrases as one filter (made once per form and unit,
+        not per number)."""
+        key = (form, unit)
+        if key not in self._by_quantity:
+            rules = tuple(
+                rule
+                for rule in self.indicators
+                if form in KIND_FORMS[rule.kind] and (form != "count" or unit in rule.units)
+            )
+            filters = [r.near_any.pattern if r.near_any else None for r in rules]
+            near_any = None if None in filters else any_of([f for f in filters if f])
+            self._by_quantity[key] = RulesFor(rules, near_any)
+        return self._by_quantity[key]
+
+
+@dataclass(frozen=True)
+class RulesFor:
+    """The indicator rules for one form and measure word (``Rules.indicators_for``)."""
+
+    rules: tuple[IndicatorRule, ...]
+    near_any: re.Pattern[str] | None  # None: no filter (a phrase looks ahead, or no rules)
 
 
 # ``{gap:N}`` in a phrase: up to N characters of the same clause, a 《…》 title counting as
@@ -65,6 +98,25 @@ def _alternation(phrases: Sequence[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{_expand(p)})" for p in phrases) or r"(?!)")
 
 
+# What lets a match depend on the text after it or on where the searched window ends (a look-
+# ahead, an end anchor, a word boundary), or refers to a group by number or name (joined with
+# other phrases, its groups would be numbered anew).
+_NOT_COMBINABLE = re.compile(r"\(\?[=!]|\$|\\[bBZ1-9]|\(\?P=|\(\?\(")
+
+
+def any_of(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    """The patterns as one, a filter exact for windows: a pattern that matches inside a
+    window matches inside any window around it (look-behinds see the text before a window's
+    start anyway), so where the one finds nothing none of them would -- None for patterns
+    that look past their match or refer to groups."""
+    if not patterns or any(_NOT_COMBINABLE.search(p) for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns))
+    except re.error:  # e.g. two phrases naming the same group
+        return None
+
+
 def parse_rules(data: object, catalog: Catalog) -> Rules:
     """Validate and compile the YAML structure of ``rules.yaml`` against ``catalog``."""
     if not isinstance(data, dict) or not isinstance(data.get("indicators"), dict):
@@ -81,6 +133,7 @@ def parse_rules(data: object, catalog: Catalog) -> Rules:
                 indicator=ind_id,
                 kind=catalog[ind_id].kind,
                 near=tuple(_compile(p) for p in spec["near"]),
+                near_any=any_of([_expand(p) for p in spec["near"]]),
                 context=tuple(_compile(p) for p in spec.get("context") or ()),
                 units=frozenset(spec.get("units") or count_units),
             )

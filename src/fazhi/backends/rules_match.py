@@ -26,8 +26,6 @@ from fazhi.backends.rules_text import Span
 # --- matching ------------------------------------------------------------------------------
 
 
-_KIND_FORMS = {"count": ("count", "zero"), "percent": ("percent",), "money": ("money",)}
-
 # A number whose clause before it is at most this long and ends in a label word of
 # ``rules.yaml`` ``bare_labels`` (``参考人数52人``, ``全年共6次``) is a bare figure: it is
 # labelled by the clauses before it, back to the last figure of the sentence.
@@ -60,11 +58,15 @@ def match_indicator(
     if rules.counted_elsewhere.match(norm, q.end):
         return None
     matches = []
-    for rule in rules.indicators:
-        if rule.indicator in excluded or q.form not in _KIND_FORMS[rule.kind]:
+    window_end = max(q.number.start, w.post_end)
+    candidates = rules.indicators_for(q.form, q.unit)
+    if candidates.near_any and not candidates.near_any.search(norm, w.own_start, window_end):
+        return None  # no rule's near phrase in the window: most numbers of a report
+    for rule in candidates.rules:
+        if rule.indicator in excluded:
             continue
-        if q.form == "count" and q.unit not in rule.units:
-            continue
+        if rule.near_any and not rule.near_any.search(norm, w.own_start, window_end):
+            continue  # no near phrase anywhere in the window (most rules for most numbers)
         found = _near(norm, q, w, rule, rules)
         if found is None:
             continue
@@ -127,11 +129,14 @@ def _context(
     return max(found, key=lambda c: (c[0], -c[1]), default=None)
 
 
-def scope_of(text: str, norm: str, start: int, end: int, templates: Sequence[str]) -> str | None:
+def scope_of(
+    text: str, norm: str, start: int, end: int, templates: Sequence[re.Pattern[str]]
+) -> str | None:
     """The leftmost (then longest) scope phrase in ``norm[start:end]``, as printed."""
     hits = []
+    window = norm[start:end]  # a slice: a template's look-behind sees the window only
     for template in templates:
-        m = re.search(template, norm[start:end])
+        m = template.search(window)
         if m and m.group():
             hits.append((m.start(), -len(m.group()), start + m.start(), start + m.end()))
     if not hits:
@@ -140,14 +145,15 @@ def scope_of(text: str, norm: str, start: int, end: int, templates: Sequence[str
     return text[s:e]
 
 
-def scope_templates(rules: Rules, region: str | None) -> list[str]:
+def scope_templates(rules: Rules, region: str | None) -> list[re.Pattern[str]]:
+    """The scope phrases of one report (its region filled in), compiled once for the report."""
     filled = []
     for template in rules.scopes:
         if "{region}" in template:
             if region:
-                filled.append(template.replace("{region}", re.escape(region)))
+                filled.append(re.compile(template.replace("{region}", re.escape(region))))
         else:
-            filled.append(template)
+            filled.append(re.compile(template))
     return filled
 
 
@@ -163,6 +169,8 @@ def windows(
 
     Linear in the sentence: a scraped page can be one sentence of megabytes.
     """
+    if not qs:
+        return []  # most sentences state no quantity: no clauses to cut
     clause_spans = rules_text.clauses(norm, *sentence)
     clause_starts = [c[0] for c in clause_spans]
     longest_unit = max((len(q.unit or "") for q in qs), default=0)

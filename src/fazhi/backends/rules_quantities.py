@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass
 
 from fazhi.backends import rules_text
-from fazhi.numbers import Number, find_numbers
+from fazhi.index import index_text
+from fazhi.numbers import Number
 
 OPENING_QUOTES = "“「『\"'‘"
 
@@ -58,7 +59,9 @@ def quantities(text: str, norm: str, rules: QuantityRules) -> list[Quantity]:
     inside = rules_text.enclosed(text)
     found = []
     units: dict[str | None, str | None] = {}
-    for number in find_numbers(text):
+    index = index_text(text)  # the source's numbers, as its index found them (not again)
+    for k in range(index.number_count):
+        number = index.number(k)
         if rules.not_a_count.search(norm, max(0, number.start - 8), number.start):
             continue
         unit = norm[number.end : number.end + len(number.unit)] if number.unit else None

@@ -99,12 +99,19 @@ def clauses(text: str, start: int, end: int) -> list[Span]:
 def split_at(text: str, start: int, end: int, marks: str) -> list[Span]:
     """Non-blank spans of ``text[start:end]`` between any of ``marks``."""
     spans, begin = [], start
-    for i in range(start, end):
-        if text[i] in marks and not _digit_comma(text, i):
+    for mark in _any_of(marks).finditer(text, start, end):
+        i = mark.start()
+        if not _digit_comma(text, i):
             spans.append((begin, i))
             begin = i + 1
     spans.append((begin, end))
     return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+@lru_cache(maxsize=16)
+def _any_of(marks: str) -> re.Pattern[str]:
+    """One of ``marks`` (a regex scan finds them; a loop over every character is slow)."""
+    return re.compile(f"[{re.escape(marks)}]")
 
 
 def _digit_comma(text: str, i: int) -> bool:
@@ -146,23 +153,36 @@ class PhrasesBefore:
         return self._matches[pattern]
 
 
-def enclosed(text: str, quote_length: int = 20) -> bytearray:
+def enclosed(text: str) -> bytearray:
     """For each offset, whether (1) or not (0) it sits inside round brackets (annotations like
     ``(含2019年结转结案1件)``), inside a title (``《…2021-2025年…》``) or inside a short
     quotation (names and slogans like ``“最多跑一次”``, ``“7天发四证”``): numbers there are
     never figures."""
     inside = bytearray(len(text))  # one byte an offset; a list of bools costs eight
-    pairs = (("(（", ")）", None), ("《〈", "》〉", None), ('“「『"', '”」』"', quote_length))
-    for opening, closing, longest in pairs:
-        start = None
-        for i, ch in enumerate(text):
-            if start is None and ch in opening:
-                start = i
-            elif start is not None and (ch in closing or ch == "\n"):
-                if ch != "\n" and (longest is None or i - start <= longest):
-                    inside[start : i + 1] = b"\x01" * (i + 1 - start)
-                start = None
+    for opening, closing, longest in _ENCLOSURES:
+        # from an opening mark to the first closing mark or line break (marks opened inside
+        # are part of it); two searches a pair, so the text is read once per kind of pair
+        start = opening.search(text)
+        while start is not None:
+            end = closing.search(text, start.end())
+            if end is None:
+                break  # never closed: nothing after it is inside this kind of pair
+            first, last = start.start(), end.start()
+            if text[last] != "\n" and (longest is None or last - first <= longest):
+                inside[first : last + 1] = b"\x01" * (last + 1 - first)
+            start = opening.search(text, last + 1)
     return inside
+
+
+QUOTE_LENGTH = 20  # a quotation longer than this is speech, not a name or a slogan
+_ENCLOSURES = tuple(
+    (re.compile(f"[{re.escape(opening)}]"), re.compile(f"[{re.escape(closing)}\n]"), longest)
+    for opening, closing, longest in (
+        ("(（", ")）", None),
+        ("《〈", "》〉", None),
+        ('“「『"', '”」』"', QUOTE_LENGTH),
+    )
+)
 
 
 TITLE_FILL = "□"

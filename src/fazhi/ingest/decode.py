@@ -10,6 +10,7 @@ become ``\\n`` and a leading BOM is dropped.
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -193,10 +194,19 @@ def _same_as(data: bytes, decoded: str, encoding: str) -> bool:
         return False
 
 
+# Characters never counted as control, private-use or unassigned (tests/test_ingest.py checks it
+# against unicodedata): printable ASCII, the allowed controls, general and CJK punctuation,
+# unified ideographs, full-width forms. Most of a report is these; the rest is looked up.
+_SURELY_PRINTABLE = re.compile(
+    "[\x20-\x7e\n\t\f\v\u2010-\u2027\u3000-\u303f\u4e00-\u9fa5\uff01-\uff5e]+"
+)
+
+
 def _printable_ratio(text: str) -> float:
     if not text:
         return 1.0
+    rest = _SURELY_PRINTABLE.sub("", text)
     control = sum(
-        1 for ch in text if unicodedata.category(ch) in ("Cc", "Co", "Cn") and ch not in "\n\t\f\v"
+        1 for ch in rest if unicodedata.category(ch) in ("Cc", "Co", "Cn") and ch not in "\n\t\f\v"
     )
     return 1 - control / len(text)
