@@ -162,18 +162,32 @@ def test_the_deadline_cuts_off_a_worker_hung_in_a_model_call(tmp_path):
 
 def test_pool_threads_run_a_workers_jobs_at_once():
     pool = ProcessPool(2, threads=2)
-    started = time.monotonic()
-    futures = [pool.submit(_sleep_and_say_who, 1.5) for _ in range(4)]
-    pids = {f.result(timeout=30) for f in futures}
-    took = time.monotonic() - started
+    futures = [pool.submit(_sleep_and_say_when, 1.0) for _ in range(4)]
+    runs = [f.result(timeout=60) for f in futures]
     pool.shutdown()
-    assert pids == set(pool.pids()) and len(pids) == 2
-    assert took < 5.5  # four 1.5 s jobs, two at once in each of two processes (serial: 6 s)
+    by_pid: dict[int, list[tuple[float, float]]] = {}
+    for pid, start, end in runs:
+        by_pid.setdefault(pid, []).append((start, end))
+    assert set(by_pid) == set(pool.pids()) and len(by_pid) == 2
+    for (first_start, first_end), (second_start, second_end) in by_pid.values():
+        assert first_start < second_end and second_start < first_end  # they overlapped
 
 
-def _sleep_and_say_who(seconds: float) -> int:
+def _sleep_and_say_when(seconds: float) -> tuple[int, float, float]:
+    start = time.time()
     time.sleep(seconds)
-    return os.getpid()
+    return os.getpid(), start, time.time()
+
+
+def test_a_job_that_raises_or_returns_what_cannot_pickle_fails_only_itself():
+    pool = ProcessPool(2)
+    raises = pool.submit(int, "not a number")
+    unpicklable = pool.submit(threading.Lock)
+    fine = pool.submit(abs, -3)
+    assert isinstance(raises.exception(timeout=60), ValueError)
+    assert "could not be sent back" in str(unpicklable.exception(timeout=60))
+    assert fine.result(timeout=60) == 3
+    pool.shutdown()
 
 
 def _llm_extract(folder: Path, journal: Path, url: str, tmp: Path, *extra: str):
