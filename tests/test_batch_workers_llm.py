@@ -245,6 +245,29 @@ def test_ctrl_c_stops_the_workers_too(tmp_path):
     assert "r-005.txt" not in {Path(r.source).name for r in read_records(journal)}
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_workers_end_when_the_batch_process_is_killed(tmp_path):
+    """SIGKILL leaves the parent no chance to stop them: the end of their job pipe does."""
+    folder = tmp_path / "reports"
+    _distinct_reports(folder, 8, "r")
+    hang = parse_schedule(f"hang:contains={MARK}")
+    with ReplayServer(mode="echo", faults=hang, hang_seconds=300) as server:
+        run = _llm_extract(folder, tmp_path / "out.jsonl", server.url, tmp_path, "--workers",
+                           "2", "--concurrency", "4", "--timeout", "600")  # fmt: skip
+        end = time.monotonic() + 60
+        while not server.stats.faults.get("hang") and run.poll() is None:
+            assert time.monotonic() < end, "the hang never came"
+            time.sleep(0.05)
+        workers = _children(run.pid)
+        assert len(workers) == 2, workers
+        run.kill()
+        run.wait(30)
+        end = time.monotonic() + 10
+        while not all(map(_gone, workers)):
+            assert time.monotonic() < end, "a worker process outlived its killed parent"
+            time.sleep(0.1)
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [
