@@ -273,19 +273,20 @@ def profile_files(paths: Sequence[Path], top: int) -> str:
     return table + "\n\n" + timed_writes(done, paths[0].parent)
 
 
-def timed_writes(done: Sequence[tuple], folder: Path) -> str:
+def timed_writes(done: Sequence, folder: Path) -> str:
     """The batch's writes per report, as ``batch.run_batch`` makes them: the cleaned text beside
     the journal, then the journal line (``flock``, append, ``fsync``)."""
     from fazhi.export import jsonl
     from fazhi.export.tables import write_source_text
 
     started = time.perf_counter()
-    for record, source in done:
+    for outcome in done:
+        record, source = outcome.record, outcome.source
         write_source_text(folder / "out.sources", record.source_sha256, source.text)
     texts = time.perf_counter() - started
     started = time.perf_counter()
-    for record, _ in done:
-        jsonl.append_locked(folder / "out.jsonl", record)
+    for outcome in done:
+        jsonl.append_locked(folder / "out.jsonl", outcome.record)
     lines = time.perf_counter() - started
     per = 1000 / len(done)
     return (

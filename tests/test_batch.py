@@ -213,9 +213,7 @@ def test_a_backend_that_raises_fails_only_its_report(reports, tmp_path):
 
 
 def test_failed_chunks_make_the_report_partial_and_keep_what_verified(reports):
-    record, _source = extract_report(
-        reports / "kunshan-2021.txt", EchoBackend(fail_chunks_of="昆山")
-    )
+    record = extract_report(reports / "kunshan-2021.txt", EchoBackend(fail_chunks_of="昆山")).record
     assert record.status == record.result.status == "partial" and record.error_stage == "chunks"
     assert record.error.startswith(f"1 of {record.chunks} ") and "timeout" in record.error
     assert record.result.chunk_errors and record.result.failed_chunks == [0]

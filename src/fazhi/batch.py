@@ -55,6 +55,18 @@ def identity(sha256: str, backend: Backend) -> RecordKey:
     return jsonl.record_key(sha256, backend.name, backend.model, backend.prompt_version)
 
 
+@dataclass
+class ReportOutcome:
+    """One finished report: its journal line, and its cleaned text until that is written.
+
+    The batch drops ``source`` (text and index) once it wrote the text: a pool keeps every
+    job's result to the end, and 30,000 sources held would be gigabytes.
+    """
+
+    record: ReportRecord
+    source: Source | None
+
+
 def extract_report(
     path: Path,
     backend: Backend,
@@ -63,7 +75,7 @@ def extract_report(
     chunk_size: int | None = None,
     overlap: bool = False,
     catalog: Catalog | None = None,
-) -> tuple[ReportRecord, Source | None]:
+) -> ReportOutcome:
     """Run one report and describe how it went; never raises for a bad report or backend."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
@@ -98,7 +110,7 @@ def extract_report(
         fazhi_version=__version__,
         result=result,
     )
-    return record, source
+    return ReportOutcome(record, source)
 
 
 def _incomplete(result: Result) -> tuple[str, ErrorStage]:
@@ -296,10 +308,11 @@ def _run_all(
         for path, sha in todo
     }
 
-    def record(outcome: tuple[ReportRecord, Source | None], path: Path) -> None:
-        entry, source = outcome
+    def record(outcome: ReportOutcome, path: Path) -> None:
+        entry, source = outcome.record, outcome.source
         # first: Ctrl-C landing in the writes below must not have the handler record it again
         fresh[path] = entry
+        outcome.source = None  # the future keeps the outcome; the text and index can go
         if source is not None and entry.source_sha256:
             write_source_text(sources_dir, entry.source_sha256, source.text)
         jsonl.append_locked(journal, entry)
@@ -320,7 +333,7 @@ def _run_all(
             if future in finished:
                 record(_outcome(future, path, sha, backend), path)
             else:
-                record((deadline_record(path, sha, backend, deadline), None), path)
+                record(ReportOutcome(deadline_record(path, sha, backend, deadline), None), path)
         notify(progress)
         return fresh, abandoned
     except KeyboardInterrupt:
@@ -343,16 +356,14 @@ def _run_all(
     return fresh, 0
 
 
-def _outcome(
-    future: Future, path: Path, sha: str, backend: Backend
-) -> tuple[ReportRecord, Source | None]:
+def _outcome(future: Future, path: Path, sha: str, backend: Backend) -> ReportOutcome:
     """A finished job's record; a job that raised (a worker process that died: ``extract_report``
     itself never raises) is this report's failure."""
     try:
         return future.result()
     except Exception as exc:
         error = _one_line(f"{path}: {type(exc).__name__}: {exc}")
-        return failed_record(path, sha, backend, error, "extract"), None
+        return ReportOutcome(failed_record(path, sha, backend, error, "extract"), None)
 
 
 def deadline_record(path: Path, sha: str, backend: Backend, deadline: float | None) -> ReportRecord:
@@ -390,6 +401,7 @@ def run_one(
     future = pool.submit(extract_report, path, backend, **options)
     pool.shutdown()
     try:
-        return future.result(timeout=deadline)
+        outcome = future.result(timeout=deadline)
     except TimeoutError:
         return deadline_record(path, file_sha256(path), backend, deadline), None
+    return outcome.record, outcome.source
