@@ -68,7 +68,7 @@ def test_a_batch_records_bad_reports_and_goes_on(reports, tmp_path):
     backend = EchoBackend()
     journal = tmp_path / "out.jsonl"
     summary = run_batch(find_inputs([str(reports)]), backend, journal, concurrency=3)
-    records = _by_name(summary.records)
+    records = _by_name(summary.full_records())
     good = [f"{s}.txt" for s in REPORTS] + ["kunshan-gbk.txt"]
     assert {n for n, r in records.items() if r.status == "complete"} == set(good)
     for name in BAD:
@@ -207,7 +207,7 @@ def test_a_backend_that_raises_fails_only_its_report(reports, tmp_path):
     summary = run_batch(
         [reports / "kunshan-2021.txt", reports / "qingpu-2023.txt"], backend, tmp_path / "o.jsonl"
     )
-    kunshan, qingpu = summary.records
+    kunshan, qingpu = summary.full_records()
     assert kunshan.status == "failed" and kunshan.error == "RuntimeError: server said no (500)"
     assert qingpu.status == "complete" and qingpu.result.figures
 
@@ -227,7 +227,7 @@ class _FailsEveryChunk(EchoBackend):
 
 def test_a_report_whose_every_chunk_failed_is_failed_and_not_verified(reports, tmp_path):
     summary = run_batch([reports / "kunshan-2021.txt"], _FailsEveryChunk(), tmp_path / "o.jsonl")
-    (record,) = summary.records
+    (record,) = summary.full_records()
     assert record.status == record.result.status == "failed"
     assert record.result.verified is False
     assert record.result.failed_chunks == list(range(record.chunks))
@@ -242,7 +242,7 @@ class _HitsACap(EchoBackend):
 
 def test_a_chunk_that_hit_a_cap_makes_the_report_partial_and_it_is_redone(reports, tmp_path):
     journal = tmp_path / "o.jsonl"
-    (record,) = run_batch([reports / "kunshan-2021.txt"], _HitsACap(), journal).records
+    (record,) = run_batch([reports / "kunshan-2021.txt"], _HitsACap(), journal).full_records()
     assert record.status == "partial" and record.error_stage == "caps"
     assert record.result.caps_hit == ["chunk 0: max_figures=16"] and record.result.verified
     again = EchoBackend()
@@ -276,8 +276,8 @@ def test_identical_files_run_once(reports, tmp_path):
 
 def test_concurrency_changes_nothing_but_speed(reports, tmp_path):
     inputs = find_inputs([str(reports)])
-    serial = run_batch(inputs, EchoBackend(), tmp_path / "a.jsonl", concurrency=1).records
-    parallel = run_batch(inputs, EchoBackend(), tmp_path / "b.jsonl", concurrency=4).records
+    serial = run_batch(inputs, EchoBackend(), tmp_path / "a.jsonl", concurrency=1).full_records()
+    parallel = run_batch(inputs, EchoBackend(), tmp_path / "b.jsonl", concurrency=4).full_records()
     assert [(r.source, r.status, r.error, r.result) for r in serial] == [
         (r.source, r.status, r.error, r.result) for r in parallel
     ]

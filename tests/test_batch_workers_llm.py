@@ -67,7 +67,7 @@ def test_two_workers_give_the_journal_one_process_gives(tmp_path):
                         chunk_size=CHUNK_SIZE, workers=2)  # fmt: skip
         calls_two = server.stats.requests - calls_one
     assert all(r.status == "complete" for r in one.records)
-    assert _comparable(two.records) == _comparable(one.records)
+    assert _comparable(two.full_records()) == _comparable(one.full_records())
     assert _comparable(read_records(tmp_path / "two.jsonl")) == _comparable(
         read_records(tmp_path / "one.jsonl")
     )
@@ -88,7 +88,7 @@ def test_the_workers_share_one_disk_cache(tmp_path):
     assert [r.usage.cached for r in again.records] == [r.chunks for r in first.records]
 
     def results(summary):  # the same answers; only the usage says where they came from
-        return [r.result.model_dump(exclude={"usage"}) for r in summary.records if r.result]
+        return [r.model_dump(exclude={"usage"}) for r in summary.results()]
 
     assert results(again) == results(first) and len(results(first)) == len(paths)
 

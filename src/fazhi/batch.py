@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -144,7 +144,7 @@ def plan_batch(
     if resume and journal is not None:
         finished = {
             r.key: r
-            for r in jsonl.latest_records(jsonl.read_records(journal))
+            for r in jsonl.latest_records(record for _offset, record in jsonl.scan(journal))
             if r.status == "complete"
         }
     plan = BatchPlan(todo=[], done={})
@@ -192,11 +192,26 @@ class BatchProgress:
 
 @dataclass
 class BatchSummary:
+    """How a batch went. ``records`` are the journal lines WITHOUT their results (``result``
+    is None): a long batch's results would be gigabytes held. The results are in the journal;
+    ``results()`` and ``full_records()`` read them back one at a time, in input order."""
+
     records: list[ReportRecord]  # one per distinct input, in input order: run now or found done
     duplicates: dict[Path, Path]  # inputs skipped because an earlier input has the same bytes
     progress: BatchProgress
     repaired_bytes: int = 0
     abandoned: int = 0  # reports still running when the deadline passed (their threads left)
+    journal: Path | None = None  # where the results are
+
+    def full_records(self) -> Iterator[ReportRecord]:
+        """Each of ``records`` as the journal holds it, result included, one at a time."""
+        if self.journal is None:
+            return iter(self.records)
+        return jsonl.with_results(self.journal, self.records)
+
+    def results(self) -> Iterator[Result]:
+        """The result of every record that has one, in input order, streamed from the journal."""
+        return (r.result for r in self.full_records() if r.result is not None)
 
 
 ProgressCallback = Callable[[BatchProgress], None]
@@ -252,7 +267,7 @@ def run_batch(
     # journal see one line per report. Atomic and locked: other writers wait, nothing is lost.
     jsonl.compact(journal)
     records = [fresh.get(path) or plan.done[path] for path in paths if path not in plan.duplicates]
-    return BatchSummary(records, plan.duplicates, progress, repaired, abandoned)
+    return BatchSummary(records, plan.duplicates, progress, repaired, abandoned, journal)
 
 
 def _pool(
@@ -311,12 +326,14 @@ def _run_all(
     def record(outcome: ReportOutcome, path: Path) -> None:
         entry, source = outcome.record, outcome.source
         # first: Ctrl-C landing in the writes below must not have the handler record it again
-        fresh[path] = entry
-        outcome.source = None  # the future keeps the outcome; the text and index can go
+        fresh[path] = jsonl.slim(entry)
+        # the future keeps the outcome to the end: its text, index and result go (the journal
+        # keeps the result), else a 30,000-report batch holds gigabytes
+        outcome.record, outcome.source = fresh[path], None
         if source is not None and entry.source_sha256:
             write_source_text(sources_dir, entry.source_sha256, source.text)
         jsonl.append_locked(journal, entry)
-        progress.add(entry)
+        progress.add(fresh[path])
 
     try:
         for future in as_completed(futures, timeout=deadline):

@@ -13,7 +13,6 @@ from typing import Any, NoReturn
 import typer
 
 from fazhi.batch import (
-    BatchSummary,
     check_workers,
     plan_batch,
     run_batch,
@@ -23,10 +22,12 @@ from fazhi.cli import app
 from fazhi.cli.backends import BackendChoiceError, LLMOptions, make_backend
 from fazhi.cli.config import EXTRACT_SETTINGS, read_config_file, settle
 from fazhi.cli.extract_progress import Prices, estimate_reports, print_estimate, progress_bar
+from fazhi.cli.extract_summary import exit_code
+from fazhi.cli.extract_summary import print_summary as _print_summary  # batch_cmd imports it
+from fazhi.cli.extract_summary import write_csv as _write_csv
 from fazhi.cli.output_paths import check_output, describe
 from fazhi.discover import discover, skipped_summary
 from fazhi.errors import FazhiError
-from fazhi.export import ReportRecord, write_panel
 from fazhi.ingest import write_text_beside
 
 
@@ -246,17 +247,26 @@ def extract_command(
     options["deadline"] = deadline
     try:
         if batch and out is not None:  # a batch always has its journal (_is_batch)
-            records = _run_many(
-                inputs, engine, out, settings, options, resume, csv_path, prices, min_confidence
+            code = _run_many(
+                inputs,
+                engine,
+                out,
+                settings,
+                options,
+                resume,
+                csv_path,
+                prices,
+                min_confidence,
+                strict,
             )
         else:
-            records = _run_one(inputs[0], engine, out, options, csv_path, min_confidence)
+            code = _run_one(inputs[0], engine, out, options, csv_path, min_confidence, strict)
     except KeyboardInterrupt:
         where = f"finished reports are in {out} -- run the same command again to resume"
         _fail(f"interrupted; {where if batch else 'nothing written'}", code=130)
     except OSError as exc:  # a full disk or a folder gone while writing: say what, no traceback
         _fail(f"cannot write {exc.filename or 'the output'}: {describe(exc)}")
-    raise typer.Exit(exit_code(records, strict))
+    raise typer.Exit(code)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -314,7 +324,9 @@ def _run_one(
     options: dict,
     csv_path: Path | None,
     min_confidence: float | None = None,
-) -> list[ReportRecord]:
+    strict: bool = False,
+) -> int:
+    """Run one report and write its JSON; returns the exit code."""
     record, source = run_one(path, engine, **options)
     if record.error_stage == "read":
         _fail(record.error or "cannot read the report")
@@ -331,14 +343,26 @@ def _run_one(
         typer.echo(f"fazhi extract: warning: {path}: {warning}", err=True)
     if record.status != "complete":
         typer.echo(f"fazhi extract: {record.status}: {record.error}", err=True)
+    results = [record.result] if record.result is not None else []
     if csv_path is not None:
-        _write_csv([record], csv_path, min_confidence)
-    return [record]
+        _write_csv(results, csv_path, min_confidence)
+    return exit_code([record], strict and any(r.rejected for r in results))
 
 
 def _run_many(
-    inputs, engine, out: Path, settings, options, resume, csv_path, prices, min_confidence=None
-) -> list[ReportRecord]:
+    inputs,
+    engine,
+    out: Path,
+    settings,
+    options,
+    resume,
+    csv_path,
+    prices,
+    min_confidence=None,
+    strict=False,
+) -> int:
+    """Run the batch; the results stay in the journal, read back one at a time for the CSV and
+    --strict. Returns the exit code."""
     at_once = min(int(settings["concurrency"]), len(inputs))
     with progress_bar(prices) as show:
         summary = run_batch(
@@ -354,48 +378,8 @@ def _run_many(
         )
     _print_summary(summary, out)
     if csv_path is not None:
-        _write_csv(summary.records, csv_path, min_confidence)
-    return summary.records
-
-
-def exit_code(records: list[ReportRecord], strict: bool = False) -> int:
-    """0 all complete; 1 some report failed (or, with --strict, something was rejected);
-    3 none failed but some are partial."""
-    statuses = {r.status for r in records}
-    if "failed" in statuses:
-        return 1
-    if "partial" in statuses:
-        return 3
-    return 1 if strict and any(r.result and r.result.rejected for r in records) else 0
-
-
-def _write_csv(
-    records: list[ReportRecord], path: Path, min_confidence: float | None = None
-) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    results = [r.result for r in records if r.result is not None]
-    rows = write_panel(results, path, min_confidence=min_confidence)
-    typer.echo(f"wrote {path} ({rows} figures)", err=True)
-
-
-def _print_summary(summary: BatchSummary, out: Path) -> None:
-    p = summary.progress
-    parts = [f"{p.total} reports: {p.complete} complete, {p.partial} partial, {p.failed} failed"]
-    if p.skipped:
-        parts.append(f"{p.skipped} already done (skipped)")
-    if summary.duplicates:
-        parts.append(f"{len(summary.duplicates)} duplicate files (same bytes) not run twice")
-    typer.echo(f"{', '.join(parts)} -> {out}", err=True)
-    if summary.repaired_bytes:
-        typer.echo(f"  cut a torn last line ({summary.repaired_bytes} bytes) off {out}", err=True)
-    for record in summary.records:
-        if record.status != "complete":
-            typer.echo(f"  {record.status}: {_naming_the_report(record)}", err=True)
-    if summary.abandoned:
-        typer.echo(f"  {summary.abandoned} reports were still running at the deadline", err=True)
-
-
-def _naming_the_report(record: ReportRecord) -> str:
-    """The record's error, led by the report's path unless it already starts with it."""
-    error = record.error or "no result"
-    return error if error.startswith(record.source) else f"{record.source}: {error}"
+        _write_csv(summary.results(), csv_path, min_confidence)
+    code = exit_code(summary.records)
+    if code == 0 and strict:  # read the journal only when the answer depends on it
+        code = exit_code(summary.records, any(r.rejected for r in summary.results()))
+    return code

@@ -125,24 +125,73 @@ def start_afresh(path: str | Path) -> None:
 def compact(path: str | Path) -> int:
     """Keep the newest record per report (``latest_records``); returns how many lines went.
 
-    Read and rewrite happen under the lock, so no other process appends in between.
+    Read and rewrite happen under the lock, so no other process appends in between. Only the
+    records' journal lines without their results are held (``scan``); each kept line is read
+    again on its own as it is rewritten, so a journal of 30,000 results never sits in memory.
     """
+    path = Path(path)
     with journal_lock(path):
-        records = read_records(path)
-        latest = latest_records(records)
-        if len(latest) < len(records):
-            _rewrite_unlocked(Path(path), latest)
-        return len(records) - len(latest)
+        scanned = list(scan(path))
+        latest = latest_records(record for _offset, record in scanned)
+        if len(latest) < len(scanned):
+            offset_of = {id(record): offset for offset, record in scanned}
+            kept = [offset_of[id(record)] for record in latest]
+            _rewrite_unlocked(path, read_at(path, kept))
+        return len(scanned) - len(latest)
 
 
 def read_records(path: str | Path) -> list[ReportRecord]:
-    """Every complete, valid record in file order; a torn or foreign line is skipped."""
-    records = []
-    for line in _complete_lines(Path(path)):
+    """Every complete, valid record in file order; a torn or foreign line is skipped.
+
+    All of them at once, results included: for a long journal, stream with ``iter_records``.
+    """
+    return list(iter_records(path))
+
+
+def iter_records(path: str | Path) -> Iterator[ReportRecord]:
+    """``read_records`` one record at a time, reading the file line by line."""
+    for _offset, line in _complete_lines(Path(path)):
         record = _parse(line)
         if record is not None:
-            records.append(record)
-    return records
+            yield record
+
+
+def scan(path: str | Path) -> Iterator[tuple[int, ReportRecord]]:
+    """(byte offset of its line, the record without its result) for every valid record.
+
+    What a batch plans, compacts and sums up with: statuses and identities cost a few hundred
+    bytes a report where the result is tens of KiB; ``read_at`` fetches a result by its offset.
+    """
+    for offset, line in _complete_lines(Path(path)):
+        record = _parse(line)
+        if record is not None:
+            yield offset, slim(record)
+
+
+def slim(record: ReportRecord) -> ReportRecord:
+    """The record without its result (the journal keeps that)."""
+    return record if record.result is None else record.model_copy(update={"result": None})
+
+
+def read_at(path: str | Path, offsets: Iterable[int]) -> Iterator[ReportRecord]:
+    """The full records whose lines start at ``offsets`` (from ``scan``), in that order."""
+    with Path(path).open("rb") as handle:
+        for offset in offsets:
+            handle.seek(offset)
+            record = _parse(handle.readline().decode("utf-8", errors="replace"))
+            if record is not None:
+                yield record
+
+
+def with_results(path: str | Path, records: Iterable[ReportRecord]) -> Iterator[ReportRecord]:
+    """Each record as the journal holds it, result included: the newest line of its report
+    (by identity), read one at a time in the order of ``records``. A record the journal does
+    not hold (or one without a file hash, which never has a result) comes back as it is."""
+    newest = {record.key: offset for offset, record in scan(path) if record.source_sha256}
+    for record in records:
+        offset = newest.get(record.key) if record.source_sha256 else None
+        full = next(read_at(path, [offset]), None) if offset is not None else None
+        yield full if full is not None else record
 
 
 def latest_records(records: Iterable[ReportRecord]) -> list[ReportRecord]:
@@ -225,14 +274,18 @@ def _rewrite_unlocked(path: Path, records: Iterable[ReportRecord]) -> None:
     os.replace(tmp, path)
 
 
-def _complete_lines(path: Path) -> list[str]:
+def _complete_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(byte offset, text) of every non-blank line that ends in a newline, read as a stream."""
     if not path.exists():
-        return []
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1  # a tail without newline is an unfinished write
-    return [
-        line for line in data[:end].decode("utf-8", errors="replace").splitlines() if line.strip()
-    ]
+        return
+    offset = 0
+    with path.open("rb") as handle:
+        for raw in handle:
+            if not raw.endswith(b"\n"):  # a tail without newline is an unfinished write
+                return
+            if raw.strip():
+                yield offset, raw.decode("utf-8", errors="replace")
+            offset += len(raw)
 
 
 def _parse(line: str) -> ReportRecord | None:

@@ -1,0 +1,72 @@
+"""Memory a batch keeps after ``run_batch``: Python allocations still held (tracemalloc) while
+the caller holds the summary, for a small and a larger batch of synthetic reports (rules
+backend), as KiB per report. Issue 18: the summary's records once carried every report's full
+``Result``, so a 30,000-report batch grew the parent by gigabytes; now the results live in the
+journal only (``BatchSummary.results()`` streams them back).
+
+    python bench/batch_memory.py                     # 500 and 2,000 reports, ~2-4 minutes
+    python bench/batch_memory.py --counts 100 400 --per-report 6
+
+The reports come from ``fazhi.testing.synthetic`` (paragraphs of the corpus reports): they
+measure the code, not extraction quality. Not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from fazhi.backends.rules import RulesBackend
+from fazhi.batch import run_batch
+from fazhi.testing.synthetic import synthetic_reports, write_reports
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "evals" / "corpus"
+
+
+def retained_after_batch(count: int, per_report: int, folder: Path) -> tuple[int, int, float]:
+    """(bytes still allocated with the summary held, journal bytes, seconds) for ``count``
+    reports."""
+    seeds = {p.stem: p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))}
+    paths = write_reports(folder / "in", synthetic_reports(seeds, count, per_report))
+    journal = folder / "out.jsonl"
+    backend = RulesBackend()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    started = time.perf_counter()
+    summary = run_batch(paths, backend, journal, resume=False)
+    seconds = time.perf_counter() - started
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert len(summary.records) == count
+    return held, journal.stat().st_size, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[500, 2000])
+    parser.add_argument("--per-report", type=int, default=4, help="paragraphs per report")
+    args = parser.parse_args()
+    held = {}
+    for count in args.counts:
+        with tempfile.TemporaryDirectory(prefix="fazhi-batch-memory-") as tmp:
+            held[count], journal, seconds = retained_after_batch(count, args.per_report, Path(tmp))
+        print(
+            f"{count:>6} reports: {held[count] / 1024:9.0f} KiB held after run_batch, "
+            f"{held[count] / count / 1024:6.2f} KiB per report "
+            f"(journal {journal / count / 1024:.1f} KiB per report; {seconds:.0f} s)"
+        )
+    if len(held) >= 2:
+        small, large = min(held), max(held)
+        growth = (held[large] - held[small]) / (large - small) / 1024
+        print(f"growth {small} -> {large}: {growth:.2f} KiB per added report")
+
+
+if __name__ == "__main__":
+    main()
