@@ -6,9 +6,11 @@ journal only (``BatchSummary.results()`` streams them back).
 
     python bench/batch_memory.py                     # 500 and 2,000 reports, ~2-4 minutes
     python bench/batch_memory.py --counts 100 400 --per-report 6
+    python bench/batch_memory.py --kind corpus      # whole corpus reports: results ~50 KiB held
 
-The reports come from ``fazhi.testing.synthetic`` (paragraphs of the corpus reports): they
-measure the code, not extraction quality. Not a timed test.
+The reports come from ``fazhi.testing.synthetic`` (paragraphs of the corpus reports) or are
+the corpus reports with a distinct last line: they measure the code, not extraction quality.
+A warm-up batch first, so that imports and caches are not counted per report. Not a timed test.
 """
 
 from __future__ import annotations
@@ -28,13 +30,26 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "evals" / "corpus"
 
 
-def retained_after_batch(count: int, per_report: int, folder: Path) -> tuple[int, int, float]:
+def make_reports(kind: str, count: int, per_report: int, folder: Path) -> list[Path]:
+    """``count`` distinct reports: synthetic (a header and ``per_report`` corpus paragraphs)
+    or whole corpus reports, each with a line of its own (its own bytes, its own identity)."""
+    seeds = {p.stem: p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))}
+    if kind == "synthetic":
+        return write_reports(folder, synthetic_reports(seeds, count, per_report))
+    texts = list(seeds.values())
+    copies = [(f"copy-{i:05d}", f"{texts[i % len(texts)]}\n（副本{i}）\n") for i in range(count)]
+    return write_reports(folder, copies)
+
+
+def retained_after_batch(
+    kind: str, count: int, per_report: int, folder: Path
+) -> tuple[int, int, float]:
     """(bytes still allocated with the summary held, journal bytes, seconds) for ``count``
     reports."""
-    seeds = {p.stem: p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))}
-    paths = write_reports(folder / "in", synthetic_reports(seeds, count, per_report))
+    paths = make_reports(kind, count, per_report, folder / "in")
     journal = folder / "out.jsonl"
     backend = RulesBackend()
+    run_batch(paths[:5], backend, folder / "warm-up.jsonl")
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -52,11 +67,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[500, 2000])
     parser.add_argument("--per-report", type=int, default=4, help="paragraphs per report")
+    parser.add_argument(
+        "--kind", choices=["synthetic", "corpus"], default="synthetic", help="which reports"
+    )
     args = parser.parse_args()
     held = {}
     for count in args.counts:
         with tempfile.TemporaryDirectory(prefix="fazhi-batch-memory-") as tmp:
-            held[count], journal, seconds = retained_after_batch(count, args.per_report, Path(tmp))
+            held[count], journal, seconds = retained_after_batch(
+                args.kind, count, args.per_report, Path(tmp)
+            )
         print(
             f"{count:>6} reports: {held[count] / 1024:9.0f} KiB held after run_batch, "
             f"{held[count] / count / 1024:6.2f} KiB per report "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +27,7 @@ from fazhi.batch_estimate import (  # noqa: F401  (callers import the dry run fr
     estimate_tokens,
     prompt_overhead_tokens,
 )
+from fazhi.batch_summary import BatchProgress, BatchSummary  # noqa: F401  (imported from here)
 from fazhi.catalog import Catalog
 from fazhi.discover import NoInputsError, find_inputs  # noqa: F401  (callers import them here)
 from fazhi.errors import FazhiError
@@ -59,8 +60,9 @@ def identity(sha256: str, backend: Backend) -> RecordKey:
 class ReportOutcome:
     """One finished report: its journal line, and its cleaned text until that is written.
 
-    The batch drops ``source`` (text and index) once it wrote the text: a pool keeps every
-    job's result to the end, and 30,000 sources held would be gigabytes.
+    The batch drops ``source`` (text and index) once it wrote the text, and the record's result
+    once it wrote the line: a pool keeps every job's outcome to the end, and 30,000 sources or
+    results held would be gigabytes.
     """
 
     record: ReportRecord
@@ -164,56 +166,6 @@ def plan_batch(
     return plan
 
 
-@dataclass
-class BatchProgress:
-    """Counts so far; handed to the progress callback after every finished report."""
-
-    total: int
-    skipped: int = 0
-    complete: int = 0
-    partial: int = 0
-    failed: int = 0
-    chunks: int = 0
-    usage: Usage = field(default_factory=Usage)
-    last: ReportRecord | None = None
-
-    @property
-    def finished(self) -> int:
-        return self.skipped + self.complete + self.partial + self.failed
-
-    def add(self, record: ReportRecord) -> None:
-        self.complete += record.status == "complete"
-        self.partial += record.status == "partial"
-        self.failed += record.status == "failed"
-        self.chunks += record.chunks
-        self.usage = self.usage + record.usage
-        self.last = record
-
-
-@dataclass
-class BatchSummary:
-    """How a batch went. ``records`` are the journal lines WITHOUT their results (``result``
-    is None): a long batch's results would be gigabytes held. The results are in the journal;
-    ``results()`` and ``full_records()`` read them back one at a time, in input order."""
-
-    records: list[ReportRecord]  # one per distinct input, in input order: run now or found done
-    duplicates: dict[Path, Path]  # inputs skipped because an earlier input has the same bytes
-    progress: BatchProgress
-    repaired_bytes: int = 0
-    abandoned: int = 0  # reports still running when the deadline passed (their threads left)
-    journal: Path | None = None  # where the results are
-
-    def full_records(self) -> Iterator[ReportRecord]:
-        """Each of ``records`` as the journal holds it, result included, one at a time."""
-        if self.journal is None:
-            return iter(self.records)
-        return jsonl.with_results(self.journal, self.records)
-
-    def results(self) -> Iterator[Result]:
-        """The result of every record that has one, in input order, streamed from the journal."""
-        return (r.result for r in self.full_records() if r.result is not None)
-
-
 ProgressCallback = Callable[[BatchProgress], None]
 
 
@@ -245,6 +197,7 @@ def run_batch(
     and the call returns without waiting for the ones still running.
     Each report's cleaned text, which its offsets index, goes to ``sources_dir`` (default
     ``JOURNAL.sources`` beside the journal; ``export.tables.source_text_path`` names the file).
+    The summary's records hold no results (``BatchSummary.results()`` reads them back).
     """
     journal = Path(journal)
     journal.parent.mkdir(parents=True, exist_ok=True)

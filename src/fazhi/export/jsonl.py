@@ -9,6 +9,10 @@ before more lines are appended.
 A report's identity is the sha256 of the file's bytes plus backend, model and prompt version:
 the same bytes under another name are the same report, and a new prompt version is new work.
 
+A journal of 30,000 reports is gigabytes of results once parsed: it is read line by line
+(``iter_records``), and what plans, compacts and sums up a batch holds the records without
+their results (``scan``), fetching a result by its line's offset when it is needed (``read_at``).
+
 Several processes may write one journal at once (two batches started on the same ``-o``): every
 append, repair, truncation and compaction holds an exclusive ``flock`` on the sidecar file
 ``NAME.lock``, and an append opens the journal afresh each time, so a line never goes to a file
