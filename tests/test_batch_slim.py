@@ -122,3 +122,17 @@ def test_compaction_streams_and_keeps_the_newest_line_per_report(tmp_path):
     before = read_records(journal)
     assert jsonl.compact(journal) == 1
     assert read_records(journal) == latest_records(before)
+
+
+def test_results_stay_right_when_another_process_rewrites_the_journal(tmp_path):
+    """The offsets are of the file open: a rewrite (another batch compacting) puts a new file
+    in its place, lines elsewhere; the results still come in input order, none lost."""
+    paths = _corpus_copy(tmp_path / "reports")
+    journal = tmp_path / "out.jsonl"
+    summary = run_batch(paths, RulesBackend(), journal)
+    expected = _journal_results_in_order(journal, paths)
+    stream = summary.results()
+    first = next(stream)
+    jsonl.rewrite(journal, list(reversed(read_records(journal))))
+    assert [first, *stream] == expected
+    assert list(summary.results()) == expected  # read afresh from the rewritten file

@@ -163,10 +163,14 @@ def iter_records(path: str | Path) -> Iterator[ReportRecord]:
 def scan(path: str | Path) -> Iterator[tuple[int, ReportRecord]]:
     """(byte offset of its line, the record without its result) for every valid record.
 
-    What a batch plans, compacts and sums up with: statuses and identities cost a few hundred
-    bytes a report where the result is tens of KiB; ``read_at`` fetches a result by its offset.
+    What a batch plans, compacts and sums up with: statuses and identities cost a few KiB a
+    report where the result is tens of KiB; ``read_at`` fetches a result by its offset.
     """
-    for offset, line in _complete_lines(Path(path)):
+    return _slim_records(_complete_lines(Path(path)))
+
+
+def _slim_records(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, ReportRecord]]:
+    for offset, line in lines:
         record = _parse(line)
         if record is not None:
             yield offset, slim(record)
@@ -180,22 +184,39 @@ def slim(record: ReportRecord) -> ReportRecord:
 def read_at(path: str | Path, offsets: Iterable[int]) -> Iterator[ReportRecord]:
     """The full records whose lines start at ``offsets`` (from ``scan``), in that order."""
     with Path(path).open("rb") as handle:
-        for offset in offsets:
-            handle.seek(offset)
-            record = _parse(handle.readline().decode("utf-8", errors="replace"))
-            if record is not None:
-                yield record
+        yield from _read_at(handle, offsets)
+
+
+def _read_at(handle: IO[bytes], offsets: Iterable[int]) -> Iterator[ReportRecord]:
+    for offset in offsets:
+        handle.seek(offset)
+        record = _parse(handle.readline().decode("utf-8", errors="replace"))
+        if record is not None:
+            yield record
 
 
 def with_results(path: str | Path, records: Iterable[ReportRecord]) -> Iterator[ReportRecord]:
     """Each record as the journal holds it, result included: the newest line of its report
     (by identity), read one at a time in the order of ``records``. A record the journal does
-    not hold (or one without a file hash, which never has a result) comes back as it is."""
-    newest = {record.key: offset for offset, record in scan(path) if record.source_sha256}
-    for record in records:
-        offset = newest.get(record.key) if record.source_sha256 else None
-        full = next(read_at(path, [offset]), None) if offset is not None else None
-        yield full if full is not None else record
+    not hold (or one without a file hash, which never has a result) comes back as it is.
+
+    One open file throughout: a compaction by another process replaces the journal by a new
+    file, and this one's offsets stay true of the file it has open.
+    """
+    path = Path(path)
+    if not path.exists():
+        yield from records
+        return
+    with path.open("rb") as handle:
+        newest = {
+            record.key: offset
+            for offset, record in _slim_records(_lines(handle))
+            if record.source_sha256
+        }
+        for record in records:
+            offset = newest.get(record.key) if record.source_sha256 else None
+            full = next(_read_at(handle, [offset]), None) if offset is not None else None
+            yield full if full is not None else record
 
 
 def latest_records(records: Iterable[ReportRecord]) -> list[ReportRecord]:
@@ -282,14 +303,18 @@ def _complete_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(byte offset, text) of every non-blank line that ends in a newline, read as a stream."""
     if not path.exists():
         return
-    offset = 0
     with path.open("rb") as handle:
-        for raw in handle:
-            if not raw.endswith(b"\n"):  # a tail without newline is an unfinished write
-                return
-            if raw.strip():
-                yield offset, raw.decode("utf-8", errors="replace")
-            offset += len(raw)
+        yield from _lines(handle)
+
+
+def _lines(handle: IO[bytes]) -> Iterator[tuple[int, str]]:
+    offset = 0
+    for raw in handle:
+        if not raw.endswith(b"\n"):  # a tail without newline is an unfinished write
+            return
+        if raw.strip():
+            yield offset, raw.decode("utf-8", errors="replace")
+        offset += len(raw)
 
 
 def _parse(line: str) -> ReportRecord | None:
