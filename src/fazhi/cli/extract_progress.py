@@ -121,8 +121,16 @@ class progress_bar:  # lower case: used like open(), as a context manager
         self.console = Console(stderr=True)
         self.bar: Any = None  # rich.progress.Progress, imported only on a terminal
         self.task: Any = None
+        self.started = False
 
     def __enter__(self):
+        return self.show
+
+    def _start(self) -> None:
+        # On the first update, not on entering: rich's refresh thread writes to stderr, and a
+        # batch with --workers forks its worker processes before its first update; a fork
+        # while that thread held stderr's lock would leave a child that hangs on its first log
+        # line.
         if self.console.is_terminal:
             from rich.progress import (
                 BarColumn,
@@ -142,9 +150,11 @@ class progress_bar:  # lower case: used like open(), as a context manager
                 transient=False,
             )
             self.bar.start()
-        return self.show
 
     def show(self, progress: BatchProgress) -> None:
+        if not self.started:
+            self.started = True
+            self._start()
         if self.bar is None:
             return
         if self.task is None:
