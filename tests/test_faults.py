@@ -10,6 +10,7 @@ the chunks that failed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 pytest.importorskip("fazhi.backends.llm")
 
 from fazhi.backends.llm import LLMBackend  # noqa: E402
-from fazhi.batch import run_batch  # noqa: E402
+from fazhi.batch import BatchSummary, run_batch  # noqa: E402
 from fazhi.chunking import chunk_source  # noqa: E402
 from fazhi.ingest import read_source  # noqa: E402
 from fazhi.llm.client import RetryPolicy  # noqa: E402
@@ -109,13 +110,19 @@ def outcome(record) -> dict:
     return dumped
 
 
+def with_results(summary: BatchSummary) -> BatchSummary:
+    """The summary with its records' results, read from the journal as it is now."""
+    return replace(summary, records=list(summary.full_records()))
+
+
 @pytest.fixture(scope="module")
 def runs(reports, tmp_path_factory):
     """The fault-free run, the faulty run, and the resumed run with faults switched off."""
     work = tmp_path_factory.mktemp("runs")
     with ReplayServer(mode="echo") as clean_server:
-        clean = run_batch(reports, backend_for(clean_server, None), work / "clean.jsonl",
-                          concurrency=BATCH_CONCURRENCY, chunk_size=CHUNK_SIZE)  # fmt: skip
+        clean = with_results(run_batch(reports, backend_for(clean_server, None),
+                                       work / "clean.jsonl", concurrency=BATCH_CONCURRENCY,
+                                       chunk_size=CHUNK_SIZE))  # fmt: skip
     server = ReplayServer(
         mode="echo", faults=schedule_for(reports), retry_after=0.02, hang_seconds=5
     )
@@ -128,6 +135,7 @@ def runs(reports, tmp_path_factory):
             concurrency=BATCH_CONCURRENCY,
             chunk_size=CHUNK_SIZE,
         )
+        faulty = with_results(faulty)  # read before the resumed run rewrites their lines
         faulty_stats = server.stats
         server.faults = FaultSchedule()
         server.reset_stats()
@@ -138,6 +146,7 @@ def runs(reports, tmp_path_factory):
             concurrency=BATCH_CONCURRENCY,
             chunk_size=CHUNK_SIZE,
         )
+        resumed = with_results(resumed)
         resumed_stats = server.stats
     return {"clean": clean, "faulty": faulty, "faulty_stats": faulty_stats,
             "resumed": resumed, "resumed_stats": resumed_stats,

@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from fazhi.backends.llm import LLMBackend
-from fazhi.batch import run_batch
+from fazhi.batch import BatchSummary, run_batch
 from fazhi.chunking import chunk_source
 from fazhi.ingest import read_source
 from fazhi.llm.client import RetryPolicy
@@ -77,6 +78,11 @@ def test_a_cut_off_answer_keeps_what_verified_as_proposals():
     assert [f.raw for f in cut.figures] == ["48547"]  # the complete figure before the cut
 
 
+def with_results(summary: BatchSummary) -> BatchSummary:
+    """The summary with its records' results, read from the journal as it is now."""
+    return replace(summary, records=list(summary.full_records()))
+
+
 def test_truncation_then_rerun_recovers_the_figures(tmp_path):
     """Fault-suite scenario "truncation-then-rerun": the replay server cuts every chunk of two
     reports once; those reports are not complete, and a rerun against the healthy server
@@ -85,16 +91,18 @@ def test_truncation_then_rerun_recovers_the_figures(tmp_path):
     cut_reports = (1, 4)
     keys = {chunk_key(c.text) for i in cut_reports for c in _chunks(reports[i])}
     with ReplayServer(mode="echo") as clean_server:
-        clean = run_batch(reports, replay_backend(clean_server.url, None), tmp_path / "clean.jsonl",
-                          chunk_size=CHUNK_SIZE)  # fmt: skip
+        clean_backend = replay_backend(clean_server.url, None)
+        clean = with_results(
+            run_batch(reports, clean_backend, tmp_path / "clean.jsonl", chunk_size=CHUNK_SIZE)
+        )
     faults = FaultSchedule.of([FaultRule("truncated", keys=frozenset(keys))])
     with ReplayServer(mode="echo", faults=faults) as server:
         backend = replay_backend(server.url, tmp_path / "cache")
         journal = tmp_path / "run.jsonl"
-        first = run_batch(reports, backend, journal, chunk_size=CHUNK_SIZE)
+        first = with_results(run_batch(reports, backend, journal, chunk_size=CHUNK_SIZE))
         server.faults = FaultSchedule()
         server.reset_stats()
-        rerun = run_batch(reports, backend, journal, chunk_size=CHUNK_SIZE)
+        rerun = with_results(run_batch(reports, backend, journal, chunk_size=CHUNK_SIZE))
         asked = server.stats.requests
     not_ok = {i for i, r in enumerate(first.records) if r.status != "complete"}
     assert not_ok == set(cut_reports)

@@ -55,7 +55,8 @@ class BatchSummary:
     journal: Path | None = None  # where the results are
 
     def full_records(self) -> Iterator[ReportRecord]:
-        """Each of ``records`` as the journal holds it, result included, one at a time."""
+        """Each of ``records`` as the journal holds it now (the newest line of its report: a
+        later run on the same journal may have redone it), result included, one at a time."""
         if self.journal is None:
             return iter(self.records)
         return jsonl.with_results(self.journal, self.records)
