@@ -7,6 +7,7 @@ journal only (``BatchSummary.results()`` streams them back).
     python bench/batch_memory.py                     # 500 and 2,000 reports, ~2-4 minutes
     python bench/batch_memory.py --counts 100 400 --per-report 6
     python bench/batch_memory.py --kind corpus      # whole corpus reports: results ~50 KiB held
+    python bench/batch_memory.py --kind corpus --workers 2   # this process, results pickled in
 
 The reports come from ``fazhi.testing.synthetic`` (paragraphs of the corpus reports) or are
 the corpus reports with a distinct last line: they measure the code, not extraction quality.
@@ -42,7 +43,7 @@ def make_reports(kind: str, count: int, per_report: int, folder: Path) -> list[P
 
 
 def retained_after_batch(
-    kind: str, count: int, per_report: int, folder: Path
+    kind: str, count: int, per_report: int, folder: Path, workers: int = 1
 ) -> tuple[int, int, float]:
     """(bytes still allocated with the summary held, journal bytes, seconds) for ``count``
     reports."""
@@ -54,7 +55,7 @@ def retained_after_batch(
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     started = time.perf_counter()
-    summary = run_batch(paths, backend, journal, resume=False)
+    summary = run_batch(paths, backend, journal, resume=False, workers=workers)
     seconds = time.perf_counter() - started
     gc.collect()
     held = tracemalloc.get_traced_memory()[0] - before
@@ -67,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[500, 2000])
     parser.add_argument("--per-report", type=int, default=4, help="paragraphs per report")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (run_batch)")
     parser.add_argument(
         "--kind", choices=["synthetic", "corpus"], default="synthetic", help="which reports"
     )
@@ -75,7 +77,7 @@ def main() -> None:
     for count in args.counts:
         with tempfile.TemporaryDirectory(prefix="fazhi-batch-memory-") as tmp:
             held[count], journal, seconds = retained_after_batch(
-                args.kind, count, args.per_report, Path(tmp)
+                args.kind, count, args.per_report, Path(tmp), args.workers
             )
         print(
             f"{count:>6} reports: {held[count] / 1024:9.0f} KiB held after run_batch, "
