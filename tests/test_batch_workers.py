@@ -39,6 +39,33 @@ def test_worker_processes_give_the_records_one_process_gives(tmp_path):
     assert complete >= 1 and again.progress.skipped == complete  # resume reads what they did
 
 
+def _children() -> int:
+    """Processes whose parent is this one (Linux /proc)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        count += fields[1] == str(os.getpid())  # the field after the state: the parent's pid
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_workers_are_forked_before_the_first_progress_update(tmp_path):
+    # a progress display starts its thread on the first update; forking after it is unsafe
+    inputs = find_inputs([str(make_report_folder(tmp_path / "reports"))])
+    at_first_update: list[int] = []
+
+    def on_progress(_progress):
+        if not at_first_update:
+            at_first_update.append(_children())
+
+    run_batch(inputs, RulesBackend(), tmp_path / "out.jsonl", workers=2, on_progress=on_progress)
+    assert at_first_update and at_first_update[0] >= 2
+
+
 def test_the_backend_is_the_workers_own_copy(tmp_path):
     """Workers inherit the backend at the fork: its counters move in them, not here, and what
     comes back is the records."""

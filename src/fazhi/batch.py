@@ -209,10 +209,12 @@ def run_batch(
     plan = plan_batch(paths, backend, journal, resume=resume)
     progress = BatchProgress(total=len(plan.todo) + len(plan.done), skipped=len(plan.done))
     notify = on_progress or (lambda _progress: None)
-    notify(progress)
     options = {"chunk_size": chunk_size, "overlap": overlap, "catalog": catalog}
     texts = Path(sources_dir) if sources_dir else default_sources_dir(journal)
+    # the pool first: worker processes fork before the first update starts a progress
+    # display's thread (a fork copies only the forking thread, and none of its held locks free)
     pool = _pool(backend, max(1, concurrency), workers, len(plan.todo))
+    notify(progress)
     fresh, abandoned = _run_all(
         plan.todo, backend, journal, pool, options, progress, notify, deadline, texts
     )
