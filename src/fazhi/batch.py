@@ -257,6 +257,29 @@ def split_concurrency(concurrency: int, workers: int) -> list[int]:
     return [max(1, share + (i < rest)) for i in range(workers)]
 
 
+class _Recorder:
+    """Writes finished reports down: the one writer of the journal and the source texts."""
+
+    def __init__(self, journal: Path, sources_dir: Path, progress: BatchProgress) -> None:
+        self.journal, self.sources_dir, self.progress = journal, sources_dir, progress
+        self.fresh: dict[Path, ReportRecord] = {}
+
+    def record(self, outcome: ReportOutcome, path: Path) -> None:
+        entry, source = outcome.record, outcome.source
+        # first: Ctrl-C landing in the writes below must not have the handler record it again
+        self.fresh[path] = jsonl.slim(entry)
+        # the future keeps the outcome to the end: its text, index and result go (the journal
+        # keeps the result), else a 30,000-report batch holds gigabytes
+        outcome.record, outcome.source = self.fresh[path], None
+        if source is not None and entry.source_sha256:
+            write_source_text(self.sources_dir, entry.source_sha256, source.text)
+        jsonl.append_locked(self.journal, entry)
+        self.progress.add(self.fresh[path])
+
+
+Jobs = dict[Future, tuple[Path, str]]  # a report's future -> its path and sha256
+
+
 def _run_all(
     todo,
     backend,
@@ -272,60 +295,62 @@ def _run_all(
 
     Returns the records by path and how many reports were abandoned still running.
     """
-    fresh: dict[Path, ReportRecord] = {}
-    futures: dict[Future, tuple[Path, str]] = {
+    recorder = _Recorder(journal, sources_dir, progress)
+    futures: Jobs = {
         pool.submit(extract_report, path, backend, sha256=sha, **options): (path, sha)
         for path, sha in todo
     }
-
-    def record(outcome: ReportOutcome, path: Path) -> None:
-        entry, source = outcome.record, outcome.source
-        # first: Ctrl-C landing in the writes below must not have the handler record it again
-        fresh[path] = jsonl.slim(entry)
-        # the future keeps the outcome to the end: its text, index and result go (the journal
-        # keeps the result), else a 30,000-report batch holds gigabytes
-        outcome.record, outcome.source = fresh[path], None
-        if source is not None and entry.source_sha256:
-            write_source_text(sources_dir, entry.source_sha256, source.text)
-        jsonl.append_locked(journal, entry)
-        progress.add(fresh[path])
-
     try:
         for future in as_completed(futures, timeout=deadline):
-            record(_outcome(future, *futures[future], backend), futures[future][0])
+            recorder.record(_outcome(future, *futures[future], backend), futures[future][0])
             notify(progress)
     except TimeoutError:
-        # finished just now: kept (taken before the shutdown, whose terminated worker
-        # processes would fail the reports they held instead of leaving them unfinished)
-        finished = {f for f in futures if f.done() and not f.cancelled()}
-        abandoned = pool.shutdown(cancel_futures=True)
-        for future, (path, sha) in futures.items():
-            if path in fresh:
-                continue
-            if future in finished:
-                record(_outcome(future, path, sha, backend), path)
-            else:
-                record(ReportOutcome(deadline_record(path, sha, backend, deadline), None), path)
+        abandoned = _at_the_deadline(futures, pool, recorder, backend, deadline)
         notify(progress)
-        return fresh, abandoned
+        return recorder.fresh, abandoned
     except KeyboardInterrupt:
-        # Drop the queued reports; give the running ones a moment to finish and record them,
-        # but never wait on a call that hangs (the workers are daemons; a second Ctrl-C
-        # stops the wait too). Worker processes are stopped only after that moment.
-        for future in futures:
-            future.cancel()  # succeeds for the reports not started yet
-        running = [f for f in futures if not f.cancelled() and futures[f][0] not in fresh]
-        finished, _ = wait(running, timeout=INTERRUPT_GRACE_SECONDS)
-        pool.shutdown(cancel_futures=True)
-        for future in running:
-            if future in finished:
-                record(_outcome(future, *futures[future], backend), futures[future][0])
+        _on_interrupt(futures, pool, recorder, backend)
         raise
     except BaseException:
         pool.shutdown(cancel_futures=True)
         raise
     pool.shutdown()
-    return fresh, 0
+    return recorder.fresh, 0
+
+
+def _at_the_deadline(
+    futures: Jobs, pool: DaemonPool | ProcessPool, recorder: _Recorder, backend, deadline
+) -> int:
+    """Record what finished and mark the rest failed (stage deadline); how many still ran."""
+    # finished just now: kept (taken before the shutdown, whose terminated worker processes
+    # would fail the reports they held instead of leaving them unfinished)
+    finished = {f for f in futures if f.done() and not f.cancelled()}
+    abandoned = pool.shutdown(cancel_futures=True)
+    for future, (path, sha) in futures.items():
+        if path in recorder.fresh:
+            continue
+        if future in finished:
+            recorder.record(_outcome(future, path, sha, backend), path)
+        else:
+            late = deadline_record(path, sha, backend, deadline)
+            recorder.record(ReportOutcome(late, None), path)
+    return abandoned
+
+
+def _on_interrupt(
+    futures: Jobs, pool: DaemonPool | ProcessPool, recorder: _Recorder, backend
+) -> None:
+    """Drop the queued reports; give the running ones a moment to finish and record them,
+    but never wait on a call that hangs (the workers are daemons; a second Ctrl-C stops the
+    wait too). Worker processes are stopped only after that moment."""
+    for future in futures:
+        future.cancel()  # succeeds for the reports not started yet
+    running = [f for f in futures if not f.cancelled() and futures[f][0] not in recorder.fresh]
+    finished, _ = wait(running, timeout=INTERRUPT_GRACE_SECONDS)
+    pool.shutdown(cancel_futures=True)
+    for future in running:
+        if future in finished:
+            recorder.record(_outcome(future, *futures[future], backend), futures[future][0])
 
 
 def _outcome(future: Future, path: Path, sha: str, backend: Backend) -> ReportOutcome:
