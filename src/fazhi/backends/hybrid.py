@@ -108,9 +108,8 @@ def combine(
     catalog: Catalog | None = None,
 ) -> list[ChunkAnswer]:
     """One answer per chunk from both labellers' answers (see the module docstring)."""
-    answers = {"rules": by_rules, "llm": by_llm}
-    catalog = catalog or default_catalog()
-    verified = {side: _verified(answers[side], source, chunks, catalog) for side in answers}
+    answers: dict[Side, list[ChunkAnswer]] = {"rules": by_rules, "llm": by_llm}
+    verified = _verified_sides(answers, source, chunks, catalog)
     share = failed_share(verified["llm"])
     pref = choose(policy, verified["rules"], verified["llm"])
     prefer, other = pref.side, pref.other
@@ -142,9 +141,19 @@ def preference_for(
     catalog: Catalog | None = None,
 ) -> Preference:
     """The decision ``combine`` takes on this report (for benches and reports)."""
+    verified = _verified_sides({"rules": by_rules, "llm": by_llm}, source, chunks, catalog)
+    return choose(policy, verified["rules"], verified["llm"])
+
+
+def _verified_sides(
+    answers: dict[Side, list[ChunkAnswer]],
+    source: Source,
+    chunks: list[Chunk],
+    catalog: Catalog | None,
+) -> dict[Side, Result]:
+    """Each labeller's answers verified on their own, against one catalog."""
     catalog = catalog or default_catalog()
-    rules, llm = (_verified(a, source, chunks, catalog) for a in (by_rules, by_llm))
-    return choose(policy, rules, llm)
+    return {side: _verified(answers[side], source, chunks, catalog) for side in answers}
 
 
 def _distrust(
@@ -325,7 +334,7 @@ def _same_passage(a: TextItem, b: TextItem) -> bool:
 
 def _per_chunk(
     chunks: list[Chunk],
-    answers: dict[str, list[ChunkAnswer]],
+    answers: dict[Side, list[ChunkAnswer]],
     figures: list[Figure],
     meta: Meta,
     texts: dict[str, list[TextItem]],
@@ -363,7 +372,7 @@ def _per_chunk(
 
 
 def _chunk_outcome(
-    chunk: int, answers: dict[str, list[ChunkAnswer]]
+    chunk: int, answers: dict[Side, list[ChunkAnswer]]
 ) -> tuple[str | None, list[str]]:
     """The chunk's error and caps. A chunk fails only when no labeller answered it: where one
     failed and the other answered, that answer stands and the failure is recorded as a cap hit
