@@ -61,6 +61,8 @@ class JobFolder:
     def __init__(self, journal: Path) -> None:
         self.path = journal.with_name(journal.name + ".batch")
         self.state_path = self.path / "state.json"
+        # what `fazhi batch submit` was given (reports, settled settings), for the later steps
+        self.invocation_path = self.path / "invocation.json"
         self.answers_path = self.path / "answers.jsonl"
 
     def round_file(self, number: int, kind: str) -> Path:
@@ -74,10 +76,21 @@ class JobFolder:
         return JobState(rounds=rounds, **data)
 
     def save_state(self, state: JobState) -> None:
+        self._write_json(self.state_path, asdict(state))
+
+    def load_invocation(self) -> dict[str, Any] | None:
+        if not self.invocation_path.exists():
+            return None
+        return json.loads(self.invocation_path.read_text(encoding="utf-8"))
+
+    def save_invocation(self, invocation: dict[str, Any]) -> None:
+        self._write_json(self.invocation_path, invocation)
+
+    def _write_json(self, path: Path, data: Any) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        temporary = self.state_path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(asdict(state), indent=1), encoding="utf-8")
-        os.replace(temporary, self.state_path)  # atomic: a kill leaves the old or the new state
+        temporary = path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(temporary, path)  # atomic: a kill leaves the old or the new file
 
     def load_answers(self) -> dict[str, dict]:
         answers: dict[str, dict] = {}

@@ -6,7 +6,6 @@ Arguments and messages only; the work is ``fazhi.batch_jobs`` (rounds, state, th
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, NoReturn
@@ -71,9 +70,6 @@ ATTEMPTS = typer.Option(
 )
 
 
-INVOCATION_FILE = "invocation.json"  # in OUT.jsonl.batch/: what `submit` was given, settled
-
-
 def _save_invocation(out: Path, paths: list[str], settings: dict[str, Any]) -> None:
     """Write the reports and settings down, so status, collect and cancel need only ``-o``.
 
@@ -81,23 +77,19 @@ def _save_invocation(out: Path, paths: list[str], settings: dict[str, Any]) -> N
     ones, so a model or URL that came from the environment is kept too. Only the *name* of
     the key's variable is among them, never a key.
     """
-    folder = JobFolder(out).path
-    folder.mkdir(parents=True, exist_ok=True)
-    saved = {"paths": [os.path.abspath(p) for p in paths], "settings": settings}
-    temporary = folder / (INVOCATION_FILE + ".tmp")
-    temporary.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(temporary, folder / INVOCATION_FILE)
+    paths = [os.path.abspath(p) for p in paths]
+    JobFolder(out).save_invocation({"paths": paths, "settings": settings})
 
 
 def _with_saved(out: Path, flags: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     """The submitted paths and settings, with the flags given now on top."""
-    saved_file = JobFolder(out).path / INVOCATION_FILE
-    if not saved_file.exists():
+    folder = JobFolder(out)
+    saved = folder.load_invocation()
+    if saved is None:
         raise BatchInputError(
-            f"no job for -o {out} ({saved_file} is missing): run `fazhi batch submit PATH... "
-            f"-o {out}` first, or give the reports and settings again"
+            f"no job for -o {out} ({folder.invocation_path} is missing): run `fazhi batch "
+            f"submit PATH... -o {out}` first, or give the reports and settings again"
         )
-    saved = json.loads(saved_file.read_text(encoding="utf-8"))
     given = {name: value for name, value in flags.items() if value not in (None, False)}
     return list(saved["paths"]), {**saved["settings"], **given}
 
