@@ -54,9 +54,9 @@ CONCURRENCY_LEVELS = (1, 4, 16, 64)
 WORKERS_AT = {16: (1, 2), 64: (1, 2)}  # worker processes tried at a level (default: 1)
 # A level runs at least this many reports per call in flight. The ideal assumes the calls pack
 # perfectly; with few reports per slot the last wave does not (a slot left with one more
-# two-call report than the others adds 0.6 s), which at 4 a slot was ~0.2 of the 1.3 measured
-# at concurrency 16 (1.32 at 4 a slot, 1.12 at 16, same code, 2026-12-01). A batch of
-# thousands of reports has hundreds a slot.
+# two-call report than the others adds 0.6 s): compare `--reports-per-slot 4` (the old
+# setting) with the default at concurrency 16. A batch of thousands of reports has hundreds a
+# slot.
 REPORTS_PER_CALL_IN_FLIGHT = 16
 LATENCY = 0.3
 BATCH_CHUNK_SIZE = 500  # synthetic reports are two paragraphs: one or two chunks each
@@ -134,7 +134,7 @@ def section_cache(sources: dict[str, Source]) -> None:
     )
 
 
-def section_concurrency(reports: int) -> None:
+def section_concurrency(reports: int, per_slot: int = REPORTS_PER_CALL_IN_FLIGHT) -> None:
     seeds = {stem: s.text for stem, s in corpus().items()}
     say(
         f"## Batch of synthetic reports at {LATENCY * 1000:.0f} ms per request "
@@ -146,7 +146,7 @@ def section_concurrency(reports: int) -> None:
         for level in CONCURRENCY_LEVELS:
             # enough reports that the last ones do not leave most workers idle: with 60 reports
             # at 64 the ideal would be below one report's own calls
-            count = max(reports, REPORTS_PER_CALL_IN_FLIGHT * level)
+            count = max(reports, per_slot * level)
             made = synthetic_reports(seeds, count)
             paths = write_reports(Path(tmp) / f"level-{level}", made)
             for workers in WORKERS_AT.get(level, (1,)):  # the same reports for each
@@ -160,7 +160,7 @@ def section_concurrency(reports: int) -> None:
                "CPU, worker processes", "failed"], rows))  # fmt: skip
     say(
         f"\n- Label style (the default); chunk size {BATCH_CHUNK_SIZE}; cache off; "
-        f"{REPORTS_PER_CALL_IN_FLIGHT} reports per request in flight at least; one call at a "
+        f"{per_slot} reports per request in flight at least; one call at a "
         "time within a report, "
         "`concurrency` reports at once (how `fazhi extract --concurrency` splits it for a batch); "
         "with 2 workers the reports run in two forked processes, half the concurrency in each "
@@ -236,6 +236,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}"
     )
+    parser.add_argument(
+        "--reports-per-slot",
+        type=int,
+        default=REPORTS_PER_CALL_IN_FLIGHT,
+        help=f"concurrency section: reports per request in flight, at least "
+        f"(default {REPORTS_PER_CALL_IN_FLIGHT})",
+    )
     args = parser.parse_args(argv)
     quiet_reask_logs()  # exhausted re-asks of the recorded answers are expected here
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -245,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     repeat = 3 if args.quick else 5
     command = ".venv/bin/python bench/run.py" + (" --quick" if args.quick else "")
     command += f" --only {args.only}" if args.only != ",".join(SECTIONS) else ""
+    if args.reports_per_slot != REPORTS_PER_CALL_IN_FLIGHT:
+        command += f" --reports-per-slot {args.reports_per_slot}"
     say(f"# fazhi bench ({time.strftime('%Y-%m-%d %H:%M')}, Python {platform.python_version()}, "
         f"{platform.machine()})\n\nReproduce: `{command}`\n")  # fmt: skip
     sources = corpus()
@@ -254,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     if "cache" in chosen:
         section_cache(sources)
     if "concurrency" in chosen:
-        section_concurrency(20 if args.quick else 60)
+        section_concurrency(20 if args.quick else 60, args.reports_per_slot)
     if "throughput" in chosen:
         section_throughput(sources, repeat)
     if "workers" in chosen:
